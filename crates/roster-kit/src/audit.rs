@@ -1,0 +1,147 @@
+//! Audit events, written in the same transaction as the mutation they describe.
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use roster_proto::types::AuditEvent;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::clock::to_timestamp;
+use crate::error::Result;
+use crate::paging::{self, PageSize};
+use crate::protobuf::json_to_struct;
+use crate::sql::QueryBuilder;
+
+/// The changed fields of a mutation: `{"field": {"before": .., "after": ..}}`.
+#[derive(Debug, Default, Clone)]
+pub struct Changes(Map<String, Value>);
+
+impl Changes {
+    /// No changes recorded yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `field` going from `before` to `after` (skipped when equal).
+    #[must_use]
+    pub fn field(mut self, field: &str, before: impl Serialize, after: impl Serialize) -> Self {
+        let (before, after) = (json!(before), json!(after));
+        if before != after {
+            self.0.insert(field.to_owned(), json!({ "before": before, "after": after }));
+        }
+        self
+    }
+}
+
+/// What one mutation did.
+#[derive(Debug, Clone)]
+pub struct AuditRecord<'a> {
+    /// `<service>.<resource>.<verb>`, e.g. `identity.user.disable`.
+    pub action: &'a str,
+    /// The resource kind, e.g. `user`.
+    pub target_type: &'a str,
+    /// The resource id.
+    pub target_id: String,
+    /// The account the resource belongs to, for tenant-scoped resources.
+    pub account_id: Option<Uuid>,
+    /// What changed.
+    pub changes: Changes,
+}
+
+/// Writes `record` as done by `caller` at `now`, inside the caller's transaction.
+pub async fn record(db: &impl GenericClient, caller: &Caller, now: DateTime<Utc>, record: AuditRecord<'_>) -> Result<()> {
+    db.execute(
+        "INSERT INTO audit_events (audit_event_id, account_id, occurred_at, actor_user_id, impersonator_user_id,
+                                   action, target_type, target_id, changes, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        &[
+            &Uuid::now_v7(),
+            &record.account_id,
+            &now,
+            &caller.actor_id(),
+            &caller.impersonator_id(),
+            &record.action,
+            &record.target_type,
+            &record.target_id,
+            &Value::Object(record.changes.0),
+            &caller.request_id,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Filters of `ListAuditEvents`.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AuditQuery {
+    /// Only this resource.
+    pub target_id: Option<String>,
+    /// Only this actor.
+    pub actor_user_id: Option<Uuid>,
+    /// At or after.
+    pub start: Option<DateTime<Utc>>,
+    /// Before.
+    pub end: Option<DateTime<Utc>>,
+}
+
+/// Lists audit events newest first, a page at a time.
+pub async fn list(
+    db: &impl GenericClient,
+    query: &AuditQuery,
+    page_size: i32,
+    page_token: &str,
+) -> Result<(Vec<AuditEvent>, String)> {
+    let limit = PageSize::LIST.resolve(page_size)?;
+    let after: Option<(DateTime<Utc>, Uuid)> = paging::decode(query, page_token)?;
+    let mut sql = QueryBuilder::new(
+        "SELECT audit_event_id, occurred_at, actor_user_id, impersonator_user_id, action, target_type,
+                target_id, changes, request_id
+         FROM audit_events WHERE true",
+    );
+    // Filters are added only when present, so each query can use its own index.
+    if let Some(target) = &query.target_id {
+        sql.push(" AND target_id = {}", &[target]);
+    }
+    if let Some(actor) = &query.actor_user_id {
+        sql.push(" AND actor_user_id = {}", &[actor]);
+    }
+    if let Some(start) = &query.start {
+        sql.push(" AND occurred_at >= {}", &[start]);
+    }
+    if let Some(end) = &query.end {
+        sql.push(" AND occurred_at < {}", &[end]);
+    }
+    if let Some((time, id)) = &after {
+        sql.push(" AND (occurred_at, audit_event_id) < ({}, {})", &[time, id]);
+    }
+    let fetch = i64::from(limit) + 1;
+    sql.push(" ORDER BY occurred_at DESC, audit_event_id DESC LIMIT {}", &[&fetch]);
+    let rows = db.query(sql.sql(), sql.params()).await?;
+    let mut events = Vec::with_capacity(rows.len());
+    let mut last_key = None;
+    for row in rows.iter().take(limit as usize) {
+        let id: Uuid = row.get("audit_event_id");
+        let occurred_at: DateTime<Utc> = row.get("occurred_at");
+        last_key = Some((occurred_at, id));
+        events.push(AuditEvent {
+            audit_event_id: id.to_string(),
+            occur_time: Some(to_timestamp(occurred_at)),
+            actor_user_id: row.get::<_, Option<Uuid>>("actor_user_id").map(|u| u.to_string()).unwrap_or_default(),
+            impersonator_user_id: row
+                .get::<_, Option<Uuid>>("impersonator_user_id")
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
+            action: row.get("action"),
+            target_type: row.get("target_type"),
+            target_id: row.get("target_id"),
+            changes: Some(json_to_struct(row.get("changes"))),
+            request_id: row.get("request_id"),
+        });
+    }
+    let next = match last_key {
+        Some(key) if rows.len() > limit as usize => paging::encode(query, &key),
+        _ => String::new(),
+    };
+    Ok((events, next))
+}

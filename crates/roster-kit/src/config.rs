@@ -1,0 +1,108 @@
+//! Configuration from `ROSTER_*` environment variables (and `DATABASE_URL`).
+//!
+//! Every variable is listed in the README's configuration table. Durations are written
+//! the human way: `30s`, `15m`, `12h`, `7d`.
+use std::{net::SocketAddr, str::FromStr, time::Duration};
+
+use crate::error::{Error, Result};
+
+/// The database every service uses unless told otherwise.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/roster";
+
+/// Reads `name`, or `default` when unset or empty.
+pub fn var_or<T: FromStr>(name: &str, default: T) -> Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(value) if !value.trim().is_empty() => value
+            .trim()
+            .parse()
+            .map_err(|e| Error::internal(format!("configuration {name}={value:?}"), e)),
+        _ => Ok(default),
+    }
+}
+
+/// Reads a duration such as `15m` from `name`, or `default`.
+pub fn duration_or(name: &str, default: Duration) -> Result<Duration> {
+    Ok(var_or::<humantime::Duration>(name, default.into())?.into())
+}
+
+/// Reads an optional string.
+pub fn optional(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+}
+
+/// The database URL of one service: `ROSTER_<SERVICE>_DATABASE_URL`, else `DATABASE_URL`,
+/// else the local default.
+pub fn database_url(service: &str) -> String {
+    optional(&format!("ROSTER_{}_DATABASE_URL", service.to_uppercase()))
+        .or_else(|| optional("DATABASE_URL"))
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// Connection pool limits.
+#[derive(Debug, Clone)]
+pub struct PoolConfig {
+    /// Connections per service pool (`ROSTER_DB_POOL_SIZE`, default 16).
+    pub max_size: usize,
+    /// Longest wait for, creation of, or check of a connection (`ROSTER_DB_TIMEOUT`, default 5s).
+    pub timeout: Duration,
+}
+
+impl PoolConfig {
+    /// From the environment.
+    pub fn from_env() -> Result<Self> {
+        Ok(Self {
+            max_size: var_or("ROSTER_DB_POOL_SIZE", 16)?,
+            timeout: duration_or("ROSTER_DB_TIMEOUT", Duration::from_secs(5))?,
+        })
+    }
+}
+
+/// How the gRPC server runs.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Address to listen on (`ROSTER_LISTEN`, default `127.0.0.1:50051`).
+    pub listen: SocketAddr,
+    /// Longest time one request may take (`ROSTER_REQUEST_TIMEOUT`, default 30s).
+    pub request_timeout: Duration,
+    /// Requests served at once by the process; more wait (`ROSTER_MAX_CONCURRENT_REQUESTS`, default 1024).
+    pub max_concurrent_requests: usize,
+}
+
+impl ServerConfig {
+    /// From the environment.
+    pub fn from_env() -> Result<Self> {
+        Ok(Self {
+            listen: var_or("ROSTER_LISTEN", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
+            request_timeout: duration_or("ROSTER_REQUEST_TIMEOUT", Duration::from_secs(30))?,
+            max_concurrent_requests: var_or("ROSTER_MAX_CONCURRENT_REQUESTS", 1024)?,
+        })
+    }
+}
+
+/// Hides the password of a database URL for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact_url("postgres://roster:s3cret@db:5432/roster"), "postgres://roster:***@db:5432/roster");
+        assert_eq!(redact_url("postgres://postgres@127.0.0.1/roster"), "postgres://postgres@127.0.0.1/roster");
+    }
+}

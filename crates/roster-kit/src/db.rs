@@ -1,0 +1,122 @@
+//! Postgres: the pool every service uses, database creation and per-schema migrations.
+//!
+//! Each service owns one schema; its pool sets `search_path` to that schema so the
+//! service's SQL never names it (and never names another service's).
+use std::str::FromStr;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use tokio_postgres::{NoTls, error::SqlState};
+use tracing::info;
+
+use crate::config::{PoolConfig, redact_url};
+use crate::error::{Error, Result};
+
+/// One numbered migration of a schema.
+#[derive(Debug, Clone, Copy)]
+pub struct Migration {
+    /// Applied in ascending order, once.
+    pub version: i32,
+    /// Recorded beside the version.
+    pub name: &'static str,
+    /// One or more statements, run in one transaction.
+    pub sql: &'static str,
+}
+
+/// Opens a pool on `url` whose connections work in `schema`, creating the database
+/// when it does not exist yet.
+///
+/// Waiting for, creating and checking a connection are bounded by `config.timeout`;
+/// each connection is checked before reuse, so the pool recovers by itself after
+/// Postgres restarts.
+pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Pool> {
+    let mut pg_config = tokio_postgres::Config::from_str(url)
+        .map_err(|e| Error::internal(format!("database url {}", redact_url(url)), e))?;
+    ensure_database(&pg_config).await?;
+    pg_config
+        .options(format!("-c search_path={schema}"))
+        .application_name(&format!("roster-{schema}"))
+        .connect_timeout(config.timeout);
+    let manager = Manager::from_config(
+        pg_config,
+        NoTls,
+        ManagerConfig { recycling_method: RecyclingMethod::Verified },
+    );
+    Pool::builder(manager)
+        .max_size(config.max_size)
+        .runtime(Runtime::Tokio1)
+        .timeouts(Timeouts {
+            wait: Some(config.timeout),
+            create: Some(config.timeout),
+            recycle: Some(config.timeout),
+        })
+        .build()
+        .map_err(|e| Error::internal("building the database pool", e))
+}
+
+/// Creates the configured database if it is missing (two processes may race: fine).
+async fn ensure_database(config: &tokio_postgres::Config) -> Result<()> {
+    match config.connect(NoTls).await {
+        Ok(_) => return Ok(()),
+        Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {}
+        Err(e) => return Err(Error::internal("connecting to the database", e)),
+    }
+    let name = config.get_dbname().unwrap_or("postgres").to_owned();
+    let mut admin = config.clone();
+    admin.dbname("postgres");
+    let (client, connection) =
+        admin.connect(NoTls).await.map_err(|e| Error::internal("connecting to database postgres", e))?;
+    tokio::spawn(connection);
+    let quoted = format!("\"{}\"", name.replace('"', "\"\""));
+    match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+        Ok(()) => {
+            info!(database = %name, "database created");
+            Ok(())
+        }
+        Err(e) if e.code() == Some(&SqlState::DUPLICATE_DATABASE) => Ok(()),
+        Err(e) => Err(Error::internal(format!("creating database {name}"), e)),
+    }
+}
+
+/// Brings `schema` up to the newest of `migrations`. Safe when replicas start at once:
+/// they queue on a Postgres advisory lock and the later ones find nothing to do.
+pub async fn migrate(pool: &Pool, schema: &str, migrations: &[Migration]) -> Result<usize> {
+    let mut client = pool.get().await?;
+    let lock_key = format!("roster.migrate.{schema}");
+    client.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&lock_key]).await?;
+    let outcome = apply_pending(&mut client, schema, migrations).await;
+    // Released even on failure: the pooled connection outlives this call.
+    client.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", &[&lock_key]).await?;
+    outcome
+}
+
+async fn apply_pending(client: &mut deadpool_postgres::Object, schema: &str, migrations: &[Migration]) -> Result<usize> {
+    client
+        .batch_execute(&format!(
+            "CREATE SCHEMA IF NOT EXISTS {schema};
+             CREATE TABLE IF NOT EXISTS {schema}.schema_migrations (
+                 version integer PRIMARY KEY,
+                 name text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())"
+        ))
+        .await?;
+    let applied: Vec<i32> = client
+        .query(&format!("SELECT version FROM {schema}.schema_migrations"), &[])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let mut count = 0;
+    for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
+        let tx = client.transaction().await?;
+        tx.batch_execute(migration.sql).await?;
+        tx.execute(
+            &format!("INSERT INTO {schema}.schema_migrations (version, name) VALUES ($1, $2)"),
+            &[&migration.version, &migration.name],
+        )
+        .await?;
+        tx.commit().await?;
+        info!(schema, version = migration.version, name = migration.name, "migration applied");
+        count += 1;
+    }
+    Ok(count)
+}

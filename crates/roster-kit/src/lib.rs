@@ -1,0 +1,26 @@
+//! What every Roster service shares: configuration, the Postgres pool and migrations,
+//! telemetry, the principal and bearer tokens, errors mapped to `tonic::Status`, page
+//! tokens, the transactional outbox, audit events, safe retries and server bootstrap.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod email;
+pub mod error;
+pub mod outbox;
+pub mod paging;
+pub mod protobuf;
+pub mod requests;
+pub mod server;
+pub mod sql;
+pub mod telemetry;
+pub mod token;
+
+pub use error::{Error, Result};
+
+/// The migration every service schema starts with: audit events, outbox, request log.
+pub const SHARED_TABLES: db::Migration =
+    db::Migration { version: 1, name: "shared tables", sql: include_str!("sql/shared_tables.sql") };

@@ -1,0 +1,79 @@
+//! Safe retries of mutating RPCs: the answer to `(caller, request_id)` is kept, so a retry
+//! returns it instead of acting twice.
+//!
+//! `begin` inserts the key first: a concurrent duplicate blocks on that row until the
+//! first transaction ends, then sees its answer (or, if it rolled back, goes ahead).
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use prost::Message;
+use roster_proto::types::ErrorReason;
+use tonic::Code;
+use uuid::Uuid;
+
+use crate::auth::Caller;
+use crate::error::{Error, Result};
+
+/// What to do with a request.
+#[derive(Debug)]
+pub enum Replay<M> {
+    /// First time (or no `request_id`): do the work, then call [`finish`].
+    Fresh,
+    /// Done before: return this answer.
+    Done(M),
+}
+
+/// Claims `caller.request_id` for `rpc`, or returns the earlier answer.
+pub async fn begin<M: Message + Default>(
+    db: &impl GenericClient,
+    caller: &Caller,
+    rpc: &str,
+    now: DateTime<Utc>,
+) -> Result<Replay<M>> {
+    if caller.request_id.is_empty() {
+        return Ok(Replay::Fresh);
+    }
+    let actor = caller.actor_id().unwrap_or(Uuid::nil());
+    let inserted = db
+        .execute(
+            "INSERT INTO request_log (actor_user_id, request_id, rpc, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING",
+            &[&actor, &caller.request_id, &rpc, &now],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(Replay::Fresh);
+    }
+    let row = db
+        .query_one(
+            "SELECT rpc, response FROM request_log WHERE actor_user_id = $1 AND request_id = $2",
+            &[&actor, &caller.request_id],
+        )
+        .await?;
+    let earlier_rpc: String = row.get(0);
+    if earlier_rpc != rpc {
+        return Err(Error::invalid("request_id", format!("was already used for {earlier_rpc}")));
+    }
+    match row.get::<_, Option<Vec<u8>>>(1) {
+        Some(bytes) => M::decode(bytes.as_slice())
+            .map(Replay::Done)
+            .map_err(|e| Error::internal("decoding a stored answer", e)),
+        None => Err(Error::refused(
+            Code::AlreadyExists,
+            ErrorReason::RequestAlreadyProcessed,
+            "this request_id was already processed and its answer held a secret that is shown only once",
+        )),
+    }
+}
+
+/// Stores the answer of a fresh request; `None` for answers holding a secret.
+pub async fn finish(db: &impl GenericClient, caller: &Caller, response: Option<&impl Message>) -> Result<()> {
+    if caller.request_id.is_empty() {
+        return Ok(());
+    }
+    db.execute(
+        "UPDATE request_log SET response = $3 WHERE actor_user_id = $1 AND request_id = $2",
+        &[&caller.actor_id().unwrap_or(Uuid::nil()), &caller.request_id, &response.map(Message::encode_to_vec)],
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! Compiles Roster's protos with protox (pure Rust, no protoc on the machine) and
+//! generates tonic clients and servers plus the descriptor set served by reflection.
+use std::{env, path::PathBuf};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let proto_root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
+    let files: Vec<PathBuf> = [
+        "roster/type/v1/error_reason.proto",
+        "roster/type/v1/audit.proto",
+        "roster/identity/v1/user.proto",
+        "roster/identity/v1/identity_service.proto",
+    ]
+    .iter()
+    .map(|file| proto_root.join(file))
+    .collect();
+    let descriptors = protox::compile(&files, [&proto_root])?;
+
+    let out_dir = PathBuf::from(env::var("OUT_DIR")?);
+    std::fs::write(
+        out_dir.join("roster_descriptor.bin"),
+        prost::Message::encode_to_vec(&descriptors),
+    )?;
+    tonic_prost_build::configure().compile_fds(descriptors)?;
+    println!("cargo:rerun-if-changed={}", proto_root.display());
+    Ok(())
+}

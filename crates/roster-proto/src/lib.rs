@@ -1,0 +1,31 @@
+//! Generated gRPC code for Roster's protos, and their file descriptor set for reflection.
+//!
+//! Modules mirror the proto packages (generated code refers across them by path):
+//! `roster::identity::v1`, `roster::r#type::v1`. The shorter aliases below are what the
+//! rest of Roster uses.
+#![allow(unreachable_pub, clippy::all, clippy::pedantic, missing_docs)]
+
+/// The encoded `FileDescriptorSet` of every Roster proto, for server reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/roster_descriptor.bin"));
+
+/// Proto packages under `roster.`.
+pub mod roster {
+    /// `roster.type.*`: messages and enums every service shares.
+    pub mod r#type {
+        /// `roster.type.v1`.
+        pub mod v1 {
+            tonic::include_proto!("roster.r#type.v1");
+        }
+    }
+    /// `roster.identity.*`: the identity service.
+    pub mod identity {
+        /// `roster.identity.v1`.
+        pub mod v1 {
+            tonic::include_proto!("roster.identity.v1");
+        }
+    }
+}
+
+pub use roster::identity::v1 as identity;
+pub use roster::r#type::v1 as types;
