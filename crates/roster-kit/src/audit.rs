@@ -28,7 +28,10 @@ impl Changes {
     pub fn field(mut self, field: &str, before: impl Serialize, after: impl Serialize) -> Self {
         let (before, after) = (json!(before), json!(after));
         if before != after {
-            self.0.insert(field.to_owned(), json!({ "before": before, "after": after }));
+            self.0.insert(
+                field.to_owned(),
+                json!({ "before": before, "after": after }),
+            );
         }
         self
     }
@@ -50,7 +53,12 @@ pub struct AuditRecord<'a> {
 }
 
 /// Writes `record` as done by `caller` at `now`, inside the caller's transaction.
-pub async fn record(db: &impl GenericClient, caller: &Caller, now: DateTime<Utc>, record: AuditRecord<'_>) -> Result<()> {
+pub async fn record(
+    db: &impl GenericClient,
+    caller: &Caller,
+    now: DateTime<Utc>,
+    record: AuditRecord<'_>,
+) -> Result<()> {
     db.execute(
         "INSERT INTO audit_events (audit_event_id, account_id, occurred_at, actor_user_id, impersonator_user_id,
                                    action, target_type, target_id, changes, request_id)
@@ -116,7 +124,10 @@ pub async fn list(
         sql.push(" AND (occurred_at, audit_event_id) < ({}, {})", &[time, id]);
     }
     let fetch = i64::from(limit) + 1;
-    sql.push(" ORDER BY occurred_at DESC, audit_event_id DESC LIMIT {}", &[&fetch]);
+    sql.push(
+        " ORDER BY occurred_at DESC, audit_event_id DESC LIMIT {}",
+        &[&fetch],
+    );
     let rows = db.query(sql.sql(), sql.params()).await?;
     let mut events = Vec::with_capacity(rows.len());
     let mut last_key = None;
@@ -127,7 +138,10 @@ pub async fn list(
         events.push(AuditEvent {
             audit_event_id: id.to_string(),
             occur_time: Some(to_timestamp(occurred_at)),
-            actor_user_id: row.get::<_, Option<Uuid>>("actor_user_id").map(|u| u.to_string()).unwrap_or_default(),
+            actor_user_id: row
+                .get::<_, Option<Uuid>>("actor_user_id")
+                .map(|u| u.to_string())
+                .unwrap_or_default(),
             impersonator_user_id: row
                 .get::<_, Option<Uuid>>("impersonator_user_id")
                 .map(|u| u.to_string())

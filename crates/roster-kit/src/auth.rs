@@ -35,7 +35,9 @@ pub struct Caller {
 impl Caller {
     /// The authenticated principal, or `UNAUTHENTICATED`.
     pub fn principal(&self) -> Result<&Principal> {
-        self.principal.as_ref().ok_or_else(|| Error::unauthenticated("this call needs a bearer token"))
+        self.principal
+            .as_ref()
+            .ok_or_else(|| Error::unauthenticated("this call needs a bearer token"))
     }
 
     /// The acting user, if any.
@@ -59,10 +61,18 @@ pub fn bearer_token(metadata: &MetadataMap) -> Result<&str> {
     let header = metadata
         .get("authorization")
         .ok_or_else(|| Error::unauthenticated("missing authorization: Bearer <token> metadata"))?;
-    let value = header.to_str().map_err(|_| Error::unauthenticated("authorization metadata is not text"))?;
+    let value = header
+        .to_str()
+        .map_err(|_| Error::unauthenticated("authorization metadata is not text"))?;
     match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => Ok(token.trim()),
-        _ => Err(Error::unauthenticated("authorization metadata must be \"Bearer <token>\"")),
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(Error::unauthenticated(
+            "authorization metadata must be \"Bearer <token>\"",
+        )),
     }
 }
 

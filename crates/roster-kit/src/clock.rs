@@ -31,24 +31,37 @@ pub struct ShiftedClock {
 impl ShiftedClock {
     /// Moves time forward by `by`.
     pub fn advance(&self, by: Duration) {
-        let mut offset = self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut offset = self
+            .offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         *offset += by;
     }
 }
 
 impl Clock for ShiftedClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now() + *self.offset.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        Utc::now()
+            + *self
+                .offset
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
 /// Converts to a protobuf timestamp.
 pub fn to_timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: time.timestamp(), nanos: time.timestamp_subsec_nanos().cast_signed() }
+    prost_types::Timestamp {
+        seconds: time.timestamp(),
+        nanos: time.timestamp_subsec_nanos().cast_signed(),
+    }
 }
 
 /// Converts from a protobuf timestamp; `field` names it in the error.
-pub fn from_timestamp(field: &str, timestamp: &prost_types::Timestamp) -> crate::Result<DateTime<Utc>> {
+pub fn from_timestamp(
+    field: &str,
+    timestamp: &prost_types::Timestamp,
+) -> crate::Result<DateTime<Utc>> {
     u32::try_from(timestamp.nanos)
         .ok()
         .and_then(|nanos| DateTime::from_timestamp(timestamp.seconds, nanos))

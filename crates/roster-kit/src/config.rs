@@ -30,7 +30,9 @@ pub fn duration_or(name: &str, default: Duration) -> Result<Duration> {
 
 /// Reads an optional string.
 pub fn optional(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.trim().is_empty())
 }
 
 /// The database URL of one service: `ROSTER_<SERVICE>_DATABASE_URL`, else `DATABASE_URL`,
@@ -102,7 +104,13 @@ mod tests {
 
     #[test]
     fn redacts_passwords_only() {
-        assert_eq!(redact_url("postgres://roster:s3cret@db:5432/roster"), "postgres://roster:***@db:5432/roster");
-        assert_eq!(redact_url("postgres://postgres@127.0.0.1/roster"), "postgres://postgres@127.0.0.1/roster");
+        assert_eq!(
+            redact_url("postgres://roster:s3cret@db:5432/roster"),
+            "postgres://roster:***@db:5432/roster"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1/roster"),
+            "postgres://postgres@127.0.0.1/roster"
+        );
     }
 }

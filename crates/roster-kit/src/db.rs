@@ -33,13 +33,15 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
         .map_err(|e| Error::internal(format!("database url {}", redact_url(url)), e))?;
     ensure_database(&pg_config).await?;
     pg_config
-        .options(format!("-c search_path={schema}"))
+        .options(format!("-c search_path={schema},public"))
         .application_name(&format!("roster-{schema}"))
         .connect_timeout(config.timeout);
     let manager = Manager::from_config(
         pg_config,
         NoTls,
-        ManagerConfig { recycling_method: RecyclingMethod::Verified },
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Verified,
+        },
     );
     Pool::builder(manager)
         .max_size(config.max_size)
@@ -63,11 +65,16 @@ async fn ensure_database(config: &tokio_postgres::Config) -> Result<()> {
     let name = config.get_dbname().unwrap_or("postgres").to_owned();
     let mut admin = config.clone();
     admin.dbname("postgres");
-    let (client, connection) =
-        admin.connect(NoTls).await.map_err(|e| Error::internal("connecting to database postgres", e))?;
+    let (client, connection) = admin
+        .connect(NoTls)
+        .await
+        .map_err(|e| Error::internal("connecting to database postgres", e))?;
     tokio::spawn(connection);
     let quoted = format!("\"{}\"", name.replace('"', "\"\""));
-    match client.batch_execute(&format!("CREATE DATABASE {quoted}")).await {
+    match client
+        .batch_execute(&format!("CREATE DATABASE {quoted}"))
+        .await
+    {
         Ok(()) => {
             info!(database = %name, "database created");
             Ok(())
@@ -82,14 +89,28 @@ async fn ensure_database(config: &tokio_postgres::Config) -> Result<()> {
 pub async fn migrate(pool: &Pool, schema: &str, migrations: &[Migration]) -> Result<usize> {
     let mut client = pool.get().await?;
     let lock_key = format!("roster.migrate.{schema}");
-    client.execute("SELECT pg_advisory_lock(hashtextextended($1, 0))", &[&lock_key]).await?;
+    client
+        .execute(
+            "SELECT pg_advisory_lock(hashtextextended($1, 0))",
+            &[&lock_key],
+        )
+        .await?;
     let outcome = apply_pending(&mut client, schema, migrations).await;
     // Released even on failure: the pooled connection outlives this call.
-    client.execute("SELECT pg_advisory_unlock(hashtextextended($1, 0))", &[&lock_key]).await?;
+    client
+        .execute(
+            "SELECT pg_advisory_unlock(hashtextextended($1, 0))",
+            &[&lock_key],
+        )
+        .await?;
     outcome
 }
 
-async fn apply_pending(client: &mut deadpool_postgres::Object, schema: &str, migrations: &[Migration]) -> Result<usize> {
+async fn apply_pending(
+    client: &mut deadpool_postgres::Object,
+    schema: &str,
+    migrations: &[Migration],
+) -> Result<usize> {
     client
         .batch_execute(&format!(
             "CREATE SCHEMA IF NOT EXISTS {schema};
@@ -100,7 +121,10 @@ async fn apply_pending(client: &mut deadpool_postgres::Object, schema: &str, mig
         ))
         .await?;
     let applied: Vec<i32> = client
-        .query(&format!("SELECT version FROM {schema}.schema_migrations"), &[])
+        .query(
+            &format!("SELECT version FROM {schema}.schema_migrations"),
+            &[],
+        )
         .await?
         .iter()
         .map(|row| row.get(0))
@@ -115,7 +139,12 @@ async fn apply_pending(client: &mut deadpool_postgres::Object, schema: &str, mig
         )
         .await?;
         tx.commit().await?;
-        info!(schema, version = migration.version, name = migration.name, "migration applied");
+        info!(
+            schema,
+            version = migration.version,
+            name = migration.name,
+            "migration applied"
+        );
         count += 1;
     }
     Ok(count)

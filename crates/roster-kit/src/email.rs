@@ -25,8 +25,14 @@ pub fn normalize(field: &str, raw: &str) -> Result<String> {
         && !domain.starts_with('.')
         && !domain.ends_with('.')
         && !domain.contains("..")
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || "<>(),;:\\\"[]".contains(c));
-    if well_formed { Ok(email) } else { Err(invalid("is not an email address")) }
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>(),;:\\\"[]".contains(c));
+    if well_formed {
+        Ok(email)
+    } else {
+        Err(invalid("is not an email address"))
+    }
 }
 
 #[cfg(test)]
@@ -35,13 +41,31 @@ mod tests {
 
     #[test]
     fn normalizes_case_and_space() {
-        assert_eq!(normalize("email", "  Joe.Smith@Example.COM ").ok().as_deref(), Some("joe.smith@example.com"));
+        assert_eq!(
+            normalize("email", "  Joe.Smith@Example.COM ")
+                .ok()
+                .as_deref(),
+            Some("joe.smith@example.com")
+        );
     }
 
     #[test]
     fn rejects_malformed_addresses() {
-        for bad in ["", "joe", "joe@", "@example.com", "joe@example", "a b@example.com", "joe@@example.com", "joe@example..com", "joe@.example.com"] {
-            assert!(normalize("email", bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "",
+            "joe",
+            "joe@",
+            "@example.com",
+            "joe@example",
+            "a b@example.com",
+            "joe@@example.com",
+            "joe@example..com",
+            "joe@.example.com",
+        ] {
+            assert!(
+                normalize("email", bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

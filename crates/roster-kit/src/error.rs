@@ -58,12 +58,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// One bad field.
     pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
-        Self::InvalidArgument(vec![Violation { field: field.into(), description: description.into() }])
+        Self::InvalidArgument(vec![Violation {
+            field: field.into(),
+            description: description.into(),
+        }])
     }
 
     /// A refusal with a reason.
     pub fn refused(code: Code, reason: ErrorReason, message: impl Into<String>) -> Self {
-        Self::Refused { code, reason, message: message.into(), metadata: HashMap::new() }
+        Self::Refused {
+            code,
+            reason,
+            message: message.into(),
+            metadata: HashMap::new(),
+        }
     }
 
     /// Adds an `ErrorInfo.metadata` entry to a refusal (no effect on other variants).
@@ -77,14 +85,22 @@ impl Error {
 
     /// `NOT_FOUND` for a resource kind and id.
     pub fn not_found(kind: &str, id: impl std::fmt::Display) -> Self {
-        Self::refused(Code::NotFound, ErrorReason::NotFound, format!("{kind} {id} not found"))
-            .with_metadata("resource_type", kind)
-            .with_metadata("resource_id", id.to_string())
+        Self::refused(
+            Code::NotFound,
+            ErrorReason::NotFound,
+            format!("{kind} {id} not found"),
+        )
+        .with_metadata("resource_type", kind)
+        .with_metadata("resource_id", id.to_string())
     }
 
     /// `PERMISSION_DENIED` with a sentence saying why.
     pub fn permission_denied(message: impl Into<String>) -> Self {
-        Self::refused(Code::PermissionDenied, ErrorReason::PermissionDenied, message)
+        Self::refused(
+            Code::PermissionDenied,
+            ErrorReason::PermissionDenied,
+            message,
+        )
     }
 
     /// `UNAUTHENTICATED` with a sentence saying why.
@@ -124,7 +140,10 @@ impl Violations {
 
     /// Records a violation.
     pub fn add(&mut self, field: impl Into<String>, description: impl Into<String>) {
-        self.0.push(Violation { field: field.into(), description: description.into() });
+        self.0.push(Violation {
+            field: field.into(),
+            description: description.into(),
+        });
     }
 
     /// Records the violation of a `Result`, keeping its value.
@@ -136,7 +155,10 @@ impl Violations {
                 None
             }
             Err(other) => {
-                self.0.push(Violation { field: String::new(), description: other.to_string() });
+                self.0.push(Violation {
+                    field: String::new(),
+                    description: other.to_string(),
+                });
                 None
             }
         }
@@ -144,7 +166,11 @@ impl Violations {
 
     /// `Ok` when nothing was recorded, else `INVALID_ARGUMENT` with every violation.
     pub fn finish(self) -> Result<()> {
-        if self.0.is_empty() { Ok(()) } else { Err(Error::InvalidArgument(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(self.0))
+        }
     }
 }
 
@@ -163,7 +189,12 @@ impl From<Error> for Status {
                     ErrorDetails::with_bad_request(violations),
                 )
             }
-            Error::Refused { code, reason, message, metadata } => Status::with_error_details(
+            Error::Refused {
+                code,
+                reason,
+                message,
+                metadata,
+            } => Status::with_error_details(
                 code,
                 message,
                 ErrorDetails::with_error_info(reason_name(reason), ERROR_DOMAIN, metadata),
@@ -180,22 +211,31 @@ impl From<tokio_postgres::Error> for Error {
     fn from(error: tokio_postgres::Error) -> Self {
         use tokio_postgres::error::SqlState;
         match error.code() {
-            Some(code) if *code == SqlState::T_R_SERIALIZATION_FAILURE || *code == SqlState::T_R_DEADLOCK_DETECTED => {
+            Some(code)
+                if *code == SqlState::T_R_SERIALIZATION_FAILURE
+                    || *code == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
                 Self::refused(
                     Code::Aborted,
                     ErrorReason::ConcurrentModification,
                     "a concurrent change conflicted with this request; retry it",
                 )
             }
-            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
-                Self::refused(Code::AlreadyExists, ErrorReason::AlreadyExists, "the resource already exists")
-            }
-            Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => {
-                Self::refused(Code::FailedPrecondition, ErrorReason::NotFound, "a referenced resource does not exist")
-            }
-            _ if error.is_closed() => {
-                Self::refused(Code::Unavailable, ErrorReason::Unavailable, "the database connection was lost; retry")
-            }
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION => Self::refused(
+                Code::AlreadyExists,
+                ErrorReason::AlreadyExists,
+                "the resource already exists",
+            ),
+            Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => Self::refused(
+                Code::FailedPrecondition,
+                ErrorReason::NotFound,
+                "a referenced resource does not exist",
+            ),
+            _ if error.is_closed() => Self::refused(
+                Code::Unavailable,
+                ErrorReason::Unavailable,
+                "the database connection was lost; retry",
+            ),
             _ => Self::internal("database", format!("{error:?}")),
         }
     }
@@ -207,7 +247,11 @@ impl From<deadpool_postgres::PoolError> for Error {
             deadpool_postgres::PoolError::Backend(inner) => inner.into(),
             other => {
                 tracing::warn!(error = %other, "database pool unavailable");
-                Self::refused(Code::Unavailable, ErrorReason::Unavailable, "the database is unavailable; retry later")
+                Self::refused(
+                    Code::Unavailable,
+                    ErrorReason::Unavailable,
+                    "the database is unavailable; retry later",
+                )
             }
         }
     }
@@ -219,14 +263,21 @@ mod tests {
 
     #[test]
     fn refusal_carries_error_info() {
-        let status: Status = Error::refused(Code::FailedPrecondition, ErrorReason::LastAdmin, "last admin")
-            .with_metadata("workspace_id", "w1")
-            .into();
+        let status: Status = Error::refused(
+            Code::FailedPrecondition,
+            ErrorReason::LastAdmin,
+            "last admin",
+        )
+        .with_metadata("workspace_id", "w1")
+        .into();
         assert_eq!(status.code(), Code::FailedPrecondition);
         let info = status.get_details_error_info().expect("error info");
         assert_eq!(info.reason, "LAST_ADMIN");
         assert_eq!(info.domain, "roster");
-        assert_eq!(info.metadata.get("workspace_id").map(String::as_str), Some("w1"));
+        assert_eq!(
+            info.metadata.get("workspace_id").map(String::as_str),
+            Some("w1")
+        );
     }
 
     #[test]
@@ -243,7 +294,8 @@ mod tests {
 
     #[test]
     fn internal_errors_hide_their_text() {
-        let status: Status = Error::internal("insert user", "syntax error at or near SELECT").into();
+        let status: Status =
+            Error::internal("insert user", "syntax error at or near SELECT").into();
         assert_eq!(status.code(), Code::Internal);
         assert!(!status.message().contains("SELECT"));
     }

@@ -1,7 +1,10 @@
 //! What every Roster service shares: configuration, the Postgres pool and migrations,
 //! telemetry, the principal and bearer tokens, errors mapped to `tonic::Status`, page
 //! tokens, the transactional outbox, audit events, safe retries and server bootstrap.
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
 
 pub mod audit;
 pub mod auth;
@@ -22,5 +25,8 @@ pub mod token;
 pub use error::{Error, Result};
 
 /// The migration every service schema starts with: audit events, outbox, request log.
-pub const SHARED_TABLES: db::Migration =
-    db::Migration { version: 1, name: "shared tables", sql: include_str!("sql/shared_tables.sql") };
+pub const SHARED_TABLES: db::Migration = db::Migration {
+    version: 1,
+    name: "shared tables",
+    sql: include_str!("sql/shared_tables.sql"),
+};

@@ -20,7 +20,11 @@ pub struct OutboxMessage<'a> {
 }
 
 /// Stores `message` in the caller's transaction; nothing is sent if it rolls back.
-pub async fn enqueue(db: &impl GenericClient, now: DateTime<Utc>, message: OutboxMessage<'_>) -> Result<Uuid> {
+pub async fn enqueue(
+    db: &impl GenericClient,
+    now: DateTime<Utc>,
+    message: OutboxMessage<'_>,
+) -> Result<Uuid> {
     let id = Uuid::now_v7();
     db.execute(
         "INSERT INTO outbox (outbox_id, created_at, template, recipient, variables, secret_variables)

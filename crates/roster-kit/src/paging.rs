@@ -20,7 +20,10 @@ pub struct PageSize {
 
 impl PageSize {
     /// The usual list limits: 50 by default, 1000 at most.
-    pub const LIST: Self = Self { default: 50, max: 1000 };
+    pub const LIST: Self = Self {
+        default: 50,
+        max: 1000,
+    };
 
     /// The page size to use for a request's `page_size`.
     pub fn resolve(self, requested: i32) -> Result<u32> {
@@ -42,7 +45,10 @@ struct Envelope<K> {
 
 /// Encodes the position after `last_key` for the query described by `query`.
 pub fn encode<K: Serialize>(query: &impl Serialize, last_key: &K) -> String {
-    let envelope = Envelope { q: fingerprint(query), k: last_key };
+    let envelope = Envelope {
+        q: fingerprint(query),
+        k: last_key,
+    };
     // Serializing plain data structs cannot fail.
     let json = serde_json::to_vec(&envelope).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(json)
@@ -78,7 +84,10 @@ mod tests {
         assert_eq!(key, Some(("bob@x.com".to_owned(), 7)));
         assert!(decode::<(String, i32)>(&("email", "bob"), &token).is_err());
         assert!(decode::<(String, i32)>(&("email", "ali"), "not-a-token!").is_err());
-        assert_eq!(decode::<(String, i32)>(&("email", "ali"), "").expect("empty"), None);
+        assert_eq!(
+            decode::<(String, i32)>(&("email", "ali"), "").expect("empty"),
+            None
+        );
     }
 
     #[test]

@@ -5,7 +5,12 @@ use serde_json::Value as Json;
 /// A JSON object as a `google.protobuf.Struct` (anything else becomes an empty struct).
 pub fn json_to_struct(json: Json) -> Struct {
     match json {
-        Json::Object(map) => Struct { fields: map.into_iter().map(|(k, v)| (k, json_to_value(v))).collect() },
+        Json::Object(map) => Struct {
+            fields: map
+                .into_iter()
+                .map(|(k, v)| (k, json_to_value(v)))
+                .collect(),
+        },
         _ => Struct::default(),
     }
 }
@@ -16,7 +21,9 @@ fn json_to_value(json: Json) -> Value {
         Json::Bool(b) => Kind::BoolValue(b),
         Json::Number(n) => Kind::NumberValue(n.as_f64().unwrap_or_default()),
         Json::String(s) => Kind::StringValue(s),
-        Json::Array(items) => Kind::ListValue(ListValue { values: items.into_iter().map(json_to_value).collect() }),
+        Json::Array(items) => Kind::ListValue(ListValue {
+            values: items.into_iter().map(json_to_value).collect(),
+        }),
         object @ Json::Object(_) => Kind::StructValue(json_to_struct(object)),
     };
     Value { kind: Some(kind) }

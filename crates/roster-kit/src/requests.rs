@@ -51,7 +51,10 @@ pub async fn begin<M: Message + Default>(
         .await?;
     let earlier_rpc: String = row.get(0);
     if earlier_rpc != rpc {
-        return Err(Error::invalid("request_id", format!("was already used for {earlier_rpc}")));
+        return Err(Error::invalid(
+            "request_id",
+            format!("was already used for {earlier_rpc}"),
+        ));
     }
     match row.get::<_, Option<Vec<u8>>>(1) {
         Some(bytes) => M::decode(bytes.as_slice())
@@ -66,13 +69,21 @@ pub async fn begin<M: Message + Default>(
 }
 
 /// Stores the answer of a fresh request; `None` for answers holding a secret.
-pub async fn finish(db: &impl GenericClient, caller: &Caller, response: Option<&impl Message>) -> Result<()> {
+pub async fn finish(
+    db: &impl GenericClient,
+    caller: &Caller,
+    response: Option<&impl Message>,
+) -> Result<()> {
     if caller.request_id.is_empty() {
         return Ok(());
     }
     db.execute(
         "UPDATE request_log SET response = $3 WHERE actor_user_id = $1 AND request_id = $2",
-        &[&caller.actor_id().unwrap_or(Uuid::nil()), &caller.request_id, &response.map(Message::encode_to_vec)],
+        &[
+            &caller.actor_id().unwrap_or(Uuid::nil()),
+            &caller.request_id,
+            &response.map(Message::encode_to_vec),
+        ],
     )
     .await?;
     Ok(())

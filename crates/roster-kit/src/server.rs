@@ -25,7 +25,9 @@ pub async fn serve(
 ) -> Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
     for name in service_names.iter().chain(std::iter::once(&"")) {
-        health.set_service_status(*name, ServingStatus::Serving).await;
+        health
+            .set_service_status(*name, ServingStatus::Serving)
+            .await;
     }
     let reflection_v1 = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(roster_proto::FILE_DESCRIPTOR_SET)
@@ -37,21 +39,30 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()
         .map_err(|e| Error::internal("building reflection", e))?;
-    let routes = routes.add_service(health_service).add_service(reflection_v1).add_service(reflection_v1alpha);
+    let routes = routes
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
 
-    let address = listener.local_addr().map_err(|e| Error::internal("reading the listen address", e))?;
+    let address = listener
+        .local_addr()
+        .map_err(|e| Error::internal("reading the listen address", e))?;
     info!(%address, services = ?service_names, "serving");
     let names: Vec<String> = service_names.iter().map(|s| (*s).to_owned()).collect();
     let draining = async move {
         shutdown.await;
         info!("shutting down: finishing in-flight calls");
         for name in names.iter().map(String::as_str).chain(std::iter::once("")) {
-            health.set_service_status(name, ServingStatus::NotServing).await;
+            health
+                .set_service_status(name, ServingStatus::NotServing)
+                .await;
         }
     };
     Server::builder()
         .timeout(config.request_timeout)
-        .layer(GlobalConcurrencyLimitLayer::new(config.max_concurrent_requests))
+        .layer(GlobalConcurrencyLimitLayer::new(
+            config.max_concurrent_requests,
+        ))
         .trace_fn(request_span)
         .add_routes(routes)
         .serve_with_incoming_shutdown(TcpListenerStream::new(listener), draining)

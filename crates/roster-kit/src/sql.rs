@@ -14,7 +14,10 @@ pub struct QueryBuilder<'a> {
 impl<'a> QueryBuilder<'a> {
     /// Starts with `sql` (no placeholders).
     pub fn new(sql: &str) -> Self {
-        Self { sql: sql.to_owned(), params: Vec::new() }
+        Self {
+            sql: sql.to_owned(),
+            params: Vec::new(),
+        }
     }
 
     /// Appends `fragment`, replacing each `{}` with the placeholder of the next value.
@@ -52,8 +55,14 @@ mod tests {
     fn numbers_placeholders_in_order() {
         let (a, b, c) = (1_i32, "x".to_owned(), 3_i64);
         let mut query = QueryBuilder::new("SELECT 1 WHERE true");
-        query.push(" AND a = {}", &[&a]).push(" AND (b, c) > ({}, {})", &[&b, &c]).push(" LIMIT 5", &[]);
-        assert_eq!(query.sql(), "SELECT 1 WHERE true AND a = $1 AND (b, c) > ($2, $3) LIMIT 5");
+        query
+            .push(" AND a = {}", &[&a])
+            .push(" AND (b, c) > ({}, {})", &[&b, &c])
+            .push(" LIMIT 5", &[]);
+        assert_eq!(
+            query.sql(),
+            "SELECT 1 WHERE true AND a = $1 AND (b, c) > ($2, $3) LIMIT 5"
+        );
         assert_eq!(query.params().len(), 3);
     }
 }

@@ -30,7 +30,9 @@ impl Drop for TelemetryGuard {
 /// Installs the global logger and tracer for `service_name`.
 pub fn init(service_name: &str) -> Result<TelemetryGuard> {
     let mut provider = SdkTracerProvider::builder().with_resource(
-        opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_owned()).build(),
+        opentelemetry_sdk::Resource::builder()
+            .with_service_name(service_name.to_owned())
+            .build(),
     );
     if config::optional("OTEL_EXPORTER_OTLP_ENDPOINT").is_some() {
         let exporter = opentelemetry_otlp::SpanExporter::builder()
@@ -41,12 +43,20 @@ pub fn init(service_name: &str) -> Result<TelemetryGuard> {
     }
     let provider = provider.build();
     let otel_layer = tracing_opentelemetry::layer().with_tracer(provider.tracer("roster"));
-    let filter = EnvFilter::try_new(config::optional("ROSTER_LOG").unwrap_or_else(|| "info".to_owned()))
-        .map_err(|e| Error::internal("ROSTER_LOG", e))?;
-    let json = config::optional("ROSTER_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
+    let filter =
+        EnvFilter::try_new(config::optional("ROSTER_LOG").unwrap_or_else(|| "info".to_owned()))
+            .map_err(|e| Error::internal("ROSTER_LOG", e))?;
+    let json =
+        config::optional("ROSTER_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json"));
     let registry = tracing_subscriber::registry().with(filter).with(otel_layer);
     let installed = if json {
-        registry.with(tracing_subscriber::fmt::layer().json().with_current_span(true)).try_init()
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true),
+            )
+            .try_init()
     } else {
         registry.with(tracing_subscriber::fmt::layer()).try_init()
     };
@@ -74,7 +84,10 @@ pub fn inject_trace_context(metadata: &mut MetadataMap) {
 pub struct TraceContextInterceptor;
 
 impl tonic::service::Interceptor for TraceContextInterceptor {
-    fn call(&mut self, mut request: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> Result<tonic::Request<()>, tonic::Status> {
         inject_trace_context(request.metadata_mut());
         Ok(request)
     }
@@ -96,7 +109,10 @@ struct MetadataInjector<'a>(&'a mut MetadataMap);
 
 impl Injector for MetadataInjector<'_> {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(key), Ok(value)) = (MetadataKey::from_bytes(key.as_bytes()), MetadataValue::try_from(value)) {
+        if let (Ok(key), Ok(value)) = (
+            MetadataKey::from_bytes(key.as_bytes()),
+            MetadataValue::try_from(value),
+        ) {
             self.0.insert(key, value);
         }
     }
@@ -122,9 +138,18 @@ mod tests {
             let _entered = span.enter();
             let mut outgoing = MetadataMap::new();
             inject_trace_context(&mut outgoing);
-            let traceparent = outgoing.get("traceparent").and_then(|v| v.to_str().ok()).unwrap_or_default();
-            assert!(traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"), "{traceparent}");
-            assert!(!traceparent.contains("00f067aa0ba902b7"), "outgoing calls are children of this span");
+            let traceparent = outgoing
+                .get("traceparent")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            assert!(
+                traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"),
+                "{traceparent}"
+            );
+            assert!(
+                !traceparent.contains("00f067aa0ba902b7"),
+                "outgoing calls are children of this span"
+            );
         });
     }
 }

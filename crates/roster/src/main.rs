@@ -1,1 +1,122 @@
-fn main() {}
+//! `roster`: serve any set of Roster's services, run migrations, bootstrap an operator.
+use clap::{Parser, Subcommand};
+use roster::{Options, Service};
+use roster_kit::config::{ServerConfig, database_url, redact_url};
+use tokio::net::TcpListener;
+use tracing::info;
+
+/// Roster: workspace user management over gRPC.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the named services on one port (migrating their schemas first).
+    Serve {
+        /// `all`, or a comma-separated list such as `identity`.
+        #[arg(long, default_value = "all")]
+        services: String,
+        /// Address to listen on [env: ROSTER_LISTEN; default 127.0.0.1:50051].
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Runs the named services' migrations and exits.
+    Migrate {
+        /// `all`, or a comma-separated list.
+        #[arg(long, default_value = "all")]
+        services: String,
+    },
+    /// Creates the first platform operator and prints a one-time API key.
+    Bootstrap {
+        /// The operator's email.
+        #[arg(long)]
+        operator_email: String,
+        /// The operator's display name.
+        #[arg(long, default_value = "Operator")]
+        display_name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let _telemetry = match roster_kit::telemetry::init("roster") {
+        Ok(guard) => guard,
+        Err(error) => {
+            eprintln!("roster: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match run(cli.command).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!(%error, "roster failed");
+            eprintln!("roster: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> roster_kit::Result<()> {
+    match command {
+        Command::Serve { services, listen } => {
+            let mut options = Options::from_env(Service::parse_list(&services)?)?;
+            if let Some(listen) = listen {
+                options.server.listen = listen;
+            }
+            log_configuration(&options);
+            let listener = TcpListener::bind(options.server.listen)
+                .await
+                .map_err(|e| {
+                    roster_kit::Error::internal(
+                        format!("listening on {}", options.server.listen),
+                        e,
+                    )
+                })?;
+            roster::serve(listener, options, roster_kit::server::shutdown_signal()).await
+        }
+        Command::Migrate { services } => {
+            let options = Options::from_env(Service::parse_list(&services)?)?;
+            roster::migrate(&options).await?;
+            info!("migrations done");
+            Ok(())
+        }
+        Command::Bootstrap {
+            operator_email,
+            display_name,
+        } => {
+            let options = Options::from_env(vec![Service::Identity])?;
+            let identity = roster::open_identity(&options).await?;
+            let (user, api_key) = identity
+                .bootstrap_operator(&operator_email, &display_name)
+                .await?;
+            println!("operator {} ({})", user.email, user.user_id);
+            println!("api key (shown once): {api_key}");
+            Ok(())
+        }
+    }
+}
+
+fn log_configuration(options: &Options) {
+    let ServerConfig {
+        listen,
+        request_timeout,
+        max_concurrent_requests,
+    } = &options.server;
+    let services: Vec<_> = options.services.iter().map(|s| s.name()).collect();
+    let databases: Vec<_> = options
+        .services
+        .iter()
+        .map(|s| redact_url(&database_url(s.name())))
+        .collect();
+    info!(
+        %listen, ?request_timeout, max_concurrent_requests, ?services, ?databases,
+        pool_size = options.pool.max_size, db_timeout = ?options.pool.timeout,
+        identity = ?options.identity,
+        "configuration"
+    );
+}

@@ -1,0 +1,541 @@
+//! The tonic adapter: authenticates, parses and shape-checks requests, calls the domain.
+use std::sync::Arc;
+
+use roster_kit::audit::AuditQuery;
+use roster_kit::auth::{Caller, bearer_token, parse_id};
+use roster_kit::clock::from_timestamp;
+use roster_kit::{Error, Result};
+use roster_proto::identity as pb;
+use roster_proto::identity::identity_service_server::{IdentityService, IdentityServiceServer};
+use tonic::{Request, Response, Status};
+
+use crate::domain::model::{Kind, Status as UserStatus};
+use crate::domain::{Identity, StatusChange, restricted_session};
+use crate::store::{UserOrder, UserQuery};
+
+/// Identity's gRPC service.
+#[derive(Debug, Clone)]
+pub struct IdentityApi {
+    identity: Arc<Identity>,
+}
+
+type Answer<T> = std::result::Result<Response<T>, Status>;
+
+/// Whether a session opened with a temporary password may make the call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Restricted {
+    Allowed,
+    Refused,
+}
+
+impl IdentityApi {
+    /// Serves `identity`.
+    pub fn new(identity: Arc<Identity>) -> Self {
+        Self { identity }
+    }
+
+    /// The tonic server of this service.
+    pub fn into_server(self) -> IdentityServiceServer<Self> {
+        IdentityServiceServer::new(self)
+    }
+
+    async fn caller<T>(
+        &self,
+        request: &Request<T>,
+        request_id: &str,
+        restricted: Restricted,
+    ) -> Result<Caller> {
+        let authenticated = self
+            .identity
+            .authenticate(bearer_token(request.metadata())?)
+            .await?;
+        if authenticated.password_change_only && restricted == Restricted::Refused {
+            return Err(restricted_session());
+        }
+        Ok(Caller {
+            principal: Some(authenticated.principal),
+            request_id: request_id.to_owned(),
+        })
+    }
+
+    async fn set_status(
+        &self,
+        request: Request<impl StatusRequest>,
+        change: StatusChange,
+    ) -> Result<pb::User> {
+        let caller = self
+            .caller(
+                &request,
+                request.get_ref().request_id(),
+                Restricted::Refused,
+            )
+            .await?;
+        let user_id = parse_id("user_id", request.get_ref().user_id())?;
+        self.identity.set_status(&caller, user_id, change).await
+    }
+}
+
+/// The fields every status-change request has.
+trait StatusRequest {
+    fn user_id(&self) -> &str;
+    fn request_id(&self) -> &str;
+}
+
+macro_rules! status_request {
+    ($($request:ty),*) => {$(
+        impl StatusRequest for $request {
+            fn user_id(&self) -> &str { &self.user_id }
+            fn request_id(&self) -> &str { &self.request_id }
+        }
+    )*};
+}
+status_request!(
+    pb::DisableUserRequest,
+    pb::EnableUserRequest,
+    pb::LockUserRequest,
+    pb::UnlockUserRequest
+);
+
+fn enum_filter<T>(field: &str, value: i32, map: impl Fn(i32) -> Option<T>) -> Result<Option<T>> {
+    if value == 0 {
+        Ok(None)
+    } else {
+        map(value)
+            .map(Some)
+            .ok_or_else(|| Error::invalid(field, format!("unknown value {value}")))
+    }
+}
+
+fn user_query(request: &pb::ListUsersRequest) -> Result<UserQuery> {
+    let kind = enum_filter("kind", request.kind, |v| {
+        match pb::UserKind::try_from(v).ok()? {
+            pb::UserKind::Human => Some(Kind::Human),
+            pb::UserKind::Service => Some(Kind::Service),
+            pb::UserKind::Unspecified => None,
+        }
+    })?;
+    let status = enum_filter(
+        "status",
+        request.status,
+        |v| match pb::UserStatus::try_from(v).ok()? {
+            pb::UserStatus::Active => Some(UserStatus::Active),
+            pb::UserStatus::Disabled => Some(UserStatus::Disabled),
+            pb::UserStatus::Locked => Some(UserStatus::Locked),
+            pb::UserStatus::Unspecified => None,
+        },
+    )?;
+    let order_by = request.order_by.trim().to_lowercase();
+    let (field, direction) = order_by.split_once(' ').unwrap_or((&order_by, ""));
+    let order = match field {
+        "" | "create_time" => UserOrder::CreateTime,
+        "email" => UserOrder::Email,
+        "display_name" => UserOrder::DisplayName,
+        other => {
+            return Err(Error::invalid(
+                "order_by",
+                format!("cannot order by {other:?}; use email, display_name or create_time"),
+            ));
+        }
+    };
+    let descending = match direction.trim() {
+        "" | "asc" => false,
+        "desc" => true,
+        other => {
+            return Err(Error::invalid(
+                "order_by",
+                format!("direction {other:?} is neither asc nor desc"),
+            ));
+        }
+    };
+    let query = request.query.trim();
+    Ok(UserQuery {
+        kind,
+        status,
+        query: (!query.is_empty()).then(|| query.to_owned()),
+        order,
+        descending,
+    })
+}
+
+#[tonic::async_trait]
+impl IdentityService for IdentityApi {
+    async fn create_user(
+        &self,
+        request: Request<pb::CreateUserRequest>,
+    ) -> Answer<pb::CreateUserResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let user = self
+            .identity
+            .create_user(&caller, request.into_inner())
+            .await?;
+        Ok(Response::new(pb::CreateUserResponse { user: Some(user) }))
+    }
+
+    async fn get_user(&self, request: Request<pb::GetUserRequest>) -> Answer<pb::GetUserResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let user_id = parse_id("user_id", &request.get_ref().user_id)?;
+        let user = self.identity.get_user(&caller, user_id).await?;
+        Ok(Response::new(pb::GetUserResponse { user: Some(user) }))
+    }
+
+    async fn batch_get_users(
+        &self,
+        request: Request<pb::BatchGetUsersRequest>,
+    ) -> Answer<pb::BatchGetUsersResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let ids = request
+            .get_ref()
+            .user_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| parse_id(&format!("user_ids[{i}]"), id))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Response::new(
+            self.identity.batch_get_users(&caller, ids).await?,
+        ))
+    }
+
+    async fn list_users(
+        &self,
+        request: Request<pb::ListUsersRequest>,
+    ) -> Answer<pb::ListUsersResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let message = request.get_ref();
+        let query = user_query(message)?;
+        Ok(Response::new(
+            self.identity
+                .list_users(&caller, query, message.page_size, &message.page_token)
+                .await?,
+        ))
+    }
+
+    async fn update_user(
+        &self,
+        request: Request<pb::UpdateUserRequest>,
+    ) -> Answer<pb::UpdateUserResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let message = request.into_inner();
+        let user = message
+            .user
+            .ok_or_else(|| Error::invalid("user", "is required"))?;
+        let user_id = parse_id("user.user_id", &user.user_id)?;
+        let paths = message
+            .update_mask
+            .map(|mask| mask.paths)
+            .unwrap_or_default();
+        if paths.is_empty() {
+            return Err(
+                Error::invalid("update_mask", "name at least one of display_name, phone").into(),
+            );
+        }
+        let (mut display_name, mut phone) = (None, None);
+        for path in &paths {
+            match path.as_str() {
+                "display_name" => display_name = Some(user.display_name.clone()),
+                "phone" => phone = Some(user.phone.clone()),
+                "email" => {
+                    return Err(Error::invalid(
+                        "update_mask",
+                        "email changes go through ChangeEmail (verified by a link)",
+                    )
+                    .into());
+                }
+                other => {
+                    return Err(Error::invalid(
+                        "update_mask",
+                        format!("{other:?} cannot be updated here"),
+                    )
+                    .into());
+                }
+            }
+        }
+        let user = self
+            .identity
+            .update_user(&caller, user_id, display_name, phone, &user.etag)
+            .await?;
+        Ok(Response::new(pb::UpdateUserResponse { user: Some(user) }))
+    }
+
+    async fn change_email(
+        &self,
+        request: Request<pb::ChangeEmailRequest>,
+    ) -> Answer<pb::ChangeEmailResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let user_id = parse_id("user_id", &request.get_ref().user_id)?;
+        let user = self
+            .identity
+            .change_email(&caller, user_id, &request.get_ref().new_email)
+            .await?;
+        Ok(Response::new(pb::ChangeEmailResponse { user: Some(user) }))
+    }
+
+    async fn confirm_email_change(
+        &self,
+        request: Request<pb::ConfirmEmailChangeRequest>,
+    ) -> Answer<pb::ConfirmEmailChangeResponse> {
+        let token = required("token", &request.get_ref().token)?;
+        let user = self.identity.confirm_email_change(token).await?;
+        Ok(Response::new(pb::ConfirmEmailChangeResponse {
+            user: Some(user),
+        }))
+    }
+
+    async fn create_service_account(
+        &self,
+        request: Request<pb::CreateServiceAccountRequest>,
+    ) -> Answer<pb::CreateServiceAccountResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let user = self
+            .identity
+            .create_service_account(&caller, request.into_inner())
+            .await?;
+        Ok(Response::new(pb::CreateServiceAccountResponse {
+            user: Some(user),
+        }))
+    }
+
+    async fn create_api_key(
+        &self,
+        request: Request<pb::CreateApiKeyRequest>,
+    ) -> Answer<pb::CreateApiKeyResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let message = request.get_ref();
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let expires_at = message
+            .expire_time
+            .as_ref()
+            .map(|t| from_timestamp("expire_time", t))
+            .transpose()?;
+        Ok(Response::new(
+            self.identity
+                .create_api_key(&caller, user_id, &message.display_name, expires_at)
+                .await?,
+        ))
+    }
+
+    async fn list_api_keys(
+        &self,
+        request: Request<pb::ListApiKeysRequest>,
+    ) -> Answer<pb::ListApiKeysResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let message = request.get_ref();
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let page = self.identity.list_api_keys(
+            &caller,
+            user_id,
+            message.show_all,
+            message.page_size,
+            &message.page_token,
+        );
+        Ok(Response::new(page.await?))
+    }
+
+    async fn revoke_api_key(
+        &self,
+        request: Request<pb::RevokeApiKeyRequest>,
+    ) -> Answer<pb::RevokeApiKeyResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let api_key_id = parse_id("api_key_id", &request.get_ref().api_key_id)?;
+        let api_key = self.identity.revoke_api_key(&caller, api_key_id).await?;
+        Ok(Response::new(pb::RevokeApiKeyResponse {
+            api_key: Some(api_key),
+        }))
+    }
+
+    async fn login(&self, request: Request<pb::LoginRequest>) -> Answer<pb::LoginResponse> {
+        let message = request.get_ref();
+        let password = required("password", &message.password)?;
+        Ok(Response::new(
+            self.identity.login(&message.email, password).await?,
+        ))
+    }
+
+    async fn logout(&self, request: Request<pb::LogoutRequest>) -> Answer<pb::LogoutResponse> {
+        let caller = self.caller(&request, "", Restricted::Allowed).await?;
+        self.identity.logout(&caller).await?;
+        Ok(Response::new(pb::LogoutResponse {}))
+    }
+
+    async fn authenticate(
+        &self,
+        request: Request<pb::AuthenticateRequest>,
+    ) -> Answer<pb::AuthenticateResponse> {
+        let token = required("token", &request.get_ref().token)?;
+        let principal = self.identity.authenticate_for_service(token).await?;
+        Ok(Response::new(pb::AuthenticateResponse {
+            principal: Some(principal),
+        }))
+    }
+
+    async fn revoke_sessions(
+        &self,
+        request: Request<pb::RevokeSessionsRequest>,
+    ) -> Answer<pb::RevokeSessionsResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let user_id = parse_id("user_id", &request.get_ref().user_id)?;
+        Ok(Response::new(
+            self.identity.revoke_sessions(&caller, user_id).await?,
+        ))
+    }
+
+    async fn disable_user(
+        &self,
+        request: Request<pb::DisableUserRequest>,
+    ) -> Answer<pb::DisableUserResponse> {
+        let user = self.set_status(request, StatusChange::Disable).await?;
+        Ok(Response::new(pb::DisableUserResponse { user: Some(user) }))
+    }
+
+    async fn enable_user(
+        &self,
+        request: Request<pb::EnableUserRequest>,
+    ) -> Answer<pb::EnableUserResponse> {
+        let user = self.set_status(request, StatusChange::Enable).await?;
+        Ok(Response::new(pb::EnableUserResponse { user: Some(user) }))
+    }
+
+    async fn lock_user(
+        &self,
+        request: Request<pb::LockUserRequest>,
+    ) -> Answer<pb::LockUserResponse> {
+        let message = request.get_ref();
+        let until = message
+            .lock_expire_time
+            .as_ref()
+            .map(|t| from_timestamp("lock_expire_time", t))
+            .transpose()?;
+        let change = StatusChange::Lock {
+            until,
+            reason: message.reason.trim().to_owned(),
+        };
+        let user = self.set_status(request, change).await?;
+        Ok(Response::new(pb::LockUserResponse { user: Some(user) }))
+    }
+
+    async fn unlock_user(
+        &self,
+        request: Request<pb::UnlockUserRequest>,
+    ) -> Answer<pb::UnlockUserResponse> {
+        let user = self.set_status(request, StatusChange::Unlock).await?;
+        Ok(Response::new(pb::UnlockUserResponse { user: Some(user) }))
+    }
+
+    async fn change_password(
+        &self,
+        request: Request<pb::ChangePasswordRequest>,
+    ) -> Answer<pb::ChangePasswordResponse> {
+        let caller = self.caller(&request, "", Restricted::Allowed).await?;
+        let message = request.get_ref();
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let old = required("old_password", &message.old_password)?;
+        self.identity
+            .change_password(&caller, user_id, old, &message.new_password)
+            .await?;
+        Ok(Response::new(pb::ChangePasswordResponse {}))
+    }
+
+    async fn request_password_reset(
+        &self,
+        request: Request<pb::RequestPasswordResetRequest>,
+    ) -> Answer<pb::RequestPasswordResetResponse> {
+        self.identity
+            .request_password_reset(&request.get_ref().email)
+            .await?;
+        Ok(Response::new(pb::RequestPasswordResetResponse {}))
+    }
+
+    async fn reset_password(
+        &self,
+        request: Request<pb::ResetPasswordRequest>,
+    ) -> Answer<pb::ResetPasswordResponse> {
+        let message = request.get_ref();
+        let token = required("token", &message.token)?;
+        self.identity
+            .reset_password(token, &message.new_password)
+            .await?;
+        Ok(Response::new(pb::ResetPasswordResponse {}))
+    }
+
+    async fn set_temporary_password(
+        &self,
+        request: Request<pb::SetTemporaryPasswordRequest>,
+    ) -> Answer<pb::SetTemporaryPasswordResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        let user_id = parse_id("user_id", &request.get_ref().user_id)?;
+        let temporary_password = self
+            .identity
+            .set_temporary_password(&caller, user_id)
+            .await?;
+        Ok(Response::new(pb::SetTemporaryPasswordResponse {
+            temporary_password,
+        }))
+    }
+
+    async fn list_audit_events(
+        &self,
+        request: Request<pb::ListAuditEventsRequest>,
+    ) -> Answer<pb::ListAuditEventsResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let message = request.get_ref();
+        let query = AuditQuery {
+            target_id: Some(message.target_id.trim().to_owned()).filter(|t| !t.is_empty()),
+            actor_user_id: if message.actor_user_id.is_empty() {
+                None
+            } else {
+                Some(parse_id("actor_user_id", &message.actor_user_id)?)
+            },
+            start: message
+                .start_time
+                .as_ref()
+                .map(|t| from_timestamp("start_time", t))
+                .transpose()?,
+            end: message
+                .end_time
+                .as_ref()
+                .map(|t| from_timestamp("end_time", t))
+                .transpose()?,
+        };
+        Ok(Response::new(
+            self.identity
+                .list_audit_events(&caller, &query, message.page_size, &message.page_token)
+                .await?,
+        ))
+    }
+
+    async fn list_user_changes(
+        &self,
+        request: Request<pb::ListUserChangesRequest>,
+    ) -> Answer<pb::ListUserChangesResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let message = request.get_ref();
+        Ok(Response::new(
+            self.identity
+                .list_user_changes(&caller, message.after_sequence, message.page_size)
+                .await?,
+        ))
+    }
+}
+
+fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
+    if value.is_empty() {
+        Err(Error::invalid(field, "is required"))
+    } else {
+        Ok(value)
+    }
+}

@@ -1,0 +1,644 @@
+//! Identity's SQL. Functions take any client (pool connection or transaction); the
+//! domain decides transaction boundaries.
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use roster_kit::Result;
+use roster_kit::sql::QueryBuilder;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::domain::model::{Kind, Status, UserRecord};
+
+fn user_from_row(row: &Row) -> UserRecord {
+    UserRecord {
+        id: row.get("user_id"),
+        kind: Kind::from_db(row.get("kind")),
+        email: row.get("email"),
+        display_name: row.get("display_name"),
+        phone: row.get("phone"),
+        description: row.get("description"),
+        is_operator: row.get::<_, &str>("platform_role") == "operator",
+        status: Status::from_db(row.get("status")),
+        locked_until: row.get("locked_until"),
+        password_hash: row.get("password_hash"),
+        password_change_required: row.get("password_change_required"),
+        failed_logins: row.get("failed_logins"),
+        pending_email: row.get("pending_email"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        version: row.get("version"),
+        change_seq: row.get("change_seq"),
+    }
+}
+
+/// Orders feed positions by commit order: held until the transaction ends.
+async fn lock_feed(db: &impl GenericClient) -> Result<()> {
+    db.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('roster.identity.user_changes', 0))",
+        &[],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A user to insert.
+#[derive(Debug)]
+pub(crate) struct NewUser<'a> {
+    pub(crate) kind: Kind,
+    pub(crate) email: &'a str,
+    pub(crate) display_name: &'a str,
+    pub(crate) phone: &'a str,
+    pub(crate) description: &'a str,
+    pub(crate) is_operator: bool,
+    pub(crate) password_hash: Option<&'a str>,
+}
+
+/// Inserts a user; a taken email fails with SQLSTATE 23505.
+pub(crate) async fn insert_user(
+    db: &impl GenericClient,
+    user: &NewUser<'_>,
+    now: DateTime<Utc>,
+) -> Result<UserRecord> {
+    lock_feed(db).await?;
+    let role = if user.is_operator { "operator" } else { "user" };
+    let row = db
+        .query_one(
+            "INSERT INTO users (user_id, kind, email, display_name, phone, description, platform_role,
+                                password_hash, created_at, updated_at, change_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, nextval('user_change_seq'))
+             RETURNING *",
+            &[
+                &Uuid::now_v7(),
+                &user.kind.as_db(),
+                &user.email,
+                &user.display_name,
+                &user.phone,
+                &user.description,
+                &role,
+                &user.password_hash,
+                &now,
+            ],
+        )
+        .await?;
+    Ok(user_from_row(&row))
+}
+
+/// Reads a user.
+pub(crate) async fn get_user(db: &impl GenericClient, id: Uuid) -> Result<Option<UserRecord>> {
+    Ok(db
+        .query_opt("SELECT * FROM users WHERE user_id = $1", &[&id])
+        .await?
+        .as_ref()
+        .map(user_from_row))
+}
+
+/// Reads and row-locks a user until the transaction ends.
+pub(crate) async fn lock_user(db: &impl GenericClient, id: Uuid) -> Result<Option<UserRecord>> {
+    Ok(db
+        .query_opt("SELECT * FROM users WHERE user_id = $1 FOR UPDATE", &[&id])
+        .await?
+        .as_ref()
+        .map(user_from_row))
+}
+
+/// Reads a user by (normalized) email.
+pub(crate) async fn find_by_email(
+    db: &impl GenericClient,
+    email: &str,
+) -> Result<Option<UserRecord>> {
+    Ok(db
+        .query_opt(
+            "SELECT * FROM users WHERE email = $1 AND email <> ''",
+            &[&email],
+        )
+        .await?
+        .as_ref()
+        .map(user_from_row))
+}
+
+/// Reads many users.
+pub(crate) async fn get_users(db: &impl GenericClient, ids: &[Uuid]) -> Result<Vec<UserRecord>> {
+    Ok(db
+        .query("SELECT * FROM users WHERE user_id = ANY($1)", &[&ids])
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect())
+}
+
+/// Whether any platform operator exists.
+pub(crate) async fn operator_exists(db: &impl GenericClient) -> Result<bool> {
+    Ok(db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE platform_role = 'operator')",
+            &[],
+        )
+        .await?
+        .get(0))
+}
+
+/// Changes to apply to a user; `None` leaves a field as it is.
+#[derive(Debug, Default)]
+pub(crate) struct UserPatch {
+    pub(crate) display_name: Option<String>,
+    pub(crate) phone: Option<String>,
+    pub(crate) email: Option<String>,
+    /// `Some(None)` clears the pending email.
+    pub(crate) pending_email: Option<Option<String>>,
+    /// New status with its lock end and reason.
+    pub(crate) status: Option<(Status, Option<DateTime<Utc>>, String)>,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) password_change_required: Option<bool>,
+    pub(crate) reset_failed_logins: bool,
+}
+
+/// Applies `patch` to a user, taking a new feed position.
+pub(crate) async fn update_user(
+    db: &impl GenericClient,
+    id: Uuid,
+    patch: UserPatch,
+    now: DateTime<Utc>,
+) -> Result<UserRecord> {
+    lock_feed(db).await?;
+    let (status, locked_until, lock_reason) = match patch.status {
+        Some((status, until, reason)) => (Some(status.as_db()), until, Some(reason)),
+        None => (None, None, None),
+    };
+    let row = db
+        .query_one(
+            include_str!("update_user.sql"),
+            &[
+                &id,
+                &patch.display_name,
+                &patch.phone,
+                &patch.email,
+                &patch.pending_email.is_some(),
+                &patch.pending_email.flatten(),
+                &status,
+                &locked_until,
+                &lock_reason,
+                &patch.password_hash,
+                &patch.password_change_required,
+                &patch.reset_failed_logins,
+                &now,
+            ],
+        )
+        .await?;
+    Ok(user_from_row(&row))
+}
+
+/// Counts a failed login in the window starting at `window_start`; returns the count.
+pub(crate) async fn record_failed_login(
+    db: &impl GenericClient,
+    id: Uuid,
+    now: DateTime<Utc>,
+    window_start: DateTime<Utc>,
+) -> Result<i32> {
+    Ok(db
+        .query_one(
+            include_str!("record_failed_login.sql"),
+            &[&id, &now, &window_start],
+        )
+        .await?
+        .get(0))
+}
+
+/// Filters and order of `ListUsers`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct UserQuery {
+    pub(crate) kind: Option<Kind>,
+    pub(crate) status: Option<Status>,
+    pub(crate) query: Option<String>,
+    pub(crate) order: UserOrder,
+    pub(crate) descending: bool,
+}
+
+/// Sort keys of `ListUsers`.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub(crate) enum UserOrder {
+    Email,
+    DisplayName,
+    CreateTime,
+}
+
+impl UserOrder {
+    /// The indexed sort expression, and how its page-token value is turned back into it.
+    fn expression(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Email => ("email", "{}::text"),
+            Self::DisplayName => ("lower(display_name)", "{}::text"),
+            Self::CreateTime => ("created_at", "CAST({}::text AS timestamptz)"),
+        }
+    }
+
+    /// The sort value of a user, as kept in page tokens.
+    pub(crate) fn key_of(self, user: &UserRecord) -> String {
+        match self {
+            Self::Email => user.email.clone(),
+            Self::DisplayName => user.display_name.to_lowercase(),
+            Self::CreateTime => user.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// One page of users after `after` (sort value, user id).
+pub(crate) async fn list_users(
+    db: &impl GenericClient,
+    query: &UserQuery,
+    after: Option<&(String, Uuid)>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<UserRecord>> {
+    let mut sql = QueryBuilder::new("SELECT * FROM users WHERE true");
+    let kind = query.kind.map(Kind::as_db);
+    if let Some(kind) = &kind {
+        sql.push(" AND kind = {}", &[kind]);
+    }
+    match query.status {
+        Some(Status::Active) => sql.push(
+            " AND (status = 'active' OR (status = 'locked' AND locked_until <= {}))",
+            &[&now],
+        ),
+        Some(Status::Locked) => sql.push(
+            " AND status = 'locked' AND (locked_until IS NULL OR locked_until > {})",
+            &[&now],
+        ),
+        Some(Status::Disabled) => sql.push(" AND status = 'disabled'", &[]),
+        None => &mut sql,
+    };
+    let pattern = query
+        .query
+        .as_ref()
+        .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+    if let Some(pattern) = &pattern {
+        sql.push(
+            " AND (email LIKE {} OR lower(display_name) LIKE {})",
+            &[pattern, pattern],
+        );
+    }
+    let (column, cast) = query.order.expression();
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    if let Some((value, id)) = after {
+        let comparison = if query.descending { "<" } else { ">" };
+        sql.push(
+            &format!(" AND ({column}, user_id) {comparison} ({cast}, {{}})"),
+            &[value, id],
+        );
+    }
+    sql.push(
+        &format!(" ORDER BY {column} {direction}, user_id {direction} LIMIT {{}}"),
+        &[&limit],
+    );
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect())
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// Users changed after feed position `after`, oldest change first.
+pub(crate) async fn list_changes(
+    db: &impl GenericClient,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<UserRecord>> {
+    Ok(db
+        .query(
+            "SELECT * FROM users WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
+            &[&after, &limit],
+        )
+        .await?
+        .iter()
+        .map(user_from_row)
+        .collect())
+}
+
+/// What a live token resolves to.
+#[derive(Debug)]
+pub(crate) struct TokenOwner {
+    pub(crate) user_id: Uuid,
+    pub(crate) kind: Kind,
+    pub(crate) email: String,
+    pub(crate) is_operator: bool,
+    pub(crate) status: Status,
+    pub(crate) locked_until: Option<DateTime<Utc>>,
+    pub(crate) session_id: Option<Uuid>,
+    pub(crate) api_key_id: Option<Uuid>,
+    pub(crate) impersonator_id: Option<Uuid>,
+    pub(crate) password_change_only: bool,
+}
+
+fn owner_from_row(row: &Row, session: bool) -> TokenOwner {
+    TokenOwner {
+        user_id: row.get("user_id"),
+        kind: Kind::from_db(row.get("kind")),
+        email: row.get("email"),
+        is_operator: row.get::<_, &str>("platform_role") == "operator",
+        status: Status::from_db(row.get("status")),
+        locked_until: row.get("locked_until"),
+        session_id: if session { row.get("session_id") } else { None },
+        api_key_id: if session { None } else { row.get("api_key_id") },
+        impersonator_id: if session {
+            row.get("impersonator_user_id")
+        } else {
+            None
+        },
+        password_change_only: session && row.get::<_, bool>("password_change_only"),
+    }
+}
+
+/// Resolves a live session by token hash.
+pub(crate) async fn session_owner(
+    db: &impl GenericClient,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<TokenOwner>> {
+    let statement = db
+        .prepare_cached(include_str!("authenticate_session.sql"))
+        .await?;
+    Ok(db
+        .query_opt(&statement, &[&hash, &now])
+        .await?
+        .map(|row| owner_from_row(&row, true)))
+}
+
+/// Resolves a live API key by token hash.
+pub(crate) async fn api_key_owner(
+    db: &impl GenericClient,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<TokenOwner>> {
+    let statement = db
+        .prepare_cached(include_str!("authenticate_api_key.sql"))
+        .await?;
+    Ok(db
+        .query_opt(&statement, &[&hash, &now])
+        .await?
+        .map(|row| owner_from_row(&row, false)))
+}
+
+/// Stores a session.
+pub(crate) async fn insert_session(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    hash: &[u8],
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    password_change_only: bool,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    db.execute(
+        "INSERT INTO sessions (session_id, user_id, token_hash, created_at, expires_at, password_change_only)
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        &[&id, &user_id, &hash, &now, &expires_at, &password_change_only],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Ends a user's live sessions, except `keep`; returns how many ended.
+pub(crate) async fn revoke_sessions(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(db
+        .execute(
+            "UPDATE sessions SET revoked_at = $2
+             WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+               AND session_id IS DISTINCT FROM $3",
+            &[&user_id, &now, &keep],
+        )
+        .await?)
+}
+
+/// Ends one session.
+pub(crate) async fn revoke_session(
+    db: &impl GenericClient,
+    session_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE sessions SET revoked_at = $2 WHERE session_id = $1 AND revoked_at IS NULL",
+        &[&session_id, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Lets a session opened with a temporary password do everything again.
+pub(crate) async fn lift_session_restriction(
+    db: &impl GenericClient,
+    session_id: Uuid,
+) -> Result<()> {
+    db.execute(
+        "UPDATE sessions SET password_change_only = false WHERE session_id = $1",
+        &[&session_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An API key row.
+#[derive(Debug)]
+pub(crate) struct ApiKeyRecord {
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) display_name: String,
+    pub(crate) secret_prefix: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
+}
+
+fn api_key_from_row(row: &Row) -> ApiKeyRecord {
+    ApiKeyRecord {
+        id: row.get("api_key_id"),
+        user_id: row.get("user_id"),
+        display_name: row.get("display_name"),
+        secret_prefix: row.get("secret_prefix"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+        revoked_at: row.get("revoked_at"),
+    }
+}
+
+const API_KEY_COLUMNS: &str =
+    "api_key_id, user_id, display_name, secret_prefix, created_at, expires_at, revoked_at";
+
+/// Stores an API key.
+pub(crate) async fn insert_api_key(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    display_name: &str,
+    secret_prefix: &str,
+    hash: &[u8],
+    now: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<ApiKeyRecord> {
+    let row = db
+        .query_one(
+            &format!(
+                "INSERT INTO api_keys (api_key_id, user_id, display_name, secret_prefix, token_hash, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {API_KEY_COLUMNS}"
+            ),
+            &[&Uuid::now_v7(), &user_id, &display_name, &secret_prefix, &hash, &now, &expires_at],
+        )
+        .await?;
+    Ok(api_key_from_row(&row))
+}
+
+/// Reads an API key.
+pub(crate) async fn get_api_key(db: &impl GenericClient, id: Uuid) -> Result<Option<ApiKeyRecord>> {
+    Ok(db
+        .query_opt(
+            &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE api_key_id = $1"),
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(api_key_from_row))
+}
+
+/// Revokes an API key (keeping the first revocation time).
+pub(crate) async fn revoke_api_key(
+    db: &impl GenericClient,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<ApiKeyRecord>> {
+    Ok(db
+        .query_opt(
+            &format!(
+                "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE api_key_id = $1 RETURNING {API_KEY_COLUMNS}"
+            ),
+            &[&id, &now],
+        )
+        .await?
+        .as_ref()
+        .map(api_key_from_row))
+}
+
+/// A user's API keys, newest first, after `after` (created, id).
+pub(crate) async fn list_api_keys(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    live_only: bool,
+    after: Option<&(DateTime<Utc>, Uuid)>,
+    limit: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<ApiKeyRecord>> {
+    let mut sql = QueryBuilder::new(&format!(
+        "SELECT {API_KEY_COLUMNS} FROM api_keys WHERE true"
+    ));
+    sql.push(" AND user_id = {}", &[&user_id]);
+    if live_only {
+        sql.push(
+            " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > {})",
+            &[&now],
+        );
+    }
+    if let Some((created, id)) = after {
+        sql.push(" AND (created_at, api_key_id) < ({}, {})", &[created, id]);
+    }
+    sql.push(
+        " ORDER BY created_at DESC, api_key_id DESC LIMIT {}",
+        &[&limit],
+    );
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(api_key_from_row)
+        .collect())
+}
+
+/// One-time token purposes.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Purpose {
+    PasswordReset,
+    EmailChange,
+}
+
+impl Purpose {
+    fn as_db(self) -> &'static str {
+        match self {
+            Self::PasswordReset => "password_reset",
+            Self::EmailChange => "email_change",
+        }
+    }
+}
+
+/// Stores a one-time token, voiding the user's earlier open ones of the same purpose so
+/// only the newest link works.
+pub(crate) async fn replace_one_time_token(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    purpose: Purpose,
+    hash: &[u8],
+    new_email: Option<&str>,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE one_time_tokens SET used_at = $3 WHERE user_id = $1 AND purpose = $2 AND used_at IS NULL",
+        &[&user_id, &purpose.as_db(), &now],
+    )
+    .await?;
+    db.execute(
+        "INSERT INTO one_time_tokens (token_id, user_id, purpose, token_hash, new_email, created_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        &[&Uuid::now_v7(), &user_id, &purpose.as_db(), &hash, &new_email, &now, &expires_at],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Consumes a one-time token: of any number of concurrent calls, exactly one gets the
+/// row (the `used_at IS NULL` guard is re-checked after the row lock).
+pub(crate) async fn consume_one_time_token(
+    db: &impl GenericClient,
+    purpose: Purpose,
+    hash: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Option<(Uuid, Option<String>)>> {
+    Ok(db
+        .query_opt(
+            "UPDATE one_time_tokens SET used_at = $3
+             WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
+             RETURNING user_id, new_email",
+            &[&hash, &purpose.as_db(), &now],
+        )
+        .await?
+        .map(|row| (row.get(0), row.get(1))))
+}
+
+/// Deletes what no longer serves: long-expired sessions and tokens, old request answers.
+pub(crate) async fn delete_stale(
+    db: &impl GenericClient,
+    keep_after: DateTime<Utc>,
+) -> Result<u64> {
+    let sessions = db
+        .execute("DELETE FROM sessions WHERE expires_at < $1", &[&keep_after])
+        .await?;
+    let tokens = db
+        .execute(
+            "DELETE FROM one_time_tokens WHERE expires_at < $1",
+            &[&keep_after],
+        )
+        .await?;
+    let requests = db
+        .execute(
+            "DELETE FROM request_log WHERE created_at < $1",
+            &[&keep_after],
+        )
+        .await?;
+    Ok(sessions + tokens + requests)
+}

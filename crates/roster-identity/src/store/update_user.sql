@@ -1,0 +1,19 @@
+-- One statement for every change to a user: each assignment applies only when its
+-- parameter is set. Every change takes a new feed position (the caller holds the feed lock).
+UPDATE users SET
+    display_name              = COALESCE($2, display_name),
+    phone                     = COALESCE($3, phone),
+    email                     = COALESCE($4, email),
+    pending_email             = CASE WHEN $5 THEN $6 ELSE pending_email END,
+    status                    = COALESCE($7, status),
+    locked_until              = CASE WHEN $7::text IS NULL THEN locked_until ELSE $8 END,
+    lock_reason               = CASE WHEN $7::text IS NULL THEN lock_reason ELSE $9 END,
+    password_hash             = COALESCE($10, password_hash),
+    password_change_required  = COALESCE($11, password_change_required),
+    failed_logins             = CASE WHEN $12 THEN 0 ELSE failed_logins END,
+    failed_login_window_start = CASE WHEN $12 THEN NULL ELSE failed_login_window_start END,
+    updated_at                = $13,
+    version                   = version + 1,
+    change_seq                = nextval('user_change_seq')
+WHERE user_id = $1
+RETURNING *

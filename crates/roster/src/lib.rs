@@ -1,0 +1,158 @@
+//! Composes Roster's services into one process: `roster serve --services ...`.
+//!
+//! Services never call each other's Rust code; this crate only wires each service's
+//! pool, migrations, gRPC server and background workers.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use roster_identity::{Identity, IdentityApi, IdentityConfig};
+use roster_kit::clock::SharedClock;
+use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
+use roster_kit::{Error, Result};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tonic::service::Routes;
+use tracing::info;
+
+/// A service `roster serve` can run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Users, credentials, sessions.
+    Identity,
+}
+
+impl Service {
+    /// Every service, in start order.
+    pub const ALL: &[Self] = &[Self::Identity];
+
+    /// The name used in `--services`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Identity => "identity",
+        }
+    }
+
+    /// Parses `all` or a comma-separated list of names.
+    pub fn parse_list(spec: &str) -> Result<Vec<Self>> {
+        if spec.trim() == "all" {
+            return Ok(Self::ALL.to_vec());
+        }
+        let mut services = Vec::new();
+        for name in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let service = Self::ALL
+                .iter()
+                .copied()
+                .find(|s| s.name() == name)
+                .ok_or_else(|| {
+                    let known: Vec<_> = Self::ALL.iter().map(|s| s.name()).collect();
+                    Error::invalid(
+                        "services",
+                        format!("unknown service {name:?}; known: all, {}", known.join(", ")),
+                    )
+                })?;
+            if !services.contains(&service) {
+                services.push(service);
+            }
+        }
+        if services.is_empty() {
+            return Err(Error::invalid("services", "name at least one service"));
+        }
+        Ok(services)
+    }
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Which services to run.
+    pub services: Vec<Service>,
+    /// Server limits (the listen address is used by the binary, not by `serve`).
+    pub server: ServerConfig,
+    /// Database pool limits.
+    pub pool: PoolConfig,
+    /// Identity's settings.
+    pub identity: IdentityConfig,
+    /// Where time comes from.
+    pub clock: SharedClock,
+}
+
+impl Options {
+    /// From the environment, for `services`.
+    pub fn from_env(services: Vec<Service>) -> Result<Self> {
+        Ok(Self {
+            services,
+            server: ServerConfig::from_env()?,
+            pool: PoolConfig::from_env()?,
+            identity: IdentityConfig::from_env()?,
+            clock: Arc::new(roster_kit::clock::SystemClock),
+        })
+    }
+}
+
+/// Opens identity's pool, brings its schema up to date and builds its domain.
+pub async fn open_identity(options: &Options) -> Result<Arc<Identity>> {
+    let url = database_url(Service::Identity.name());
+    info!(service = "identity", database = %redact_url(&url), "connecting");
+    let pool = roster_kit::db::connect(&url, roster_identity::SCHEMA, &options.pool).await?;
+    roster_kit::db::migrate(&pool, roster_identity::SCHEMA, roster_identity::MIGRATIONS).await?;
+    Ok(Arc::new(Identity::new(
+        pool,
+        Arc::clone(&options.clock),
+        options.identity.clone(),
+    )))
+}
+
+/// Runs migrations of `services` and returns.
+pub async fn migrate(options: &Options) -> Result<()> {
+    for service in &options.services {
+        match service {
+            Service::Identity => drop(open_identity(options).await?),
+        }
+    }
+    Ok(())
+}
+
+/// Serves `options.services` on `listener`, with their background workers, until
+/// `shutdown` completes.
+pub async fn serve(
+    listener: TcpListener,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let mut routes = Routes::default();
+    let mut names = Vec::new();
+    let (stop_workers, workers_stopped) = watch::channel(false);
+    let mut workers = Vec::new();
+    for service in &options.services {
+        match service {
+            Service::Identity => {
+                let identity = open_identity(&options).await?;
+                routes = routes.add_service(IdentityApi::new(Arc::clone(&identity)).into_server());
+                names.push(roster_identity::SERVICE_NAME);
+                let mut stopped = workers_stopped.clone();
+                workers.push(tokio::spawn(async move {
+                    identity
+                        .run_janitor(Duration::from_secs(600), async move {
+                            let _ = stopped.wait_for(|s| *s).await;
+                        })
+                        .await;
+                }));
+            }
+        }
+    }
+    let served =
+        roster_kit::server::serve(listener, routes, &names, &options.server, shutdown).await;
+    let _ = stop_workers.send(true);
+    for worker in workers {
+        worker
+            .await
+            .map_err(|e| Error::internal("background worker", e))?;
+    }
+    served
+}
