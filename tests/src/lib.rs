@@ -1,1 +1,240 @@
+//! Test harness: each test gets a fresh database, the services running in-process on an
+//! ephemeral port (through the same `roster::serve` as production), typed clients and a
+//! platform operator's token. The database is dropped when the environment is.
+// Test support: a failed setup step is a failed test, so panicking is the right answer.
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+use std::sync::Arc;
+
+use roster::{Databases, Options, Service};
+use roster_identity::IdentityConfig;
+use roster_kit::clock::ShiftedClock;
+use roster_kit::config::{PoolConfig, ServerConfig};
+use roster_proto::identity as pb;
+use roster_proto::identity::identity_service_client::IdentityServiceClient;
+use tokio::sync::oneshot;
+use tonic::transport::Channel;
+use tonic::{Code, Request, Status};
+use tonic_types::StatusExt as _;
+
+/// The server test databases are created on (`ROSTER_TEST_DATABASE_URL`).
+fn admin_url() -> String {
+    std::env::var("ROSTER_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+fn url_for(database: &str) -> String {
+    let admin = admin_url();
+    let base = admin
+        .rsplit_once('/')
+        .map_or(admin.as_str(), |(base, _)| base);
+    format!("{base}/{database}")
+}
+
+/// A running Roster with its own database.
+pub struct TestEnv {
+    /// Moves the services' time forward.
+    pub clock: Arc<ShiftedClock>,
+    /// An API key of the bootstrapped platform operator.
+    pub operator_token: String,
+    /// The operator's user id.
+    pub operator_id: String,
+    /// Where the services listen.
+    pub address: std::net::SocketAddr,
+    channel: Channel,
+    database: String,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl TestEnv {
+    /// All services with default settings.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// All services, after `configure` adjusts identity's settings.
+    pub async fn start_with(configure: impl FnOnce(&mut IdentityConfig)) -> Self {
+        let database = format!("roster_test_{}", uuid::Uuid::now_v7().simple());
+        let clock = Arc::new(ShiftedClock::default());
+        let mut identity = IdentityConfig {
+            reset_response_floor: std::time::Duration::from_millis(50),
+            ..IdentityConfig::default()
+        };
+        configure(&mut identity);
+        let options = Options {
+            services: Service::ALL.to_vec(),
+            server: ServerConfig {
+                listen: ([127, 0, 0, 1], 0).into(),
+                ..ServerConfig::from_env().expect("server config")
+            },
+            databases: Databases::Single(url_for(&database)),
+            pool: PoolConfig {
+                max_size: 8,
+                timeout: std::time::Duration::from_secs(5),
+            },
+            identity,
+            clock: clock.clone(),
+        };
+        let (user, operator_token) = roster::open_identity(&options)
+            .await
+            .expect("identity starts")
+            .bootstrap_operator("operator@roster.test", "Test Operator")
+            .await
+            .expect("bootstrap operator");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            if let Err(error) = roster::serve(listener, options, async {
+                let _ = stopped.await;
+            })
+            .await
+            {
+                eprintln!("test server failed: {error}");
+            }
+        });
+        let channel = Channel::from_shared(format!("http://{address}"))
+            .expect("uri")
+            .connect_lazy();
+        Self {
+            clock,
+            operator_token,
+            operator_id: user.user_id,
+            address,
+            channel,
+            database,
+            shutdown: Some(shutdown),
+        }
+    }
+
+    /// A client of the identity service.
+    pub fn identity(&self) -> IdentityServiceClient<Channel> {
+        IdentityServiceClient::new(self.channel.clone())
+    }
+
+    /// The raw channel, for other clients (health, reflection).
+    pub fn channel(&self) -> Channel {
+        self.channel.clone()
+    }
+
+    /// A direct connection to the test database, to read what the services stored.
+    pub async fn sql(&self) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(&url_for(&self.database), tokio_postgres::NoTls)
+                .await
+                .expect("connect to test database");
+        tokio::spawn(connection);
+        client
+    }
+
+    /// Creates a person with a password (as the operator).
+    pub async fn create_user(&self, email: &str, password: &str) -> pb::User {
+        let request = pb::CreateUserRequest {
+            email: email.to_owned(),
+            display_name: email.split('@').next().unwrap_or(email).to_owned(),
+            password: password.to_owned(),
+            ..Default::default()
+        };
+        self.identity()
+            .create_user(as_user(&self.operator_token, request))
+            .await
+            .expect("create user")
+            .into_inner()
+            .user
+            .expect("user")
+    }
+
+    /// Logs in and returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let request = pb::LoginRequest {
+            email: email.to_owned(),
+            password: password.to_owned(),
+        };
+        self.identity()
+            .login(request)
+            .await
+            .expect("login")
+            .into_inner()
+            .session_token
+    }
+
+    /// Whether `token` authenticates now.
+    pub async fn authenticate(&self, token: &str) -> Result<pb::Principal, Status> {
+        let response = self
+            .identity()
+            .authenticate(pb::AuthenticateRequest {
+                token: token.to_owned(),
+            })
+            .await?;
+        Ok(response.into_inner().principal.expect("principal"))
+    }
+}
+
+impl Drop for TestEnv {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        let database = self.database.clone();
+        // Drop cannot await; a short-lived runtime on its own thread drops the database.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let (client, connection) =
+                    tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await?;
+                tokio::spawn(connection);
+                client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                    .await
+            })
+        })
+        .join();
+        if let Ok(Err(error)) = dropped {
+            eprintln!("could not drop test database: {error}");
+        }
+    }
+}
+
+/// `message` with `authorization: Bearer <token>`.
+pub fn as_user<T>(token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {token}").parse().expect("ascii token"),
+    );
+    request
+}
+
+/// The `ErrorInfo.reason` of a refusal ("" when absent).
+pub fn reason(status: &Status) -> String {
+    status
+        .get_details_error_info()
+        .map(|info| info.reason)
+        .unwrap_or_default()
+}
+
+/// Asserts a call failed with `code` and `ErrorInfo.reason`.
+#[track_caller]
+pub fn assert_refused<T: std::fmt::Debug>(
+    result: Result<T, Status>,
+    code: Code,
+    expected_reason: &str,
+) -> Status {
+    let status = result.expect_err("the call should have been refused");
+    assert_eq!(status.code(), code, "code of {status:?}");
+    assert_eq!(reason(&status), expected_reason, "reason of {status:?}");
+    status
+}
+
+/// The field names of a `BadRequest`'s violations.
+pub fn violated_fields(status: &Status) -> Vec<String> {
+    status
+        .get_details_bad_request()
+        .map(|bad| bad.field_violations.into_iter().map(|v| v.field).collect())
+        .unwrap_or_default()
+}

@@ -74,6 +74,8 @@ pub struct Options {
     pub services: Vec<Service>,
     /// Server limits (the listen address is used by the binary, not by `serve`).
     pub server: ServerConfig,
+    /// Database URLs.
+    pub databases: Databases,
     /// Database pool limits.
     pub pool: PoolConfig,
     /// Identity's settings.
@@ -88,6 +90,7 @@ impl Options {
         Ok(Self {
             services,
             server: ServerConfig::from_env()?,
+            databases: Databases::FromEnv,
             pool: PoolConfig::from_env()?,
             identity: IdentityConfig::from_env()?,
             clock: Arc::new(roster_kit::clock::SystemClock),
@@ -95,9 +98,28 @@ impl Options {
     }
 }
 
+/// Where each service's database is.
+#[derive(Debug, Clone)]
+pub enum Databases {
+    /// `ROSTER_<SERVICE>_DATABASE_URL`, else `DATABASE_URL`, else the local default.
+    FromEnv,
+    /// One database for every service (tests).
+    Single(String),
+}
+
+impl Databases {
+    /// The URL for `service`.
+    pub fn url(&self, service: Service) -> String {
+        match self {
+            Self::FromEnv => database_url(service.name()),
+            Self::Single(url) => url.clone(),
+        }
+    }
+}
+
 /// Opens identity's pool, brings its schema up to date and builds its domain.
 pub async fn open_identity(options: &Options) -> Result<Arc<Identity>> {
-    let url = database_url(Service::Identity.name());
+    let url = options.databases.url(Service::Identity);
     info!(service = "identity", database = %redact_url(&url), "connecting");
     let pool = roster_kit::db::connect(&url, roster_identity::SCHEMA, &options.pool).await?;
     roster_kit::db::migrate(&pool, roster_identity::SCHEMA, roster_identity::MIGRATIONS).await?;

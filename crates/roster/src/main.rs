@@ -1,7 +1,7 @@
 //! `roster`: serve any set of Roster's services, run migrations, bootstrap an operator.
 use clap::{Parser, Subcommand};
 use roster::{Options, Service};
-use roster_kit::config::{ServerConfig, database_url, redact_url};
+use roster_kit::config::{ServerConfig, redact_url};
 use tokio::net::TcpListener;
 use tracing::info;
 
@@ -111,7 +111,7 @@ fn log_configuration(options: &Options) {
     let databases: Vec<_> = options
         .services
         .iter()
-        .map(|s| redact_url(&database_url(s.name())))
+        .map(|s| redact_url(&options.databases.url(*s)))
         .collect();
     info!(
         %listen, ?request_timeout, max_concurrent_requests, ?services, ?databases,

@@ -331,7 +331,10 @@ impl Identity {
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
         let window_start = now - chrono(self.config.failed_login_window);
-        let failures = store::record_failed_login(&tx, user.id, now, window_start).await?;
+        let Some(failures) = store::record_failed_login(&tx, user.id, now, window_start).await?
+        else {
+            return Ok(());
+        };
         let caller = Caller::default();
         let target_id = user.id.to_string();
         audit::record(

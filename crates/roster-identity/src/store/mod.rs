@@ -187,20 +187,21 @@ pub(crate) async fn update_user(
     Ok(user_from_row(&row))
 }
 
-/// Counts a failed login in the window starting at `window_start`; returns the count.
+/// Counts a failed login in the window starting at `window_start`; returns the count,
+/// or `None` when the user cannot log in anyway (locked or disabled).
 pub(crate) async fn record_failed_login(
     db: &impl GenericClient,
     id: Uuid,
     now: DateTime<Utc>,
     window_start: DateTime<Utc>,
-) -> Result<i32> {
-    Ok(db
-        .query_one(
+) -> Result<Option<i32>> {
+    let row = db
+        .query_opt(
             include_str!("record_failed_login.sql"),
             &[&id, &now, &window_start],
         )
-        .await?
-        .get(0))
+        .await?;
+    Ok(row.map(|row| row.get(0)))
 }
 
 /// Filters and order of `ListUsers`.

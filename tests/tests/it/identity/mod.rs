@@ -1,0 +1,9 @@
+//! The identity service, RPC by RPC and rule by rule.
+mod audit;
+mod credentials;
+mod email;
+mod passwords;
+mod status;
+mod users;
+
+pub(crate) const PASSWORD: &str = "correct horse battery";

@@ -1,0 +1,319 @@
+use roster_proto::identity as pb;
+use roster_tests::{TestEnv, as_user, assert_refused};
+use tonic::Code;
+
+use super::PASSWORD;
+
+#[tokio::test]
+async fn a_disabled_users_live_session_and_keys_fail_on_the_next_call() {
+    let env = TestEnv::start().await;
+    let joe = env.create_user("joe@example.com", PASSWORD).await;
+    let session = env.login("joe@example.com", PASSWORD).await;
+    let key = env
+        .identity()
+        .create_api_key(as_user(
+            &env.operator_token,
+            pb::CreateApiKeyRequest {
+                user_id: joe.user_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .secret;
+    env.authenticate(&session).await.unwrap();
+
+    let disabled = env
+        .identity()
+        .disable_user(as_user(
+            &env.operator_token,
+            pb::DisableUserRequest {
+                user_id: joe.user_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(disabled.status, pb::UserStatus::Disabled as i32);
+    assert_refused(
+        env.authenticate(&session).await,
+        Code::Unauthenticated,
+        "UNAUTHENTICATED",
+    );
+    assert_refused(
+        env.authenticate(&key).await,
+        Code::PermissionDenied,
+        "USER_DISABLED",
+    );
+    let login = env
+        .identity()
+        .login(pb::LoginRequest {
+            email: "joe@example.com".into(),
+            password: PASSWORD.into(),
+        })
+        .await;
+    assert_refused(login, Code::PermissionDenied, "USER_DISABLED");
+
+    // Enabling restores access: the key works again and the person can log in.
+    env.identity()
+        .enable_user(as_user(
+            &env.operator_token,
+            pb::EnableUserRequest {
+                user_id: joe.user_id.clone(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    env.authenticate(&key).await.unwrap();
+    env.login("joe@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn nobody_disables_or_locks_themself() {
+    let env = TestEnv::start().await;
+    let disable = pb::DisableUserRequest {
+        user_id: env.operator_id.clone(),
+        ..Default::default()
+    };
+    assert_refused(
+        env.identity()
+            .disable_user(as_user(&env.operator_token, disable))
+            .await,
+        Code::FailedPrecondition,
+        "SELF_ACTION_FORBIDDEN",
+    );
+    let lock = pb::LockUserRequest {
+        user_id: env.operator_id.clone(),
+        ..Default::default()
+    };
+    assert_refused(
+        env.identity()
+            .lock_user(as_user(&env.operator_token, lock))
+            .await,
+        Code::FailedPrecondition,
+        "SELF_ACTION_FORBIDDEN",
+    );
+
+    // Non-operators may not change anyone's status, themselves included.
+    let joe = env.create_user("joe@example.com", PASSWORD).await;
+    let session = env.login("joe@example.com", PASSWORD).await;
+    let disable_self = pb::DisableUserRequest {
+        user_id: joe.user_id,
+        ..Default::default()
+    };
+    assert_refused(
+        env.identity()
+            .disable_user(as_user(&session, disable_self))
+            .await,
+        Code::PermissionDenied,
+        "PERMISSION_DENIED",
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_lock_holds_until_unlocked_and_ends_sessions() {
+    let env = TestEnv::start().await;
+    let joe = env.create_user("joe@example.com", PASSWORD).await;
+    let session = env.login("joe@example.com", PASSWORD).await;
+    let lock = pb::LockUserRequest {
+        user_id: joe.user_id.clone(),
+        reason: "left the company".into(),
+        ..Default::default()
+    };
+    let locked = env
+        .identity()
+        .lock_user(as_user(&env.operator_token, lock))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(locked.status, pb::UserStatus::Locked as i32);
+    assert!(locked.lock_expire_time.is_none());
+    assert_refused(
+        env.authenticate(&session).await,
+        Code::Unauthenticated,
+        "UNAUTHENTICATED",
+    );
+
+    env.clock.advance(chrono::Duration::days(30));
+    let login = env
+        .identity()
+        .login(pb::LoginRequest {
+            email: "joe@example.com".into(),
+            password: PASSWORD.into(),
+        })
+        .await;
+    assert_refused(login, Code::PermissionDenied, "USER_LOCKED");
+    let enable = pb::EnableUserRequest {
+        user_id: joe.user_id.clone(),
+        ..Default::default()
+    };
+    assert_refused(
+        env.identity()
+            .enable_user(as_user(&env.operator_token, enable))
+            .await,
+        Code::FailedPrecondition,
+        "INVALID_STATE",
+    );
+
+    let unlock = pb::UnlockUserRequest {
+        user_id: joe.user_id.clone(),
+        ..Default::default()
+    };
+    let unlocked = env
+        .identity()
+        .unlock_user(as_user(&env.operator_token, unlock))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(unlocked.status, pb::UserStatus::Active as i32);
+    env.login("joe@example.com", PASSWORD).await;
+
+    let notices: i64 = env
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM identity.outbox WHERE template = 'account_locked'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(notices, 1, "the lock notice is queued for delivery");
+}
+
+#[tokio::test]
+async fn the_fifth_failed_login_locks_and_the_lock_expires() {
+    let env = TestEnv::start().await;
+    let joe = env.create_user("joe@example.com", PASSWORD).await;
+    let session = env.login("joe@example.com", PASSWORD).await;
+    let wrong = || pb::LoginRequest {
+        email: "joe@example.com".into(),
+        password: "wrong password!".into(),
+    };
+    for _ in 0..4 {
+        assert_refused(
+            env.identity().login(wrong()).await,
+            Code::Unauthenticated,
+            "INVALID_CREDENTIALS",
+        );
+    }
+    // Four failures lock nothing.
+    env.authenticate(&session).await.unwrap();
+    assert_refused(
+        env.identity().login(wrong()).await,
+        Code::Unauthenticated,
+        "INVALID_CREDENTIALS",
+    );
+
+    let right = || pb::LoginRequest {
+        email: "joe@example.com".into(),
+        password: PASSWORD.into(),
+    };
+    let locked = assert_refused(
+        env.identity().login(right()).await,
+        Code::PermissionDenied,
+        "USER_LOCKED",
+    );
+    assert!(roster_tests::reason(&locked) == "USER_LOCKED");
+    assert_refused(
+        env.authenticate(&session).await,
+        Code::Unauthenticated,
+        "UNAUTHENTICATED",
+    );
+    let user = env
+        .identity()
+        .get_user(as_user(
+            &env.operator_token,
+            pb::GetUserRequest {
+                user_id: joe.user_id.clone(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(user.status, pb::UserStatus::Locked as i32);
+    assert!(user.lock_expire_time.is_some());
+
+    env.clock.advance(chrono::Duration::minutes(14));
+    assert_refused(
+        env.identity().login(right()).await,
+        Code::PermissionDenied,
+        "USER_LOCKED",
+    );
+    env.clock.advance(chrono::Duration::minutes(2));
+    env.login("joe@example.com", PASSWORD).await;
+    let user = env
+        .identity()
+        .get_user(as_user(
+            &env.operator_token,
+            pb::GetUserRequest {
+                user_id: joe.user_id,
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .user
+        .unwrap();
+    assert_eq!(user.status, pb::UserStatus::Active as i32);
+}
+
+#[tokio::test]
+async fn failures_outside_the_window_do_not_add_up() {
+    let env = TestEnv::start().await;
+    env.create_user("joe@example.com", PASSWORD).await;
+    let wrong = || pb::LoginRequest {
+        email: "joe@example.com".into(),
+        password: "wrong password!".into(),
+    };
+    for _ in 0..4 {
+        env.identity().login(wrong()).await.unwrap_err();
+    }
+    env.clock.advance(chrono::Duration::minutes(16));
+    for _ in 0..4 {
+        env.identity().login(wrong()).await.unwrap_err();
+    }
+    env.login("joe@example.com", PASSWORD).await;
+}
+
+#[tokio::test]
+async fn concurrent_failures_lock_exactly_once() {
+    let env = TestEnv::start_with(|config| config.max_failed_logins = 3).await;
+    env.create_user("joe@example.com", PASSWORD).await;
+    let attempts = (0..8).map(|_| {
+        let mut client = env.identity();
+        async move {
+            client
+                .login(pb::LoginRequest {
+                    email: "joe@example.com".into(),
+                    password: "wrong password!".into(),
+                })
+                .await
+        }
+    });
+    for result in futures::future::join_all(attempts).await {
+        assert_refused(result, Code::Unauthenticated, "INVALID_CREDENTIALS");
+    }
+    let locks: i64 = env
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM identity.audit_events WHERE action = 'identity.user.lock'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(locks, 1);
+}

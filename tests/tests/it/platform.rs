@@ -1,0 +1,134 @@
+//! What every process offers: health, reflection, migrations, a pool that recovers.
+use roster_proto::identity as pb;
+use roster_tests::{TestEnv, as_user};
+use tonic_health::pb::health_check_response::ServingStatus;
+use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
+
+#[tokio::test]
+async fn health_reports_each_service_serving() {
+    let env = TestEnv::start().await;
+    let mut health = HealthClient::new(env.channel());
+    for service in ["", "roster.identity.v1.IdentityService"] {
+        let status = health
+            .check(HealthCheckRequest {
+                service: service.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .status;
+        assert_eq!(status, ServingStatus::Serving as i32, "{service:?}");
+    }
+    let unknown = health
+        .check(HealthCheckRequest {
+            service: "nope".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.code(), tonic::Code::NotFound);
+}
+
+#[tokio::test]
+async fn reflection_lists_the_services() {
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+
+    let env = TestEnv::start().await;
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = ServerReflectionClient::new(env.channel())
+        .server_reflection_info(futures::stream::iter([request]))
+        .await
+        .unwrap()
+        .into_inner();
+    let Some(MessageResponse::ListServicesResponse(list)) =
+        responses.message().await.unwrap().unwrap().message_response
+    else {
+        panic!("a service list");
+    };
+    let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
+    for expected in [
+        "roster.identity.v1.IdentityService",
+        "grpc.health.v1.Health",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn migrations_are_safe_when_replicas_start_at_once() {
+    let env = TestEnv::start().await;
+    let url = {
+        let db = env.sql().await;
+        let name: String = db
+            .query_one("SELECT current_database()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let admin = std::env::var("ROSTER_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
+    };
+    let config = roster_kit::config::PoolConfig {
+        max_size: 2,
+        timeout: std::time::Duration::from_secs(5),
+    };
+    let fresh_schema = "migration_race";
+    let runs = (0..4).map(|_| {
+        let (url, config) = (url.clone(), config.clone());
+        tokio::spawn(async move {
+            let pool = roster_kit::db::connect(&url, fresh_schema, &config)
+                .await
+                .unwrap();
+            roster_kit::db::migrate(&pool, fresh_schema, roster_identity::MIGRATIONS)
+                .await
+                .unwrap()
+        })
+    });
+    let applied: Vec<usize> = futures::future::join_all(runs)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        applied.iter().sum::<usize>(),
+        roster_identity::MIGRATIONS.len(),
+        "each migration applied once: {applied:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_pool_recovers_after_its_connections_are_killed() {
+    let env = TestEnv::start().await;
+    let mut identity = env.identity();
+    let read = || pb::GetUserRequest {
+        user_id: env.operator_id.clone(),
+    };
+    identity
+        .get_user(as_user(&env.operator_token, read()))
+        .await
+        .unwrap();
+    // What a Postgres restart does to the pool: every server connection goes away.
+    let db = env.sql().await;
+    let killed: i64 = db
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(killed > 0);
+    identity
+        .get_user(as_user(&env.operator_token, read()))
+        .await
+        .unwrap();
+}
