@@ -1,9 +1,6 @@
 //! Test harness: each test gets a fresh database, the services running in-process on an
 //! ephemeral port (through the same `roster::serve` as production), typed clients and a
 //! platform operator's token. The database is dropped when the environment is.
-// Test support: a failed setup step is a failed test, so panicking is the right answer.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
 use std::sync::Arc;
 
 use roster::{Databases, Options, Service};

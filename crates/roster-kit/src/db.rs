@@ -34,7 +34,7 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
     ensure_database(&pg_config).await?;
     pg_config
         .options(format!("-c search_path={schema},public"))
-        .application_name(&format!("roster-{schema}"))
+        .application_name(format!("roster-{schema}"))
         .connect_timeout(config.timeout);
     let manager = Manager::from_config(
         pg_config,

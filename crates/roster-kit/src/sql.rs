@@ -26,11 +26,11 @@ impl<'a> QueryBuilder<'a> {
         let mut pieces = fragment.split("{}").peekable();
         while let Some(piece) = pieces.next() {
             self.sql.push_str(piece);
-            if pieces.peek().is_some() {
-                if let Some(value) = values.next() {
-                    self.params.push(*value);
-                    self.sql.push_str(&format!("${}", self.params.len()));
-                }
+            if pieces.peek().is_some()
+                && let Some(value) = values.next()
+            {
+                self.params.push(*value);
+                self.sql.push_str(&format!("${}", self.params.len()));
             }
         }
         self

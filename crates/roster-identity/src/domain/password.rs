@@ -26,7 +26,7 @@ pub(crate) fn check_policy(field: &str, password: &str, email: &str) -> Result<(
         Error::refused(Code::InvalidArgument, ErrorReason::WeakPassword, why)
             .with_metadata("field", field)
     };
-    if length < MIN_PASSWORD_CHARS || length > MAX_PASSWORD_CHARS {
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&length) {
         return Err(weak(format!(
             "{field} must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters long"
         )));
