@@ -143,6 +143,33 @@ impl TestEnv {
             .expect("user")
     }
 
+    /// Reads a user (as the operator).
+    pub async fn get_user(&self, user_id: &str) -> pb::User {
+        let request = pb::GetUserRequest {
+            user_id: user_id.to_owned(),
+        };
+        self.identity()
+            .get_user(as_user(&self.operator_token, request))
+            .await
+            .expect("get user")
+            .into_inner()
+            .user
+            .expect("user")
+    }
+
+    /// Creates an API key for a user (as the operator).
+    pub async fn create_api_key(&self, user_id: &str) -> pb::CreateApiKeyResponse {
+        let request = pb::CreateApiKeyRequest {
+            user_id: user_id.to_owned(),
+            ..Default::default()
+        };
+        self.identity()
+            .create_api_key(as_user(&self.operator_token, request))
+            .await
+            .expect("create api key")
+            .into_inner()
+    }
+
     /// Logs in and returns the session token.
     pub async fn login(&self, email: &str, password: &str) -> String {
         let request = pb::LoginRequest {

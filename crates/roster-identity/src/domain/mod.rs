@@ -718,15 +718,14 @@ impl Identity {
         change: StatusChange,
     ) -> Result<pb::User> {
         let principal = require_operator(caller)?;
+        let (rpc, verb) = change.names();
         if matches!(change, StatusChange::Disable | StatusChange::Lock { .. }) {
-            forbid_self(principal, user_id, change.self_phrase())?;
+            forbid_self(principal, user_id, verb)?;
         }
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        if let Replay::Done(previous) =
-            requests::begin::<pb::User>(&tx, caller, change.verb(), now).await?
-        {
+        if let Replay::Done(previous) = requests::begin::<pb::User>(&tx, caller, rpc, now).await? {
             return Ok(previous);
         }
         let before = self.load(&tx, user_id, true).await?;
@@ -748,11 +747,7 @@ impl Identity {
                 return Err(Error::refused(
                     Code::FailedPrecondition,
                     ErrorReason::InvalidState,
-                    format!(
-                        "the user is {}; {} does not apply",
-                        current.as_db(),
-                        change.verb()
-                    ),
+                    format!("the user is {}; {rpc} does not apply", current.as_db()),
                 ));
             }
         };
@@ -778,8 +773,15 @@ impl Identity {
         let changes = Changes::new()
             .field("status", current.as_db(), after.status.as_db())
             .field("lock_expire_time", before.locked_until, after.locked_until);
-        self.audit_user(&tx, caller, now, change.action(), user_id, changes)
-            .await?;
+        self.audit_user(
+            &tx,
+            caller,
+            now,
+            &format!("identity.user.{verb}"),
+            user_id,
+            changes,
+        )
+        .await?;
         if let StatusChange::Lock { until, .. } = &change {
             outbox::enqueue(&tx, now, OutboxMessage {
                 template: "account_locked",
@@ -1451,30 +1453,13 @@ pub(crate) enum StatusChange {
 }
 
 impl StatusChange {
-    fn verb(&self) -> &'static str {
+    /// The RPC (for the request log) and the verb (for messages and the audit action).
+    fn names(&self) -> (&'static str, &'static str) {
         match self {
-            Self::Disable => "DisableUser",
-            Self::Enable => "EnableUser",
-            Self::Lock { .. } => "LockUser",
-            Self::Unlock => "UnlockUser",
-        }
-    }
-
-    fn self_phrase(&self) -> &'static str {
-        match self {
-            Self::Disable => "disable",
-            Self::Enable => "enable",
-            Self::Lock { .. } => "lock",
-            Self::Unlock => "unlock",
-        }
-    }
-
-    fn action(&self) -> &'static str {
-        match self {
-            Self::Disable => "identity.user.disable",
-            Self::Enable => "identity.user.enable",
-            Self::Lock { .. } => "identity.user.lock",
-            Self::Unlock => "identity.user.unlock",
+            Self::Disable => ("DisableUser", "disable"),
+            Self::Enable => ("EnableUser", "enable"),
+            Self::Lock { .. } => ("LockUser", "lock"),
+            Self::Unlock => ("UnlockUser", "unlock"),
         }
     }
 }

@@ -277,20 +277,7 @@ async fn other_users_keys_read_as_missing() {
     let env = TestEnv::start().await;
     env.create_user("joe@example.com", PASSWORD).await;
     let session = env.login("joe@example.com", PASSWORD).await;
-    let operator_key = env
-        .identity()
-        .create_api_key(as_user(
-            &env.operator_token,
-            pb::CreateApiKeyRequest {
-                user_id: env.operator_id.clone(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .api_key
-        .unwrap();
+    let operator_key = env.create_api_key(&env.operator_id).await.api_key.unwrap();
     let revoke = pb::RevokeApiKeyRequest {
         api_key_id: operator_key.api_key_id,
         ..Default::default()
@@ -309,19 +296,7 @@ async fn no_token_key_or_password_is_stored_in_plain_text() {
     let env = TestEnv::start().await;
     let joe = env.create_user("joe@example.com", PASSWORD).await;
     let session = env.login("joe@example.com", PASSWORD).await;
-    let key = env
-        .identity()
-        .create_api_key(as_user(
-            &env.operator_token,
-            pb::CreateApiKeyRequest {
-                user_id: joe.user_id.clone(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let key = env.create_api_key(&joe.user_id).await.secret;
     env.identity()
         .request_password_reset(pb::RequestPasswordResetRequest {
             email: "joe@example.com".into(),

@@ -9,19 +9,7 @@ async fn a_disabled_users_live_session_and_keys_fail_on_the_next_call() {
     let env = TestEnv::start().await;
     let joe = env.create_user("joe@example.com", PASSWORD).await;
     let session = env.login("joe@example.com", PASSWORD).await;
-    let key = env
-        .identity()
-        .create_api_key(as_user(
-            &env.operator_token,
-            pb::CreateApiKeyRequest {
-                user_id: joe.user_id.clone(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .secret;
+    let key = env.create_api_key(&joe.user_id).await.secret;
     env.authenticate(&session).await.unwrap();
 
     let disabled = env
@@ -229,19 +217,7 @@ async fn the_fifth_failed_login_locks_and_the_lock_expires() {
         Code::Unauthenticated,
         "UNAUTHENTICATED",
     );
-    let user = env
-        .identity()
-        .get_user(as_user(
-            &env.operator_token,
-            pb::GetUserRequest {
-                user_id: joe.user_id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap();
+    let user = env.get_user(&joe.user_id).await;
     assert_eq!(user.status, pb::UserStatus::Locked as i32);
     assert!(user.lock_expire_time.is_some());
 
@@ -253,19 +229,7 @@ async fn the_fifth_failed_login_locks_and_the_lock_expires() {
     );
     env.clock.advance(chrono::Duration::minutes(2));
     env.login("joe@example.com", PASSWORD).await;
-    let user = env
-        .identity()
-        .get_user(as_user(
-            &env.operator_token,
-            pb::GetUserRequest {
-                user_id: joe.user_id,
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap();
+    let user = env.get_user(&joe.user_id).await;
     assert_eq!(user.status, pb::UserStatus::Active as i32);
 }
 

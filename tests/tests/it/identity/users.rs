@@ -17,19 +17,7 @@ async fn operator_creates_and_reads_a_person() {
     assert_eq!(user.status, pb::UserStatus::Active as i32);
     assert!(user.has_password);
 
-    let read = env
-        .identity()
-        .get_user(as_user(
-            &env.operator_token,
-            pb::GetUserRequest {
-                user_id: user.user_id.clone(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap();
+    let read = env.get_user(&user.user_id).await;
     assert_eq!(read, user);
 
     let db = env.sql().await;
@@ -457,19 +445,7 @@ async fn service_accounts_are_listed_apart_and_cannot_log_in() {
     );
 
     // Its way in is an API key.
-    let key = env
-        .identity()
-        .create_api_key(as_user(
-            &env.operator_token,
-            pb::CreateApiKeyRequest {
-                user_id: account.user_id.clone(),
-                display_name: "ci".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let key = env.create_api_key(&account.user_id).await;
     let principal = env.authenticate(&key.secret).await.unwrap();
     assert_eq!(principal.user_id, account.user_id);
     assert_eq!(principal.kind, pb::UserKind::Service as i32);
