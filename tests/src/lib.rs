@@ -106,6 +106,13 @@ impl TestEnv {
         }
     }
 
+    /// Signals the services to shut down, as SIGTERM does; in-flight calls may finish.
+    pub fn stop_serving(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+
     /// A client of the identity service.
     pub fn identity(&self) -> IdentityServiceClient<Channel> {
         IdentityServiceClient::new(self.channel.clone())
@@ -198,9 +205,7 @@ impl TestEnv {
 
 impl Drop for TestEnv {
     fn drop(&mut self) {
-        if let Some(shutdown) = self.shutdown.take() {
-            let _ = shutdown.send(());
-        }
+        self.stop_serving();
         let database = self.database.clone();
         // Drop cannot await; a short-lived runtime on its own thread drops the database.
         let dropped = std::thread::spawn(move || {

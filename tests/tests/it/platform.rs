@@ -132,3 +132,33 @@ async fn the_pool_recovers_after_its_connections_are_killed() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn shutdown_lets_in_flight_calls_finish_and_refuses_new_connections() {
+    // A password reset request answers after a floor: a call that is surely in flight.
+    let mut env = TestEnv::start_with(|config| {
+        config.reset_response_floor = std::time::Duration::from_millis(800)
+    })
+    .await;
+    let mut client = env.identity();
+    let in_flight = tokio::spawn(async move {
+        client
+            .request_password_reset(pb::RequestPasswordResetRequest {
+                email: "joe@example.com".into(),
+            })
+            .await
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    env.stop_serving();
+    assert!(
+        in_flight.await.unwrap().is_ok(),
+        "the in-flight call completes"
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let fresh = tonic::transport::Channel::from_shared(format!("http://{}", env.address))
+        .unwrap()
+        .connect()
+        .await;
+    assert!(fresh.is_err(), "no new connections after shutdown");
+}
