@@ -8,8 +8,6 @@
 //! tests do (`ROSTER_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! `ROSTER_BENCH_SECONDS` sets how long each target is measured (default 5, after a 1 s
 //! warm-up).
-// A benchmark whose setup fails should abort rather than print numbers.
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,9 +15,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use roster_proto::identity::AuthenticateRequest;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
-use roster_proto::identity::{AuthenticateRequest, CreateApiKeyRequest};
-use roster_tests::{TestEnv, as_user};
+use roster_tests::TestEnv;
 use tonic::Status;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Server};
@@ -211,20 +209,7 @@ async fn bench() -> bool {
     let password = "correct horse battery staple";
     let user = env.create_user(email, password).await;
     let session_token = env.login(email, password).await;
-    let api_key = env
-        .identity()
-        .create_api_key(as_user(
-            &env.operator_token,
-            CreateApiKeyRequest {
-                user_id: user.user_id.clone(),
-                display_name: "bench".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("create API key")
-        .into_inner()
-        .secret;
+    let api_key = env.create_api_key(&user.user_id).await.secret;
     // Both tokens must resolve to the user, or the run would measure refusals.
     for token in [&session_token, &api_key] {
         let principal = env.authenticate(token).await.expect("token authenticates");
