@@ -244,8 +244,8 @@ impl Identity {
     #[instrument(skip_all, name = "identity.domain.login")]
     pub(crate) async fn login(&self, email: &str, password: &str) -> Result<pb::LoginResponse> {
         let email = roster_kit::email::normalize("email", email)?;
-        let db = self.pool.get().await?;
-        let user = store::find_by_email(&db, &email).await?;
+        // The connection goes back to the pool before the (slow) password check.
+        let user = store::find_by_email(&self.pool.get().await?, &email).await?;
         if user.as_ref().is_some_and(|u| u.kind == Kind::Service) {
             return Err(Error::refused(
                 Code::FailedPrecondition,
@@ -260,13 +260,12 @@ impl Identity {
         };
         let now = self.now();
         if !matches {
-            drop(db);
             self.record_failed_login(&user, now).await?;
             return Err(invalid_credentials());
         }
         check_can_authenticate(user.status, user.locked_until, now)?;
 
-        let mut db = db;
+        let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
         let session = token::mint(SESSION_PREFIX);
         let expires_at = now + chrono(self.config.session_ttl);

@@ -281,3 +281,63 @@ async fn concurrent_failures_lock_exactly_once() {
         .get(0);
     assert_eq!(locks, 1);
 }
+
+#[tokio::test]
+async fn the_status_filter_reads_the_status_in_force() {
+    let env = TestEnv::start().await;
+    let joe = env.create_user("joe@example.com", PASSWORD).await;
+    let mary = env.create_user("mary@example.com", PASSWORD).await;
+    let until = roster_kit::clock::to_timestamp(chrono::Utc::now() + chrono::Duration::minutes(10));
+    let lock = pb::LockUserRequest {
+        user_id: joe.user_id.clone(),
+        lock_expire_time: Some(until),
+        ..Default::default()
+    };
+    env.identity()
+        .lock_user(as_user(&env.operator_token, lock))
+        .await
+        .unwrap();
+    let disable = pb::DisableUserRequest {
+        user_id: mary.user_id.clone(),
+        ..Default::default()
+    };
+    env.identity()
+        .disable_user(as_user(&env.operator_token, disable))
+        .await
+        .unwrap();
+
+    let emails_with = |status: pb::UserStatus| {
+        let mut client = env.identity();
+        let request = as_user(
+            &env.operator_token,
+            pb::ListUsersRequest {
+                status: status as i32,
+                order_by: "email".into(),
+                ..Default::default()
+            },
+        );
+        async move {
+            let users = client.list_users(request).await.unwrap().into_inner().users;
+            users.into_iter().map(|u| u.email).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        emails_with(pb::UserStatus::Locked).await,
+        ["joe@example.com"]
+    );
+    assert_eq!(
+        emails_with(pb::UserStatus::Disabled).await,
+        ["mary@example.com"]
+    );
+    assert_eq!(
+        emails_with(pb::UserStatus::Active).await,
+        ["operator@roster.test"]
+    );
+
+    env.clock.advance(chrono::Duration::minutes(11));
+    assert!(emails_with(pb::UserStatus::Locked).await.is_empty());
+    assert_eq!(
+        emails_with(pb::UserStatus::Active).await,
+        ["joe@example.com", "operator@roster.test"]
+    );
+}
