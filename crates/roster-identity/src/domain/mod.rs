@@ -1123,6 +1123,12 @@ impl Identity {
         if user.kind != Kind::Human {
             return Ok(());
         }
+        // One email a minute per person: a public RPC must not flood an inbox.
+        let throttle_since = now - chrono::Duration::minutes(1);
+        if store::token_sent_since(&tx, user.id, Purpose::PasswordReset, throttle_since).await? {
+            info!(user_id = %user.id, "password reset throttled");
+            return Ok(());
+        }
         let minted = token::mint(RESET_PREFIX);
         let expires_at = now + chrono(self.config.reset_token_ttl);
         store::replace_one_time_token(

@@ -602,6 +602,22 @@ pub(crate) async fn replace_one_time_token(
     Ok(())
 }
 
+/// Whether the user was sent a token of this purpose at or after `since`.
+pub(crate) async fn token_sent_since(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    purpose: Purpose,
+    since: DateTime<Utc>,
+) -> Result<bool> {
+    let row = db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM one_time_tokens WHERE user_id = $1 AND purpose = $2 AND created_at >= $3)",
+            &[&user_id, &purpose.as_db(), &since],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
 /// Consumes a one-time token: of any number of concurrent calls, exactly one gets the
 /// row (the `used_at IS NULL` guard is re-checked after the row lock).
 pub(crate) async fn consume_one_time_token(

@@ -216,6 +216,13 @@ async fn a_reset_token_expires_after_an_hour_and_a_newer_one_replaces_it() {
         .await
         .unwrap();
     let first = reset_token_for(&env, "joe@example.com").await;
+    // Within a minute a second request sends nothing.
+    env.identity()
+        .request_password_reset(request())
+        .await
+        .unwrap();
+    assert_eq!(reset_token_for(&env, "joe@example.com").await, first);
+    env.clock.advance(chrono::Duration::seconds(61));
     env.identity()
         .request_password_reset(request())
         .await
