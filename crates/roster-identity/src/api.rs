@@ -10,7 +10,7 @@ use roster_proto::identity::identity_service_server::{IdentityService, IdentityS
 use tonic::{Request, Response, Status};
 
 use crate::domain::model::{Kind, Status as UserStatus};
-use crate::domain::{Identity, StatusChange, restricted_session};
+use crate::domain::{Identity, StatusChange, password_change_required};
 use crate::store::{UserOrder, UserQuery};
 
 /// Identity's gRPC service.
@@ -50,7 +50,7 @@ impl IdentityApi {
             .authenticate(bearer_token(request.metadata())?)
             .await?;
         if authenticated.password_change_only && restricted == Restricted::Refused {
-            return Err(restricted_session());
+            return Err(password_change_required());
         }
         Ok(Caller {
             principal: Some(authenticated.principal),

@@ -1,0 +1,98 @@
+//! The first operator, and upkeep of stale credentials.
+use super::*;
+
+impl Identity {
+    /// Creates the first platform operator and an API key for it: the way in on an empty
+    /// database. Refused once any operator exists.
+    pub async fn bootstrap_operator(
+        &self,
+        email: &str,
+        display_name: &str,
+    ) -> Result<(pb::User, String)> {
+        let email = roster_kit::email::normalize("operator_email", email)?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('roster.identity.bootstrap', 0))",
+            &[],
+        )
+        .await?;
+        if store::operator_exists(&tx).await? {
+            return Err(Error::refused(
+                Code::FailedPrecondition,
+                ErrorReason::AlreadyExists,
+                "a platform operator already exists; ask one for an API key (CreateApiKey)",
+            ));
+        }
+        let user = or_email_taken(
+            store::insert_user(
+                &tx,
+                &NewUser {
+                    kind: Kind::Human,
+                    email: &email,
+                    display_name: if display_name.trim().is_empty() {
+                        "Operator"
+                    } else {
+                        display_name.trim()
+                    },
+                    phone: "",
+                    description: "",
+                    is_operator: true,
+                    password_hash: None,
+                },
+                now,
+            )
+            .await,
+            &email,
+        )?;
+        let minted = token::mint(API_KEY_PREFIX);
+        let prefix: String = minted.secret.chars().take(12).collect();
+        let key =
+            store::insert_api_key(&tx, user.id, "bootstrap", &prefix, &minted.hash, now, None)
+                .await?;
+        let caller = Caller {
+            principal: Some(principal_of(&user)),
+            request_id: String::new(),
+        };
+        self.audit_user(
+            &tx,
+            &caller,
+            now,
+            "identity.user.bootstrap_operator",
+            user.id,
+            Changes::new().field("email", None::<String>, &email).field(
+                "api_key_id",
+                None::<String>,
+                key.id,
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((user.to_proto(now), minted.secret))
+    }
+
+    /// Deletes long-expired sessions and tokens and old request answers, every
+    /// `interval`, until `shutdown`.
+    pub async fn run_janitor(
+        &self,
+        interval: Duration,
+        shutdown: impl std::future::Future<Output = ()>,
+    ) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(interval) => {}
+            }
+            let keep_after = self.now() - chrono::Duration::days(1);
+            let outcome =
+                async { store::delete_stale(&self.pool.get().await?, keep_after).await }.await;
+            match outcome {
+                Ok(deleted) if deleted > 0 => info!(deleted, "stale credentials deleted"),
+                Ok(_) => {}
+                Err(error) => warn!(error = %error, "janitor failed"),
+            }
+        }
+    }
+}

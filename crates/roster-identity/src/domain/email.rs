@@ -1,0 +1,112 @@
+//! Email changes, confirmed by a link sent to the new address.
+use super::*;
+
+impl Identity {
+    /// Sends a verification link to a new email (operators, or themself).
+    pub(crate) async fn change_email(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        new_email: &str,
+    ) -> Result<pb::User> {
+        require_self_or_operator(caller, user_id)?;
+        let new_email = roster_kit::email::normalize("new_email", new_email)?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::User>(&tx, caller, "ChangeEmail", now).await?
+        {
+            return Ok(previous);
+        }
+        let before = self.load(&tx, user_id, true).await?;
+        if before.email == new_email {
+            return Err(Error::invalid("new_email", "is already the user's email"));
+        }
+        if store::find_by_email(&tx, &new_email).await?.is_some() {
+            return Err(email_taken(&new_email));
+        }
+        let minted = token::mint(EMAIL_CHANGE_PREFIX);
+        let expires_at = now + chrono(self.config.email_change_ttl);
+        store::replace_one_time_token(
+            &tx,
+            user_id,
+            Purpose::EmailChange,
+            &minted.hash,
+            Some(&new_email),
+            now,
+            expires_at,
+        )
+        .await?;
+        let after = store::update_user(
+            &tx,
+            user_id,
+            UserPatch {
+                pending_email: Some(Some(new_email.clone())),
+                ..UserPatch::default()
+            },
+            now,
+        )
+        .await?;
+        outbox::enqueue(&tx, now, OutboxMessage {
+            template: "email_change_verification",
+            recipient: &new_email,
+            variables: json!({ "display_name": after.display_name, "expire_time": expires_at }),
+            secret_variables: Some(json!({
+                "token": minted.secret,
+                "verify_url": format!("{}/verify-email?token={}", self.config.public_url, minted.secret),
+            })),
+        })
+        .await?;
+        self.audit_user(
+            &tx,
+            caller,
+            now,
+            "identity.user.email_change_request",
+            user_id,
+            Changes::new().field("pending_email", &before.pending_email, &new_email),
+        )
+        .await?;
+        let answer = after.to_proto(now);
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// Applies an email change with its token.
+    pub(crate) async fn confirm_email_change(&self, secret: &str) -> Result<pb::User> {
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let (user_id, new_email) =
+            store::consume_one_time_token(&tx, Purpose::EmailChange, &token::hash(secret), now)
+                .await?
+                .ok_or_else(token_invalid)?;
+        let new_email = new_email.ok_or_else(token_invalid)?;
+        let before = self.load(&tx, user_id, true).await?;
+        let patch = UserPatch {
+            email: Some(new_email.clone()),
+            pending_email: Some(None),
+            ..UserPatch::default()
+        };
+        let after = or_email_taken(
+            store::update_user(&tx, user_id, patch, now).await,
+            &new_email,
+        )?;
+        let caller = Caller {
+            principal: Some(principal_of(&before)),
+            request_id: String::new(),
+        };
+        self.audit_user(
+            &tx,
+            &caller,
+            now,
+            "identity.user.email_change",
+            user_id,
+            Changes::new().field("email", &before.email, &after.email),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(after.to_proto(now))
+    }
+}

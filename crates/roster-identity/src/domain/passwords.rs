@@ -1,0 +1,226 @@
+//! Password change, reset by emailed link, and temporary passwords.
+use super::*;
+
+impl Identity {
+    /// Changes one's own password, proving the current one; ends one's other sessions.
+    pub(crate) async fn change_password(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        old: &str,
+        new: &str,
+    ) -> Result<()> {
+        let principal = caller.principal()?;
+        if principal.user_id != user_id {
+            return Err(Error::permission_denied(
+                "only the user may change their password; operators set a temporary one",
+            ));
+        }
+        let user = {
+            let db = self.pool.get().await?;
+            self.load(&db, user_id, false).await?
+        };
+        if user.kind == Kind::Service {
+            return Err(wrong_kind());
+        }
+        check_policy("new_password", new, &user.email)?;
+        if !self
+            .hasher
+            .verify(old, user.password_hash.as_deref())
+            .await?
+        {
+            return Err(invalid_credentials().with_metadata("field", "old_password"));
+        }
+        let hash = self.hasher.hash(new).await?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let patch = UserPatch {
+            password_hash: Some(hash),
+            password_change_required: Some(false),
+            ..UserPatch::default()
+        };
+        store::update_user(&tx, user_id, patch, now).await?;
+        store::revoke_sessions(&tx, user_id, principal.session_id, now).await?;
+        if let Some(session_id) = principal.session_id {
+            store::lift_session_restriction(&tx, session_id).await?;
+        }
+        self.audit_user(
+            &tx,
+            caller,
+            now,
+            "identity.password.change",
+            user_id,
+            Changes::new().field("password", "(set)", "(changed)"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Emails a reset link if `email` belongs to a person. The answer, and its timing, are
+    /// the same either way.
+    #[instrument(skip_all, name = "identity.domain.request_password_reset")]
+    pub(crate) async fn request_password_reset(&self, email: &str) -> Result<()> {
+        let email = roster_kit::email::normalize("email", email)?;
+        let answer_at = tokio::time::Instant::now() + self.config.reset_response_floor;
+        let outcome = self.send_reset_link(&email).await;
+        tokio::time::sleep_until(answer_at).await;
+        if let Err(error) = outcome {
+            // Failures are logged, not returned: an error for known emails only would tell.
+            warn!(error = %error, "password reset request failed");
+        }
+        Ok(())
+    }
+
+    async fn send_reset_link(&self, email: &str) -> Result<()> {
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let Some(user) = store::find_by_email(&tx, email).await? else {
+            return Ok(());
+        };
+        if user.kind != Kind::Human {
+            return Ok(());
+        }
+        // One email a minute per person: a public RPC must not flood an inbox.
+        let throttle_since = now - chrono::Duration::minutes(1);
+        if store::token_sent_since(&tx, user.id, Purpose::PasswordReset, throttle_since).await? {
+            info!(user_id = %user.id, "password reset throttled");
+            return Ok(());
+        }
+        let minted = token::mint(RESET_PREFIX);
+        let expires_at = now + chrono(self.config.reset_token_ttl);
+        store::replace_one_time_token(
+            &tx,
+            user.id,
+            Purpose::PasswordReset,
+            &minted.hash,
+            None,
+            now,
+            expires_at,
+        )
+        .await?;
+        outbox::enqueue(&tx, now, OutboxMessage {
+            template: "password_reset",
+            recipient: &user.email,
+            variables: json!({ "display_name": user.display_name, "expire_time": expires_at }),
+            secret_variables: Some(json!({
+                "token": minted.secret,
+                "reset_url": format!("{}/reset-password?token={}", self.config.public_url, minted.secret),
+            })),
+        })
+        .await?;
+        self.audit_user(
+            &tx,
+            &Caller::default(),
+            now,
+            "identity.password.reset_request",
+            user.id,
+            Changes::new(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a new password with a reset token; ends every session.
+    pub(crate) async fn reset_password(&self, secret: &str, new: &str) -> Result<()> {
+        check_policy("new_password", new, "")?;
+        let hash = self.hasher.hash(new).await?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let (user_id, _) =
+            store::consume_one_time_token(&tx, Purpose::PasswordReset, &token::hash(secret), now)
+                .await?
+                .ok_or_else(token_invalid)?;
+        let user = self.load(&tx, user_id, true).await?;
+        // Rolling back keeps the token usable with a better password.
+        check_policy("new_password", new, &user.email)?;
+        let patch = UserPatch {
+            password_hash: Some(hash),
+            password_change_required: Some(false),
+            ..UserPatch::default()
+        };
+        store::update_user(&tx, user_id, patch, now).await?;
+        store::revoke_sessions(&tx, user_id, None, now).await?;
+        let caller = Caller {
+            principal: Some(principal_of(&user)),
+            request_id: String::new(),
+        };
+        self.audit_user(
+            &tx,
+            &caller,
+            now,
+            "identity.password.reset",
+            user_id,
+            Changes::new().field("password", "(set)", "(reset)"),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a generated temporary password (operators); returns it once.
+    pub(crate) async fn set_temporary_password(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+    ) -> Result<String> {
+        require_operator(caller)?;
+        let temporary = generate_temporary();
+        let hash = self.hasher.hash(&temporary).await?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(_) = requests::begin::<pb::SetTemporaryPasswordResponse>(
+            &tx,
+            caller,
+            "SetTemporaryPassword",
+            now,
+        )
+        .await?
+        {
+            return Err(Error::internal("request log", "a secret answer was stored"));
+        }
+        let user = self.load(&tx, user_id, true).await?;
+        if user.kind == Kind::Service {
+            return Err(wrong_kind());
+        }
+        let patch = UserPatch {
+            password_hash: Some(hash),
+            password_change_required: Some(true),
+            ..UserPatch::default()
+        };
+        store::update_user(&tx, user_id, patch, now).await?;
+        store::revoke_sessions(&tx, user_id, None, now).await?;
+        outbox::enqueue(
+            &tx,
+            now,
+            OutboxMessage {
+                template: "temporary_password_set",
+                recipient: &user.email,
+                variables: json!({ "display_name": user.display_name }),
+                secret_variables: None,
+            },
+        )
+        .await?;
+        self.audit_user(
+            &tx,
+            caller,
+            now,
+            "identity.password.set_temporary",
+            user_id,
+            Changes::new().field(
+                "password_change_required",
+                user.password_change_required,
+                true,
+            ),
+        )
+        .await?;
+        requests::finish(&tx, caller, None::<&pb::SetTemporaryPasswordResponse>).await?;
+        tx.commit().await?;
+        Ok(temporary)
+    }
+}

@@ -1,0 +1,271 @@
+//! Authentication, login (with lockout), logout and sessions.
+use super::*;
+
+impl Identity {
+    /// Resolves a session token or API key.
+    #[instrument(skip_all, name = "identity.domain.authenticate")]
+    pub(crate) async fn authenticate(&self, secret: &str) -> Result<Authenticated> {
+        let now = self.now();
+        let hash = token::hash(secret);
+        let db = self.pool.get().await?;
+        let owner = match secret.split_once('_').map(|(prefix, _)| prefix) {
+            Some(SESSION_PREFIX) => store::session_owner(&db, &hash, now).await?,
+            Some(API_KEY_PREFIX) => store::api_key_owner(&db, &hash, now).await?,
+            _ => None,
+        };
+        let owner = owner
+            .ok_or_else(|| Error::unauthenticated("the token is unknown, expired or revoked"))?;
+        check_can_authenticate(owner.status, owner.locked_until, now)?;
+        Ok(Authenticated {
+            principal: Principal {
+                user_id: owner.user_id,
+                is_service: owner.kind == Kind::Service,
+                is_operator: owner.is_operator,
+                impersonator_id: owner.impersonator_id,
+                email: owner.email,
+                session_id: owner.session_id,
+                api_key_id: owner.api_key_id,
+            },
+            password_change_only: owner.password_change_only,
+        })
+    }
+
+    /// `Authenticate` for other services: restricted sessions are refused.
+    pub(crate) async fn authenticate_for_service(&self, secret: &str) -> Result<pb::Principal> {
+        let authenticated = self.authenticate(secret).await?;
+        if authenticated.password_change_only {
+            return Err(password_change_required());
+        }
+        let p = authenticated.principal;
+        Ok(pb::Principal {
+            user_id: p.user_id.to_string(),
+            kind: if p.is_service {
+                pb::UserKind::Service
+            } else {
+                pb::UserKind::Human
+            }
+            .into(),
+            platform_role: if p.is_operator {
+                pb::PlatformRole::Operator
+            } else {
+                pb::PlatformRole::User
+            }
+            .into(),
+            impersonator_user_id: p
+                .impersonator_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            email: p.email,
+            session_id: p.session_id.map(|id| id.to_string()).unwrap_or_default(),
+            api_key_id: p.api_key_id.map(|id| id.to_string()).unwrap_or_default(),
+        })
+    }
+
+    /// Opens a session for email and password.
+    #[instrument(skip_all, name = "identity.domain.login")]
+    pub(crate) async fn login(&self, email: &str, password: &str) -> Result<pb::LoginResponse> {
+        let email = roster_kit::email::normalize("email", email)?;
+        // The connection goes back to the pool before the (slow) password check.
+        let user = store::find_by_email(&self.pool.get().await?, &email).await?;
+        if user.as_ref().is_some_and(|u| u.kind == Kind::Service) {
+            return Err(Error::refused(
+                Code::FailedPrecondition,
+                ErrorReason::ServiceAccountLogin,
+                "service accounts cannot log in; authenticate with an API key",
+            ));
+        }
+        let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
+        let matches = self.hasher.verify(password, stored).await?;
+        let Some(user) = user else {
+            return Err(invalid_credentials());
+        };
+        let now = self.now();
+        if !matches {
+            self.record_failed_login(&user, now).await?;
+            return Err(invalid_credentials());
+        }
+        check_can_authenticate(user.status, user.locked_until, now)?;
+
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let session = token::mint(SESSION_PREFIX);
+        let expires_at = now + chrono(self.config.session_ttl);
+        store::insert_session(
+            &tx,
+            user.id,
+            &session.hash,
+            now,
+            expires_at,
+            user.password_change_required,
+        )
+        .await?;
+        let needs_cleanup = user.failed_logins > 0 || user.status == Status::Locked;
+        let user = if needs_cleanup {
+            // A lock whose period ended is lifted for good once its owner gets in.
+            let status =
+                (user.status == Status::Locked).then(|| (Status::Active, None, String::new()));
+            store::update_user(
+                &tx,
+                user.id,
+                UserPatch {
+                    status,
+                    reset_failed_logins: true,
+                    ..UserPatch::default()
+                },
+                now,
+            )
+            .await?
+        } else {
+            user
+        };
+        let caller = Caller {
+            principal: Some(principal_of(&user)),
+            request_id: String::new(),
+        };
+        audit::record(
+            &tx,
+            &caller,
+            now,
+            AuditRecord {
+                action: "identity.session.create",
+                target_type: "user",
+                target_id: user.id.to_string(),
+                account_id: None,
+                changes: Changes::new(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(pb::LoginResponse {
+            session_token: session.secret,
+            expire_time: Some(to_timestamp(expires_at)),
+            password_change_required: user.password_change_required,
+            user: Some(user.to_proto(now)),
+        })
+    }
+
+    async fn record_failed_login(&self, user: &UserRecord, now: DateTime<Utc>) -> Result<()> {
+        if user.status_at(now) != Status::Active {
+            return Ok(());
+        }
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let window_start = now - chrono(self.config.failed_login_window);
+        let Some(failures) = store::record_failed_login(&tx, user.id, now, window_start).await?
+        else {
+            return Ok(());
+        };
+        let caller = Caller::default();
+        let target_id = user.id.to_string();
+        audit::record(
+            &tx,
+            &caller,
+            now,
+            AuditRecord {
+                action: "identity.session.login_failed",
+                target_type: "user",
+                target_id: target_id.clone(),
+                account_id: None,
+                changes: Changes::new().field("failed_logins", failures - 1, failures),
+            },
+        )
+        .await?;
+        if u32::try_from(failures).unwrap_or(0) >= self.config.max_failed_logins {
+            let until = now + chrono(self.config.lockout);
+            let reason = "too many failed logins".to_owned();
+            let locked = store::update_user(
+                &tx,
+                user.id,
+                UserPatch {
+                    status: Some((Status::Locked, Some(until), reason)),
+                    reset_failed_logins: true,
+                    ..UserPatch::default()
+                },
+                now,
+            )
+            .await?;
+            store::revoke_sessions(&tx, user.id, None, now).await?;
+            audit::record(
+                &tx,
+                &caller,
+                now,
+                AuditRecord {
+                    action: "identity.user.lock",
+                    target_type: "user",
+                    target_id,
+                    account_id: None,
+                    changes: Changes::new().field("status", "active", "locked").field(
+                        "lock_expire_time",
+                        None::<String>,
+                        until,
+                    ),
+                },
+            )
+            .await?;
+            outbox::enqueue(&tx, now, OutboxMessage {
+                template: "account_locked",
+                recipient: &locked.email,
+                variables: json!({ "display_name": locked.display_name, "lock_expire_time": until, "automatic": true }),
+                secret_variables: None,
+            })
+            .await?;
+            warn!(user_id = %user.id, failures, "user locked after repeated failed logins");
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends the caller's session.
+    pub(crate) async fn logout(&self, caller: &Caller) -> Result<()> {
+        let principal = caller.principal()?;
+        let session_id = principal.session_id.ok_or_else(|| {
+            Error::refused(
+                Code::FailedPrecondition,
+                ErrorReason::InvalidState,
+                "API keys have no session to end; revoke the key",
+            )
+        })?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        store::revoke_session(&tx, session_id, now).await?;
+        self.audit_user(
+            &tx,
+            caller,
+            now,
+            "identity.session.revoke",
+            principal.user_id,
+            Changes::new(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of a user.
+    pub(crate) async fn revoke_sessions(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+    ) -> Result<pb::RevokeSessionsResponse> {
+        require_self_or_operator(caller, user_id)?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        self.load(&tx, user_id, false).await?;
+        let revoked = store::revoke_sessions(&tx, user_id, None, now).await?;
+        self.audit_user(
+            &tx,
+            caller,
+            now,
+            "identity.session.revoke_all",
+            user_id,
+            Changes::new().field("revoked_sessions", 0, revoked),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(pb::RevokeSessionsResponse {
+            revoked_count: i32::try_from(revoked).unwrap_or(i32::MAX),
+        })
+    }
+}

@@ -1,0 +1,236 @@
+//! Creating, reading, listing and updating users and service accounts.
+use super::*;
+
+impl Identity {
+    /// Creates a person (operators).
+    #[instrument(skip_all, name = "identity.domain.create_user")]
+    pub(crate) async fn create_user(
+        &self,
+        caller: &Caller,
+        request: pb::CreateUserRequest,
+    ) -> Result<pb::User> {
+        require_operator(caller)?;
+        let mut violations = roster_kit::error::Violations::new();
+        let email = violations.check(roster_kit::email::normalize("email", &request.email));
+        if request.display_name.trim().is_empty() {
+            violations.add("display_name", "is required");
+        }
+        violations.finish()?;
+        let email = email.unwrap_or_default();
+        let password_hash = if request.password.is_empty() {
+            None
+        } else {
+            check_policy("password", &request.password, &email)?;
+            Some(self.hasher.hash(&request.password).await?)
+        };
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::User>(&tx, caller, "CreateUser", now).await?
+        {
+            return Ok(previous);
+        }
+        let is_operator = request.platform_role == i32::from(pb::PlatformRole::Operator);
+        let user = or_email_taken(
+            store::insert_user(
+                &tx,
+                &NewUser {
+                    kind: Kind::Human,
+                    email: &email,
+                    display_name: request.display_name.trim(),
+                    phone: request.phone.trim(),
+                    description: "",
+                    is_operator,
+                    password_hash: password_hash.as_deref(),
+                },
+                now,
+            )
+            .await,
+            &email,
+        )?;
+        let changes = Changes::new()
+            .field("email", None::<String>, &user.email)
+            .field("display_name", None::<String>, &user.display_name)
+            .field(
+                "platform_role",
+                None::<String>,
+                if is_operator { "operator" } else { "user" },
+            );
+        self.audit_user(&tx, caller, now, "identity.user.create", user.id, changes)
+            .await?;
+        let answer = user.to_proto(now);
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        info!(user_id = %user.id, "user created");
+        Ok(answer)
+    }
+
+    /// Creates a service account (operators).
+    pub(crate) async fn create_service_account(
+        &self,
+        caller: &Caller,
+        request: pb::CreateServiceAccountRequest,
+    ) -> Result<pb::User> {
+        require_operator(caller)?;
+        if request.display_name.trim().is_empty() {
+            return Err(Error::invalid("display_name", "is required"));
+        }
+        let email = if request.email.trim().is_empty() {
+            String::new()
+        } else {
+            roster_kit::email::normalize("email", &request.email)?
+        };
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::User>(&tx, caller, "CreateServiceAccount", now).await?
+        {
+            return Ok(previous);
+        }
+        let user = or_email_taken(
+            store::insert_user(
+                &tx,
+                &NewUser {
+                    kind: Kind::Service,
+                    email: &email,
+                    display_name: request.display_name.trim(),
+                    phone: "",
+                    description: request.description.trim(),
+                    is_operator: false,
+                    password_hash: None,
+                },
+                now,
+            )
+            .await,
+            &email,
+        )?;
+        let changes = Changes::new()
+            .field("display_name", None::<String>, &user.display_name)
+            .field("kind", None::<String>, "service");
+        self.audit_user(
+            &tx,
+            caller,
+            now,
+            "identity.service_account.create",
+            user.id,
+            changes,
+        )
+        .await?;
+        let answer = user.to_proto(now);
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+
+    /// Reads a user (operators, or themself).
+    pub(crate) async fn get_user(&self, caller: &Caller, user_id: Uuid) -> Result<pb::User> {
+        require_self_or_operator(caller, user_id)?;
+        let db = self.pool.get().await?;
+        Ok(self.load(&db, user_id, false).await?.to_proto(self.now()))
+    }
+
+    /// Reads many users (operators).
+    pub(crate) async fn batch_get_users(
+        &self,
+        caller: &Caller,
+        ids: Vec<Uuid>,
+    ) -> Result<pb::BatchGetUsersResponse> {
+        require_operator(caller)?;
+        if ids.len() > 1000 {
+            return Err(Error::invalid("user_ids", "at most 1000 ids per call"));
+        }
+        let db = self.pool.get().await?;
+        let found = store::get_users(&db, &ids).await?;
+        let now = self.now();
+        let mut response = pb::BatchGetUsersResponse::default();
+        for id in ids {
+            match found.iter().find(|u| u.id == id) {
+                Some(user) => response.users.push(user.to_proto(now)),
+                None => response.missing_user_ids.push(id.to_string()),
+            }
+        }
+        Ok(response)
+    }
+
+    /// Lists users (operators).
+    pub(crate) async fn list_users(
+        &self,
+        caller: &Caller,
+        query: UserQuery,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListUsersResponse> {
+        require_operator(caller)?;
+        let limit = PageSize::LIST.resolve(page_size)?;
+        let after: Option<(String, Uuid)> = paging::decode(&query, page_token)?;
+        let now = self.now();
+        let db = self.pool.get().await?;
+        let mut users =
+            store::list_users(&db, &query, after.as_ref(), i64::from(limit) + 1, now).await?;
+        let next_page_token = if users.len() > limit as usize {
+            users.truncate(limit as usize);
+            users
+                .last()
+                .map(|last| paging::encode(&query, &(query.order.key_of(last), last.id)))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(pb::ListUsersResponse {
+            users: users.iter().map(|u| u.to_proto(now)).collect(),
+            next_page_token,
+        })
+    }
+
+    /// Updates display name and phone (operators, or themself).
+    pub(crate) async fn update_user(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        display_name: Option<String>,
+        phone: Option<String>,
+        etag: &str,
+    ) -> Result<pb::User> {
+        require_self_or_operator(caller, user_id)?;
+        if display_name
+            .as_deref()
+            .is_some_and(|name| name.trim().is_empty())
+        {
+            return Err(Error::invalid("user.display_name", "must not be empty"));
+        }
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::User>(&tx, caller, "UpdateUser", now).await?
+        {
+            return Ok(previous);
+        }
+        let before = self.load(&tx, user_id, true).await?;
+        if !etag.is_empty() && etag != before.etag() {
+            return Err(Error::refused(
+                Code::Aborted,
+                ErrorReason::EtagMismatch,
+                "the user changed since it was read; re-read it",
+            )
+            .with_metadata("etag", before.etag()));
+        }
+        let patch = UserPatch {
+            display_name: display_name.map(|n| n.trim().to_owned()),
+            phone: phone.map(|p| p.trim().to_owned()),
+            ..UserPatch::default()
+        };
+        let after = store::update_user(&tx, user_id, patch, now).await?;
+        let changes = Changes::new()
+            .field("display_name", &before.display_name, &after.display_name)
+            .field("phone", &before.phone, &after.phone);
+        self.audit_user(&tx, caller, now, "identity.user.update", user_id, changes)
+            .await?;
+        let answer = after.to_proto(now);
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
+}
