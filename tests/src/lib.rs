@@ -49,16 +49,15 @@ impl TestEnv {
         Self::start_with(|_| {}).await
     }
 
-    /// All services, after `configure` adjusts identity's settings.
-    pub async fn start_with(configure: impl FnOnce(&mut IdentityConfig)) -> Self {
+    /// All services, after `configure` adjusts their options.
+    pub async fn start_with(configure: impl FnOnce(&mut Options)) -> Self {
         let database = format!("roster_test_{}", uuid::Uuid::now_v7().simple());
         let clock = Arc::new(ShiftedClock::default());
-        let mut identity = IdentityConfig {
+        let identity = IdentityConfig {
             reset_response_floor: std::time::Duration::from_millis(50),
             ..IdentityConfig::default()
         };
-        configure(&mut identity);
-        let options = Options {
+        let mut options = Options {
             services: Service::ALL.to_vec(),
             server: ServerConfig {
                 listen: ([127, 0, 0, 1], 0).into(),
@@ -72,6 +71,7 @@ impl TestEnv {
             identity,
             clock: clock.clone(),
         };
+        configure(&mut options);
         let (user, operator_token) = roster::open_identity(&options)
             .await
             .expect("identity starts")

@@ -136,8 +136,8 @@ async fn the_pool_recovers_after_its_connections_are_killed() {
 #[tokio::test]
 async fn shutdown_lets_in_flight_calls_finish_and_refuses_new_connections() {
     // A password reset request answers after a floor: a call that is surely in flight.
-    let mut env = TestEnv::start_with(|config| {
-        config.reset_response_floor = std::time::Duration::from_millis(800)
+    let mut env = TestEnv::start_with(|options| {
+        options.identity.reset_response_floor = std::time::Duration::from_millis(800)
     })
     .await;
     let mut client = env.identity();
@@ -161,4 +161,52 @@ async fn shutdown_lets_in_flight_calls_finish_and_refuses_new_connections() {
         .connect()
         .await;
     assert!(fresh.is_err(), "no new connections after shutdown");
+}
+
+#[tokio::test]
+async fn a_request_past_the_timeout_is_cut_off() {
+    let env = TestEnv::start_with(|options| {
+        options.server.request_timeout = std::time::Duration::from_millis(200);
+        options.identity.reset_response_floor = std::time::Duration::from_secs(3);
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let status = env
+        .identity()
+        .request_password_reset(pb::RequestPasswordResetRequest {
+            email: "joe@example.com".into(),
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "cut off at the timeout"
+    );
+    assert_eq!(status.code(), tonic::Code::Cancelled, "{status:?}");
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_queues_requests_beyond_it() {
+    let floor = std::time::Duration::from_millis(300);
+    let env = TestEnv::start_with(|options| {
+        options.server.max_concurrent_requests = 1;
+        options.identity.reset_response_floor = floor;
+    })
+    .await;
+    let started = std::time::Instant::now();
+    let calls = (0..3).map(|_| {
+        let mut client = env.identity();
+        async move {
+            client
+                .request_password_reset(pb::RequestPasswordResetRequest {
+                    email: "joe@example.com".into(),
+                })
+                .await
+        }
+    });
+    for outcome in futures::future::join_all(calls).await {
+        outcome.unwrap();
+    }
+    // One at a time: three calls that each take the floor take three floors.
+    assert!(started.elapsed() >= floor * 3, "{:?}", started.elapsed());
 }

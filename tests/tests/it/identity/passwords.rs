@@ -251,9 +251,10 @@ async fn a_reset_token_expires_after_an_hour_and_a_newer_one_replaces_it() {
 
 #[tokio::test]
 async fn a_reset_for_an_unknown_email_answers_the_same_and_sends_nothing() {
-    let env =
-        TestEnv::start_with(|config| config.reset_response_floor = Duration::from_millis(300))
-            .await;
+    let env = TestEnv::start_with(|options| {
+        options.identity.reset_response_floor = Duration::from_millis(300)
+    })
+    .await;
     env.create_user("joe@example.com", PASSWORD).await;
     let mut timings = Vec::new();
     for email in ["joe@example.com", "nobody@example.com"] {
@@ -324,9 +325,9 @@ async fn of_sixteen_concurrent_resets_with_one_token_exactly_one_succeeds() {
 
 #[tokio::test]
 async fn a_login_storm_is_shed_instead_of_exhausting_memory() {
-    let env = TestEnv::start_with(|config| {
-        config.password_hash_concurrency = 1;
-        config.password_hash_wait = Duration::from_millis(1);
+    let env = TestEnv::start_with(|options| {
+        options.identity.password_hash_concurrency = 1;
+        options.identity.password_hash_wait = Duration::from_millis(1);
     })
     .await;
     env.create_user("joe@example.com", PASSWORD).await;

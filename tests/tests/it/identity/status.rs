@@ -253,7 +253,7 @@ async fn failures_outside_the_window_do_not_add_up() {
 
 #[tokio::test]
 async fn concurrent_failures_lock_exactly_once() {
-    let env = TestEnv::start_with(|config| config.max_failed_logins = 3).await;
+    let env = TestEnv::start_with(|options| options.identity.max_failed_logins = 3).await;
     env.create_user("joe@example.com", PASSWORD).await;
     let attempts = (0..8).map(|_| {
         let mut client = env.identity();
