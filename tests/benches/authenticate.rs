@@ -30,9 +30,6 @@ const CALLERS: usize = 64;
 const CALLERS_PER_CONNECTION: usize = 8;
 /// Lets connections, pools and caches settle before measuring.
 const WARM_UP: Duration = Duration::from_secs(1);
-/// `TestEnv` builds its own `PoolConfig { max_size: 8, .. }` (tests/src/lib.rs), so
-/// `ROSTER_DB_POOL_SIZE` and friends do not apply here.
-const HARNESS_POOL_SIZE: usize = 8;
 
 type CallFuture = Pin<Box<dyn Future<Output = Result<(), Status>> + Send>>;
 /// One call of a target over the given connection.
@@ -204,7 +201,11 @@ fn authenticate(token: String) -> Call {
 async fn bench() -> bool {
     let duration = measured_duration();
 
-    let env = TestEnv::start().await;
+    // Serve with the production pool settings (`ROSTER_DB_POOL_SIZE`, default 16), not the
+    // harness's small test pool.
+    let pool = roster_kit::config::PoolConfig::from_env().expect("pool config");
+    let pool_size = pool.max_size;
+    let env = TestEnv::start_with(|options| options.pool = pool).await;
     let email = "bench@roster.test";
     let password = "correct horse battery staple";
     let user = env.create_user(email, password).await;
@@ -237,8 +238,8 @@ async fn bench() -> bool {
 
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     println!(
-        "cores: {cores}, concurrency: {CALLERS} callers over {} HTTP/2 connections, database pool: {HARNESS_POOL_SIZE} \
-         (the test harness's own; ROSTER_DB_POOL_SIZE does not apply), {:.1} s per target after {:.1} s warm-up",
+        "cores: {cores}, concurrency: {CALLERS} callers over {} HTTP/2 connections, database pool: {pool_size} \
+         (ROSTER_DB_POOL_SIZE), {:.1} s per target after {:.1} s warm-up",
         roster.len(),
         duration.as_secs_f64(),
         WARM_UP.as_secs_f64(),
