@@ -129,33 +129,30 @@ pub async fn list(
         &[&fetch],
     );
     let rows = db.query(sql.sql(), sql.params()).await?;
-    let mut events = Vec::with_capacity(rows.len());
-    let mut last_key = None;
-    for row in rows.iter().take(limit as usize) {
-        let id: Uuid = row.get("audit_event_id");
-        let occurred_at: DateTime<Utc> = row.get("occurred_at");
-        last_key = Some((occurred_at, id));
-        events.push(AuditEvent {
-            audit_event_id: id.to_string(),
-            occur_time: Some(to_timestamp(occurred_at)),
-            actor_user_id: row
-                .get::<_, Option<Uuid>>("actor_user_id")
-                .map(|u| u.to_string())
-                .unwrap_or_default(),
-            impersonator_user_id: row
-                .get::<_, Option<Uuid>>("impersonator_user_id")
-                .map(|u| u.to_string())
-                .unwrap_or_default(),
+    let (rows, next) = paging::finish_page(rows, limit, query, |row| {
+        (
+            row.get::<_, DateTime<Utc>>("occurred_at"),
+            row.get::<_, Uuid>("audit_event_id"),
+        )
+    });
+    let id_text = |row: &tokio_postgres::Row, column: &str| {
+        row.get::<_, Option<Uuid>>(column)
+            .map(|id| id.to_string())
+            .unwrap_or_default()
+    };
+    let events = rows
+        .iter()
+        .map(|row| AuditEvent {
+            audit_event_id: id_text(row, "audit_event_id"),
+            occur_time: Some(to_timestamp(row.get("occurred_at"))),
+            actor_user_id: id_text(row, "actor_user_id"),
+            impersonator_user_id: id_text(row, "impersonator_user_id"),
             action: row.get("action"),
             target_type: row.get("target_type"),
             target_id: row.get("target_id"),
             changes: Some(json_to_struct(row.get("changes"))),
             request_id: row.get("request_id"),
-        });
-    }
-    let next = match last_key {
-        Some(key) if rows.len() > limit as usize => paging::encode(query, &key),
-        _ => String::new(),
-    };
+        })
+        .collect();
     Ok((events, next))
 }

@@ -68,6 +68,26 @@ pub fn decode<K: DeserializeOwned>(query: &impl Serialize, token: &str) -> Resul
     Ok(Some(envelope.k))
 }
 
+/// Finishes a page fetched with `limit + 1` rows: keeps `limit` of them and, when more
+/// follow, returns the token of the next page made from the last row kept.
+pub fn finish_page<T, K: Serialize>(
+    mut rows: Vec<T>,
+    limit: u32,
+    query: &impl Serialize,
+    key_of: impl Fn(&T) -> K,
+) -> (Vec<T>, String) {
+    let limit = limit as usize;
+    if rows.len() <= limit {
+        return (rows, String::new());
+    }
+    rows.truncate(limit);
+    let next = rows
+        .last()
+        .map(|last| encode(query, &key_of(last)))
+        .unwrap_or_default();
+    (rows, next)
+}
+
 fn fingerprint(query: &impl Serialize) -> String {
     let json = serde_json::to_vec(query).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(&Sha256::digest(json)[..12])
@@ -88,6 +108,15 @@ mod tests {
             decode::<(String, i32)>(&("email", "ali"), "").expect("empty"),
             None
         );
+    }
+
+    #[test]
+    fn a_page_has_a_next_token_only_when_more_rows_follow() {
+        let (rows, next) = finish_page(vec![1, 2, 3], 2, &"q", |n| *n);
+        assert_eq!(rows, [1, 2]);
+        assert_eq!(decode::<i32>(&"q", &next).expect("decodes"), Some(2));
+        let (rows, next) = finish_page(vec![1, 2], 2, &"q", |n| *n);
+        assert_eq!((rows.len(), next.as_str()), (2, ""));
     }
 
     #[test]

@@ -72,7 +72,7 @@ impl Identity {
         let query = (user_id, show_all);
         let after: Option<(DateTime<Utc>, Uuid)> = paging::decode(&query, page_token)?;
         let db = self.pool.get().await?;
-        let mut keys = store::list_api_keys(
+        let keys = store::list_api_keys(
             &db,
             user_id,
             !show_all,
@@ -81,14 +81,8 @@ impl Identity {
             self.now(),
         )
         .await?;
-        let next_page_token = if keys.len() > limit as usize {
-            keys.truncate(limit as usize);
-            keys.last()
-                .map(|k| paging::encode(&query, &(k.created_at, k.id)))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (keys, next_page_token) =
+            paging::finish_page(keys, limit, &query, |k| (k.created_at, k.id));
         Ok(pb::ListApiKeysResponse {
             api_keys: keys.iter().map(store::ApiKeyRecord::to_proto).collect(),
             next_page_token,

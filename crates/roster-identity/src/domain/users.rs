@@ -167,17 +167,11 @@ impl Identity {
         let after: Option<(String, Uuid)> = paging::decode(&query, page_token)?;
         let now = self.now();
         let db = self.pool.get().await?;
-        let mut users =
+        let users =
             store::list_users(&db, &query, after.as_ref(), i64::from(limit) + 1, now).await?;
-        let next_page_token = if users.len() > limit as usize {
-            users.truncate(limit as usize);
-            users
-                .last()
-                .map(|last| paging::encode(&query, &(query.order.key_of(last), last.id)))
-                .unwrap_or_default()
-        } else {
-            String::new()
-        };
+        let (users, next_page_token) = paging::finish_page(users, limit, &query, |last| {
+            (query.order.key_of(last), last.id)
+        });
         Ok(pb::ListUsersResponse {
             users: users.iter().map(|u| u.to_proto(now)).collect(),
             next_page_token,
