@@ -24,7 +24,7 @@ impl Identity {
         }
         self.load(&tx, user_id, false).await?;
         let minted = token::mint(API_KEY_PREFIX);
-        let prefix: String = minted.secret.chars().take(12).collect();
+        let prefix = secret_prefix(&minted.secret);
         let key = store::insert_api_key(
             &tx,
             user_id,

@@ -47,14 +47,11 @@ impl Identity {
             &email,
         )?;
         let minted = token::mint(API_KEY_PREFIX);
-        let prefix: String = minted.secret.chars().take(12).collect();
+        let prefix = secret_prefix(&minted.secret);
         let key =
             store::insert_api_key(&tx, user.id, "bootstrap", &prefix, &minted.hash, now, None)
                 .await?;
-        let caller = Caller {
-            principal: Some(principal_of(&user)),
-            request_id: String::new(),
-        };
+        let caller = acting_as(&user);
         self.audit_user(
             &tx,
             &caller,

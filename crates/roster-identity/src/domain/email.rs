@@ -93,10 +93,7 @@ impl Identity {
             store::update_user(&tx, user_id, patch, now).await,
             &new_email,
         )?;
-        let caller = Caller {
-            principal: Some(principal_of(&before)),
-            request_id: String::new(),
-        };
+        let caller = acting_as(&before);
         self.audit_user(
             &tx,
             &caller,

@@ -232,8 +232,10 @@ pub(crate) fn password_change_required() -> Error {
     )
 }
 
-fn principal_of(user: &UserRecord) -> Principal {
-    Principal {
+/// A caller acting as `user` itself, for the actions a user does without a bearer token
+/// (login, confirming an email, resetting a password) or that are done as them.
+fn acting_as(user: &UserRecord) -> Caller {
+    let principal = Principal {
         user_id: user.id,
         is_service: user.kind == Kind::Service,
         is_operator: user.is_operator,
@@ -241,5 +243,14 @@ fn principal_of(user: &UserRecord) -> Principal {
         email: user.email.clone(),
         session_id: None,
         api_key_id: None,
+    };
+    Caller {
+        principal: Some(principal),
+        request_id: String::new(),
     }
+}
+
+/// The start of an API key's secret, shown in lists so people can tell keys apart.
+fn secret_prefix(secret: &str) -> String {
+    secret.chars().take(12).collect()
 }

@@ -145,10 +145,7 @@ impl Identity {
         };
         store::update_user(&tx, user_id, patch, now).await?;
         store::revoke_sessions(&tx, user_id, None, now).await?;
-        let caller = Caller {
-            principal: Some(principal_of(&user)),
-            request_id: String::new(),
-        };
+        let caller = acting_as(&user);
         self.audit_user(
             &tx,
             &caller,

@@ -118,10 +118,7 @@ impl Identity {
         } else {
             user
         };
-        let caller = Caller {
-            principal: Some(principal_of(&user)),
-            request_id: String::new(),
-        };
+        let caller = acting_as(&user);
         audit::record(
             &tx,
             &caller,
