@@ -177,17 +177,24 @@ impl TestEnv {
             .into_inner()
     }
 
-    /// Logs in and returns the session token.
-    pub async fn login(&self, email: &str, password: &str) -> String {
+    /// Tries to log in.
+    pub async fn try_login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<pb::LoginResponse, Status> {
         let request = pb::LoginRequest {
             email: email.to_owned(),
             password: password.to_owned(),
         };
-        self.identity()
-            .login(request)
+        Ok(self.identity().login(request).await?.into_inner())
+    }
+
+    /// Logs in and returns the session token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        self.try_login(email, password)
             .await
             .expect("login")
-            .into_inner()
             .session_token
     }
 

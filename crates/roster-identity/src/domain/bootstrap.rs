@@ -25,8 +25,8 @@ impl Identity {
                 "a platform operator already exists; ask one for an API key (CreateApiKey)",
             ));
         }
-        let user = or_email_taken(
-            store::insert_user(
+        let user = self
+            .insert_user(
                 &tx,
                 &NewUser {
                     kind: Kind::Human,
@@ -43,9 +43,7 @@ impl Identity {
                 },
                 now,
             )
-            .await,
-            &email,
-        )?;
+            .await?;
         let minted = token::mint(API_KEY_PREFIX);
         let prefix = secret_prefix(&minted.secret);
         let key =

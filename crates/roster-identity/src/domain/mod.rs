@@ -189,6 +189,16 @@ impl Identity {
         found.ok_or_else(|| Error::not_found("user", user_id))
     }
 
+    /// Inserts a user; a taken email is `EMAIL_TAKEN`.
+    async fn insert_user(
+        &self,
+        db: &impl GenericClient,
+        user: &NewUser<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<UserRecord> {
+        or_email_taken(store::insert_user(db, user, now).await, user.email)
+    }
+
     async fn audit_user(
         &self,
         db: &impl GenericClient,

@@ -32,8 +32,8 @@ impl Identity {
             return Ok(previous);
         }
         let is_operator = request.platform_role == i32::from(pb::PlatformRole::Operator);
-        let user = or_email_taken(
-            store::insert_user(
+        let user = self
+            .insert_user(
                 &tx,
                 &NewUser {
                     kind: Kind::Human,
@@ -46,9 +46,7 @@ impl Identity {
                 },
                 now,
             )
-            .await,
-            &email,
-        )?;
+            .await?;
         let changes = Changes::new()
             .field("email", None::<String>, &user.email)
             .field("display_name", None::<String>, &user.display_name)
@@ -89,8 +87,8 @@ impl Identity {
         {
             return Ok(previous);
         }
-        let user = or_email_taken(
-            store::insert_user(
+        let user = self
+            .insert_user(
                 &tx,
                 &NewUser {
                     kind: Kind::Service,
@@ -103,9 +101,7 @@ impl Identity {
                 },
                 now,
             )
-            .await,
-            &email,
-        )?;
+            .await?;
         let changes = Changes::new()
             .field("display_name", None::<String>, &user.display_name)
             .field("kind", None::<String>, "service");

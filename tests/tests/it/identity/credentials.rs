@@ -8,15 +8,7 @@ use super::PASSWORD;
 async fn login_opens_a_session_that_authenticates_until_logout() {
     let env = TestEnv::start().await;
     let joe = env.create_user("joe@example.com", PASSWORD).await;
-    let response = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "JOE@example.com ".into(),
-            password: PASSWORD.into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let response = env.try_login("JOE@example.com ", PASSWORD).await.unwrap();
     assert!(response.session_token.starts_with("rss_"));
     assert!(response.expire_time.is_some());
     assert!(!response.password_change_required);
@@ -43,19 +35,9 @@ async fn login_opens_a_session_that_authenticates_until_logout() {
 async fn login_failures_do_not_tell_whether_the_email_exists() {
     let env = TestEnv::start().await;
     env.create_user("joe@example.com", PASSWORD).await;
-    let wrong_password = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "joe@example.com".into(),
-            password: "not the password".into(),
-        })
-        .await;
+    let wrong_password = env.try_login("joe@example.com", "not the password").await;
     let unknown_email = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "nobody@example.com".into(),
-            password: "not the password".into(),
-        })
+        .try_login("nobody@example.com", "not the password")
         .await;
     let a = assert_refused(wrong_password, Code::Unauthenticated, "INVALID_CREDENTIALS");
     let b = assert_refused(unknown_email, Code::Unauthenticated, "INVALID_CREDENTIALS");

@@ -53,13 +53,7 @@ async fn changing_the_password_needs_the_old_one_and_ends_other_sessions() {
         Code::Unauthenticated,
         "UNAUTHENTICATED",
     );
-    let old = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "joe@example.com".into(),
-            password: PASSWORD.into(),
-        })
-        .await;
+    let old = env.try_login("joe@example.com", PASSWORD).await;
     assert_refused(old, Code::Unauthenticated, "INVALID_CREDENTIALS");
     env.login("joe@example.com", NEW_PASSWORD).await;
 
@@ -96,15 +90,7 @@ async fn a_temporary_password_forces_a_change() {
         "UNAUTHENTICATED",
     );
 
-    let login = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "joe@example.com".into(),
-            password: temporary.clone(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let login = env.try_login("joe@example.com", &temporary).await.unwrap();
     assert!(login.password_change_required);
     let restricted = login.session_token;
     // The session can do nothing but change the password.
@@ -135,14 +121,9 @@ async fn a_temporary_password_forces_a_change() {
         .unwrap();
     env.authenticate(&restricted).await.unwrap();
     let fresh = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "joe@example.com".into(),
-            password: NEW_PASSWORD.into(),
-        })
+        .try_login("joe@example.com", NEW_PASSWORD)
         .await
-        .unwrap()
-        .into_inner();
+        .unwrap();
     assert!(!fresh.password_change_required);
 
     let db = env.sql().await;

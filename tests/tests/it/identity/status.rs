@@ -37,13 +37,7 @@ async fn a_disabled_users_live_session_and_keys_fail_on_the_next_call() {
         Code::PermissionDenied,
         "USER_DISABLED",
     );
-    let login = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "joe@example.com".into(),
-            password: PASSWORD.into(),
-        })
-        .await;
+    let login = env.try_login("joe@example.com", PASSWORD).await;
     assert_refused(login, Code::PermissionDenied, "USER_DISABLED");
 
     // Enabling restores access: the key works again and the person can log in.
@@ -130,13 +124,7 @@ async fn an_administrator_lock_holds_until_unlocked_and_ends_sessions() {
     );
 
     env.clock.advance(chrono::Duration::days(30));
-    let login = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "joe@example.com".into(),
-            password: PASSWORD.into(),
-        })
-        .await;
+    let login = env.try_login("joe@example.com", PASSWORD).await;
     assert_refused(login, Code::PermissionDenied, "USER_LOCKED");
     let enable = pb::EnableUserRequest {
         user_id: joe.user_id.clone(),
@@ -183,13 +171,9 @@ async fn the_fifth_failed_login_locks_and_the_lock_expires() {
     let env = TestEnv::start().await;
     let joe = env.create_user("joe@example.com", PASSWORD).await;
     let session = env.login("joe@example.com", PASSWORD).await;
-    let wrong = || pb::LoginRequest {
-        email: "joe@example.com".into(),
-        password: "wrong password!".into(),
-    };
     for _ in 0..4 {
         assert_refused(
-            env.identity().login(wrong()).await,
+            env.try_login("joe@example.com", "wrong password!").await,
             Code::Unauthenticated,
             "INVALID_CREDENTIALS",
         );
@@ -197,21 +181,19 @@ async fn the_fifth_failed_login_locks_and_the_lock_expires() {
     // Four failures lock nothing.
     env.authenticate(&session).await.unwrap();
     assert_refused(
-        env.identity().login(wrong()).await,
+        env.try_login("joe@example.com", "wrong password!").await,
         Code::Unauthenticated,
         "INVALID_CREDENTIALS",
     );
 
-    let right = || pb::LoginRequest {
-        email: "joe@example.com".into(),
-        password: PASSWORD.into(),
-    };
     let locked = assert_refused(
-        env.identity().login(right()).await,
+        env.try_login("joe@example.com", PASSWORD).await,
         Code::PermissionDenied,
         "USER_LOCKED",
     );
-    assert!(roster_tests::reason(&locked) == "USER_LOCKED");
+    // The refusal says when the lock ends by itself.
+    let info = tonic_types::StatusExt::get_details_error_info(&locked).unwrap();
+    assert!(info.metadata.contains_key("lock_expire_time"), "{info:?}");
     assert_refused(
         env.authenticate(&session).await,
         Code::Unauthenticated,
@@ -223,7 +205,7 @@ async fn the_fifth_failed_login_locks_and_the_lock_expires() {
 
     env.clock.advance(chrono::Duration::minutes(14));
     assert_refused(
-        env.identity().login(right()).await,
+        env.try_login("joe@example.com", PASSWORD).await,
         Code::PermissionDenied,
         "USER_LOCKED",
     );
@@ -237,16 +219,16 @@ async fn the_fifth_failed_login_locks_and_the_lock_expires() {
 async fn failures_outside_the_window_do_not_add_up() {
     let env = TestEnv::start().await;
     env.create_user("joe@example.com", PASSWORD).await;
-    let wrong = || pb::LoginRequest {
-        email: "joe@example.com".into(),
-        password: "wrong password!".into(),
-    };
     for _ in 0..4 {
-        env.identity().login(wrong()).await.unwrap_err();
+        env.try_login("joe@example.com", "wrong password!")
+            .await
+            .unwrap_err();
     }
     env.clock.advance(chrono::Duration::minutes(16));
     for _ in 0..4 {
-        env.identity().login(wrong()).await.unwrap_err();
+        env.try_login("joe@example.com", "wrong password!")
+            .await
+            .unwrap_err();
     }
     env.login("joe@example.com", PASSWORD).await;
 }

@@ -424,13 +424,7 @@ async fn service_accounts_are_listed_apart_and_cannot_log_in() {
     assert_eq!(account.description, "syncs invoices");
     assert!(!account.has_password);
 
-    let login = env
-        .identity()
-        .login(pb::LoginRequest {
-            email: "billing-bot@example.com".into(),
-            password: PASSWORD.into(),
-        })
-        .await;
+    let login = env.try_login("billing-bot@example.com", PASSWORD).await;
     assert_refused(login, Code::FailedPrecondition, "SERVICE_ACCOUNT_LOGIN");
     let temporary = pb::SetTemporaryPasswordRequest {
         user_id: account.user_id.clone(),
