@@ -242,6 +242,29 @@ pub(crate) fn password_change_required() -> Error {
     )
 }
 
+/// Queues the "your account is locked" email for `user` (locked until `until`, or
+/// indefinitely), in the caller's transaction.
+async fn enqueue_lock_notice(
+    db: &impl GenericClient,
+    now: DateTime<Utc>,
+    user: &UserRecord,
+    until: Option<DateTime<Utc>>,
+    automatic: bool,
+) -> Result<()> {
+    let variables = json!({
+        "display_name": user.display_name,
+        "lock_expire_time": until,
+        "automatic": automatic,
+    });
+    let message = OutboxMessage {
+        template: "account_locked",
+        recipient: &user.email,
+        variables,
+        secret_variables: None,
+    };
+    outbox::enqueue(db, now, message).await.map(drop)
+}
+
 /// A caller acting as `user` itself, for the actions a user does without a bearer token
 /// (login, confirming an email, resetting a password) or that are done as them.
 fn acting_as(user: &UserRecord) -> Caller {

@@ -119,17 +119,13 @@ impl Identity {
             user
         };
         let caller = acting_as(&user);
-        audit::record(
+        self.audit_user(
             &tx,
             &caller,
             now,
-            AuditRecord {
-                action: "identity.session.create",
-                target_type: "user",
-                target_id: user.id.to_string(),
-                account_id: None,
-                changes: Changes::new(),
-            },
+            "identity.session.create",
+            user.id,
+            Changes::new(),
         )
         .await?;
         tx.commit().await?;
@@ -153,59 +149,38 @@ impl Identity {
             return Ok(());
         };
         let caller = Caller::default();
-        let target_id = user.id.to_string();
-        audit::record(
+        let counted = Changes::new().field("failed_logins", failures - 1, failures);
+        self.audit_user(
             &tx,
             &caller,
             now,
-            AuditRecord {
-                action: "identity.session.login_failed",
-                target_type: "user",
-                target_id: target_id.clone(),
-                account_id: None,
-                changes: Changes::new().field("failed_logins", failures - 1, failures),
-            },
+            "identity.session.login_failed",
+            user.id,
+            counted,
         )
         .await?;
         if u32::try_from(failures).unwrap_or(0) >= self.config.max_failed_logins {
             let until = now + chrono(self.config.lockout);
-            let reason = "too many failed logins".to_owned();
-            let locked = store::update_user(
-                &tx,
-                user.id,
-                UserPatch {
-                    status: Some((Status::Locked, Some(until), reason)),
-                    reset_failed_logins: true,
-                    ..UserPatch::default()
-                },
-                now,
-            )
-            .await?;
+            let status = (
+                Status::Locked,
+                Some(until),
+                "too many failed logins".to_owned(),
+            );
+            let patch = UserPatch {
+                status: Some(status),
+                reset_failed_logins: true,
+                ..UserPatch::default()
+            };
+            let locked = store::update_user(&tx, user.id, patch, now).await?;
             store::revoke_sessions(&tx, user.id, None, now).await?;
-            audit::record(
-                &tx,
-                &caller,
-                now,
-                AuditRecord {
-                    action: "identity.user.lock",
-                    target_type: "user",
-                    target_id,
-                    account_id: None,
-                    changes: Changes::new().field("status", "active", "locked").field(
-                        "lock_expire_time",
-                        None::<String>,
-                        until,
-                    ),
-                },
-            )
-            .await?;
-            outbox::enqueue(&tx, now, OutboxMessage {
-                template: "account_locked",
-                recipient: &locked.email,
-                variables: json!({ "display_name": locked.display_name, "lock_expire_time": until, "automatic": true }),
-                secret_variables: None,
-            })
-            .await?;
+            let changes = Changes::new().field("status", "active", "locked").field(
+                "lock_expire_time",
+                None::<String>,
+                until,
+            );
+            self.audit_user(&tx, &caller, now, "identity.user.lock", user.id, changes)
+                .await?;
+            enqueue_lock_notice(&tx, now, &locked, Some(until), true).await?;
             warn!(user_id = %user.id, failures, "user locked after repeated failed logins");
         }
         tx.commit().await?;

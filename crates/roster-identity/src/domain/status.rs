@@ -76,13 +76,7 @@ impl Identity {
         )
         .await?;
         if let StatusChange::Lock { until, .. } = &change {
-            outbox::enqueue(&tx, now, OutboxMessage {
-                template: "account_locked",
-                recipient: &after.email,
-                variables: json!({ "display_name": after.display_name, "lock_expire_time": until, "automatic": false }),
-                secret_variables: None,
-            })
-            .await?;
+            enqueue_lock_notice(&tx, now, &after, *until, false).await?;
         }
         let answer = after.to_proto(now);
         requests::finish(&tx, caller, Some(&answer)).await?;
