@@ -9,6 +9,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "roster/type/v1/audit.proto",
         "roster/identity/v1/user.proto",
         "roster/identity/v1/identity_service.proto",
+        "roster/membership/v1/membership.proto",
+        "roster/membership/v1/membership_service.proto",
     ]
     .iter()
     .map(|file| proto_root.join(file))

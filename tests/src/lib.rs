@@ -9,6 +9,7 @@ use roster_kit::clock::ShiftedClock;
 use roster_kit::config::{PoolConfig, ServerConfig};
 use roster_proto::identity as pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
+use roster_proto::membership::membership_service_client::MembershipServiceClient;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
@@ -36,6 +37,8 @@ pub struct TestEnv {
     pub operator_token: String,
     /// The operator's user id.
     pub operator_id: String,
+    /// The credential Roster's services call each other with.
+    pub service_token: String,
     /// Where the services listen.
     pub address: std::net::SocketAddr,
     channel: Channel,
@@ -53,6 +56,7 @@ impl TestEnv {
     pub async fn start_with(configure: impl FnOnce(&mut Options)) -> Self {
         let database = format!("roster_test_{}", uuid::Uuid::now_v7().simple());
         let clock = Arc::new(ShiftedClock::default());
+        let service_token = roster_kit::token::mint("rsv").secret;
         let identity = IdentityConfig {
             reset_response_floor: std::time::Duration::from_millis(50),
             ..IdentityConfig::default()
@@ -70,6 +74,7 @@ impl TestEnv {
             },
             identity,
             clock: clock.clone(),
+            service_token: roster_kit::auth::ServiceToken::new(&service_token),
         };
         configure(&mut options);
         let (user, operator_token) = roster::open_identity(&options)
@@ -99,6 +104,7 @@ impl TestEnv {
             clock,
             operator_token,
             operator_id: user.user_id,
+            service_token,
             address,
             channel,
             database,
@@ -116,6 +122,11 @@ impl TestEnv {
     /// A client of the identity service.
     pub fn identity(&self) -> IdentityServiceClient<Channel> {
         IdentityServiceClient::new(self.channel.clone())
+    }
+
+    /// A client of the membership service.
+    pub fn membership(&self) -> MembershipServiceClient<Channel> {
+        MembershipServiceClient::new(self.channel.clone())
     }
 
     /// The raw channel, for other clients (health, reflection).

@@ -6,8 +6,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use crate::auth::Caller;
-use crate::clock::to_timestamp;
+use crate::auth::{Caller, parse_id};
+use crate::clock::{from_timestamp, to_timestamp};
 use crate::error::Result;
 use crate::paging::{self, PageSize};
 use crate::protobuf::json_to_struct;
@@ -83,6 +83,8 @@ pub async fn record(
 /// Filters of `ListAuditEvents`.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AuditQuery {
+    /// Only this account's events.
+    pub account_id: Option<Uuid>,
     /// Only this resource.
     pub target_id: Option<String>,
     /// Only this actor.
@@ -91,6 +93,30 @@ pub struct AuditQuery {
     pub start: Option<DateTime<Utc>>,
     /// Before.
     pub end: Option<DateTime<Utc>>,
+}
+
+impl AuditQuery {
+    /// The filters of a `ListAuditEvents` request (empty fields filter nothing).
+    pub fn parse(
+        account_id: Option<Uuid>,
+        target_id: &str,
+        actor_user_id: &str,
+        start: Option<&prost_types::Timestamp>,
+        end: Option<&prost_types::Timestamp>,
+    ) -> Result<Self> {
+        let target_id = target_id.trim();
+        Ok(Self {
+            account_id,
+            target_id: (!target_id.is_empty()).then(|| target_id.to_owned()),
+            actor_user_id: if actor_user_id.is_empty() {
+                None
+            } else {
+                Some(parse_id("actor_user_id", actor_user_id)?)
+            },
+            start: start.map(|t| from_timestamp("start_time", t)).transpose()?,
+            end: end.map(|t| from_timestamp("end_time", t)).transpose()?,
+        })
+    }
 }
 
 /// Lists audit events newest first, a page at a time.
@@ -108,6 +134,9 @@ pub async fn list(
          FROM audit_events WHERE true",
     );
     // Filters are added only when present, so each query can use its own index.
+    if let Some(account) = &query.account_id {
+        sql.push(" AND account_id = {}", &[account]);
+    }
     if let Some(target) = &query.target_id {
         sql.push(" AND target_id = {}", &[target]);
     }

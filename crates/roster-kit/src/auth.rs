@@ -1,5 +1,9 @@
-//! Who is calling: the principal behind a bearer token, and the request's id.
-use tonic::metadata::MetadataMap;
+//! Who is calling: the principal behind a bearer token, and the request's id; and the
+//! credential Roster's services present to each other.
+use std::sync::Arc;
+
+use sha2::{Digest as _, Sha256};
+use tonic::metadata::{MetadataMap, MetadataValue};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -21,6 +25,8 @@ pub struct Principal {
     pub session_id: Option<Uuid>,
     /// The API key behind the token, if it is an API key.
     pub api_key_id: Option<Uuid>,
+    /// One of Roster's own services, calling with the service credential.
+    pub is_roster_service: bool,
 }
 
 /// The caller of one request: who (if anyone) and the request's `request_id`.
@@ -56,6 +62,65 @@ impl Caller {
     }
 }
 
+/// The shared secret Roster's services present to each other (`ROSTER_SERVICE_TOKEN`).
+///
+/// It stands for "a Roster service" rather than a user: RPCs meant only for other Roster
+/// services (the user change feed, adding members on acceptance) accept it and refuse
+/// end users. Compared by SHA-256 digest, so the comparison time says nothing of the secret.
+#[derive(Clone)]
+pub struct ServiceToken {
+    secret: Arc<str>,
+    digest: [u8; 32],
+}
+
+impl std::fmt::Debug for ServiceToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServiceToken(***)")
+    }
+}
+
+impl ServiceToken {
+    /// The token `secret`.
+    pub fn new(secret: &str) -> Self {
+        Self {
+            secret: Arc::from(secret),
+            digest: Sha256::digest(secret.as_bytes()).into(),
+        }
+    }
+
+    /// A random token, for a process whose services only talk among themselves.
+    pub fn generate() -> Self {
+        Self::new(&crate::token::mint("rsv").secret)
+    }
+
+    /// Whether a presented bearer token is this one.
+    pub fn matches(&self, presented: &str) -> bool {
+        let digest: [u8; 32] = Sha256::digest(presented.as_bytes()).into();
+        digest == self.digest
+    }
+
+    /// The principal of a call made with this token.
+    pub fn principal() -> Principal {
+        Principal {
+            user_id: Uuid::nil(),
+            is_service: true,
+            is_operator: false,
+            impersonator_id: None,
+            email: String::new(),
+            session_id: None,
+            api_key_id: None,
+            is_roster_service: true,
+        }
+    }
+
+    /// Puts `authorization: Bearer <token>` on an outgoing call.
+    pub fn authorize(&self, metadata: &mut MetadataMap) {
+        if let Ok(value) = MetadataValue::try_from(format!("Bearer {}", self.secret)) {
+            metadata.insert("authorization", value);
+        }
+    }
+}
+
 /// The token of an `authorization: Bearer <token>` header.
 pub fn bearer_token(metadata: &MetadataMap) -> Result<&str> {
     let header = metadata
@@ -87,6 +152,17 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_tokens_match_only_themselves() {
+        let token = ServiceToken::new("rsv_secret");
+        assert!(token.matches("rsv_secret"));
+        assert!(!token.matches("rsv_secreT"));
+        assert!(!format!("{token:?}").contains("secret"));
+        let mut metadata = MetadataMap::new();
+        token.authorize(&mut metadata);
+        assert_eq!(bearer_token(&metadata).ok(), Some("rsv_secret"));
+    }
 
     #[test]
     fn reads_bearer_tokens() {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod outbox;
 pub mod paging;
 pub mod protobuf;
+pub mod remote;
 pub mod requests;
 pub mod server;
 pub mod sql;

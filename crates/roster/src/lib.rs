@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use roster_identity::{Identity, IdentityApi, IdentityConfig};
+use roster_kit::auth::ServiceToken;
 use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
 use roster_kit::{Error, Result};
@@ -82,6 +83,8 @@ pub struct Options {
     pub identity: IdentityConfig,
     /// Where time comes from.
     pub clock: SharedClock,
+    /// How Roster's services authenticate to each other (`ROSTER_SERVICE_TOKEN`).
+    pub service_token: ServiceToken,
 }
 
 impl Options {
@@ -94,6 +97,8 @@ impl Options {
             pool: PoolConfig::from_env()?,
             identity: IdentityConfig::from_env()?,
             clock: Arc::new(roster_kit::clock::SystemClock),
+            service_token: roster_kit::config::optional("ROSTER_SERVICE_TOKEN")
+                .map_or_else(ServiceToken::generate, |token| ServiceToken::new(&token)),
         })
     }
 }
@@ -155,7 +160,10 @@ pub async fn serve(
         match service {
             Service::Identity => {
                 let identity = open_identity(&options).await?;
-                routes = routes.add_service(IdentityApi::new(Arc::clone(&identity)).into_server());
+                routes = routes.add_service(
+                    IdentityApi::new(Arc::clone(&identity), options.service_token.clone())
+                        .into_server(),
+                );
                 names.push(roster_identity::SERVICE_NAME);
                 let mut stopped = workers_stopped.clone();
                 workers.push(tokio::spawn(async move {

@@ -20,14 +20,14 @@ impl Identity {
         })
     }
 
-    /// Reads the user change feed (operators).
+    /// Reads the user change feed (operators and Roster's services).
     pub(crate) async fn list_user_changes(
         &self,
         caller: &Caller,
         after: i64,
         page_size: i32,
     ) -> Result<pb::ListUserChangesResponse> {
-        require_operator(caller)?;
+        require_operator_or_service(caller)?;
         if after < 0 {
             return Err(Error::invalid("after_sequence", "must not be negative"));
         }

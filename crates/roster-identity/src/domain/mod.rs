@@ -73,6 +73,16 @@ fn require_operator(caller: &Caller) -> Result<&Principal> {
     }
 }
 
+/// Operators, and Roster's own services (which follow the user feed and look users up).
+fn require_operator_or_service(caller: &Caller) -> Result<&Principal> {
+    let principal = caller.principal()?;
+    if principal.is_roster_service {
+        Ok(principal)
+    } else {
+        require_operator(caller)
+    }
+}
+
 fn require_self_or_operator(caller: &Caller, user_id: Uuid) -> Result<&Principal> {
     let principal = caller.principal()?;
     if principal.is_operator || principal.user_id == user_id {
@@ -276,6 +286,7 @@ fn acting_as(user: &UserRecord) -> Caller {
         email: user.email.clone(),
         session_id: None,
         api_key_id: None,
+        is_roster_service: false,
     };
     Caller {
         principal: Some(principal),

@@ -25,6 +25,7 @@ impl Identity {
                 email: owner.email,
                 session_id: owner.session_id,
                 api_key_id: owner.api_key_id,
+                is_roster_service: false,
             },
             password_change_only: owner.password_change_only,
         })

@@ -120,20 +120,22 @@ impl Identity {
         Ok(answer)
     }
 
-    /// Reads a user (operators, or themself).
+    /// Reads a user (operators, Roster's services, or themself).
     pub(crate) async fn get_user(&self, caller: &Caller, user_id: Uuid) -> Result<pb::User> {
-        require_self_or_operator(caller, user_id)?;
+        if caller.principal()?.user_id != user_id {
+            require_operator_or_service(caller)?;
+        }
         let db = self.pool.get().await?;
         Ok(self.load(&db, user_id, false).await?.to_proto(self.now()))
     }
 
-    /// Reads many users (operators).
+    /// Reads many users (operators and Roster's services).
     pub(crate) async fn batch_get_users(
         &self,
         caller: &Caller,
         ids: Vec<Uuid>,
     ) -> Result<pb::BatchGetUsersResponse> {
-        require_operator(caller)?;
+        require_operator_or_service(caller)?;
         if ids.len() > 1000 {
             return Err(Error::invalid("user_ids", "at most 1000 ids per call"));
         }

@@ -1,0 +1,152 @@
+//! Calling other Roster services over gRPC: channels, the bearer-token check every
+//! service makes through identity's `Authenticate`, and refusals read back as [`Error`].
+use std::time::Duration;
+
+use roster_proto::identity as identity_pb;
+use roster_proto::identity::identity_service_client::IdentityServiceClient;
+use roster_proto::types::ErrorReason;
+use tonic::Code;
+use tonic::metadata::MetadataMap;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::{Channel, Endpoint};
+use tonic_types::StatusExt as _;
+
+use crate::auth::{Caller, Principal, ServiceToken, bearer_token, parse_id};
+use crate::error::{ERROR_DOMAIN, Error, Result};
+use crate::telemetry::TraceContextInterceptor;
+
+/// A client that carries the caller's trace context.
+pub type Traced = InterceptedService<Channel, TraceContextInterceptor>;
+
+/// A channel to `url` that connects on first use (and reconnects after failures), so
+/// services in one process can reach each other before the server is listening.
+pub fn channel(url: &str, timeout: Duration) -> Result<Channel> {
+    Ok(Endpoint::from_shared(url.to_owned())
+        .map_err(|e| Error::internal(format!("service url {url:?}"), e))?
+        .connect_timeout(timeout)
+        .timeout(timeout)
+        .connect_lazy())
+}
+
+/// A refusal or failure answered by another Roster service, as this service's error:
+/// Roster refusals keep their code, reason and metadata; an unreachable service is
+/// `UNAVAILABLE`; anything else is internal.
+pub fn from_status(service: &str, status: &tonic::Status) -> Error {
+    if let Some(info) = status.get_details_error_info()
+        && info.domain == ERROR_DOMAIN
+        && let Some(reason) = ErrorReason::from_str_name(&format!("ERROR_REASON_{}", info.reason))
+    {
+        return Error::Refused {
+            code: status.code(),
+            reason,
+            message: status.message().to_owned(),
+            metadata: info.metadata,
+        };
+    }
+    match status.code() {
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
+            tracing::warn!(service, error = %status, "service unavailable");
+            Error::refused(
+                Code::Unavailable,
+                ErrorReason::Unavailable,
+                format!("the {service} service is unavailable; retry later"),
+            )
+        }
+        _ => Error::internal(format!("calling {service}"), status),
+    }
+}
+
+/// Resolves the bearer token of incoming calls: Roster's service token locally, anything
+/// else through identity's `Authenticate` (never cached, so a disabled user's next call
+/// fails).
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    identity: IdentityServiceClient<Traced>,
+    service_token: ServiceToken,
+}
+
+impl Authenticator {
+    /// Authenticates through identity at `identity`.
+    pub fn new(identity: Channel, service_token: ServiceToken) -> Self {
+        Self {
+            identity: IdentityServiceClient::with_interceptor(identity, TraceContextInterceptor),
+            service_token,
+        }
+    }
+
+    /// The caller of a request with these `metadata` and `request_id`.
+    pub async fn caller(&self, metadata: &MetadataMap, request_id: &str) -> Result<Caller> {
+        let token = bearer_token(metadata)?;
+        let principal = if self.service_token.matches(token) {
+            ServiceToken::principal()
+        } else {
+            let answer = self
+                .identity
+                .clone()
+                .authenticate(identity_pb::AuthenticateRequest {
+                    token: token.to_owned(),
+                })
+                .await
+                .map_err(|status| from_status("identity", &status))?;
+            principal_from_proto(answer.into_inner().principal.unwrap_or_default())?
+        };
+        Ok(Caller {
+            principal: Some(principal),
+            request_id: request_id.to_owned(),
+        })
+    }
+}
+
+fn optional_id(field: &str, value: &str) -> Result<Option<uuid::Uuid>> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        parse_id(field, value).map(Some)
+    }
+}
+
+fn principal_from_proto(principal: identity_pb::Principal) -> Result<Principal> {
+    let malformed = |e: Error| Error::internal("identity answered a malformed principal", e);
+    Ok(Principal {
+        user_id: parse_id("user_id", &principal.user_id).map_err(malformed)?,
+        is_service: principal.kind() == identity_pb::UserKind::Service,
+        is_operator: principal.platform_role() == identity_pb::PlatformRole::Operator,
+        impersonator_id: optional_id("impersonator_user_id", &principal.impersonator_user_id)
+            .map_err(malformed)?,
+        email: principal.email,
+        session_id: optional_id("session_id", &principal.session_id).map_err(malformed)?,
+        api_key_id: optional_id("api_key_id", &principal.api_key_id).map_err(malformed)?,
+        is_roster_service: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roster_refusals_come_back_with_their_reason() {
+        let sent: tonic::Status = Error::refused(
+            Code::PermissionDenied,
+            ErrorReason::UserLocked,
+            "this user is locked",
+        )
+        .with_metadata("lock_expire_time", "2030-01-01T00:00:00Z")
+        .into();
+        let read = from_status("identity", &sent);
+        assert_eq!(read.reason(), Some(ErrorReason::UserLocked));
+        let back: tonic::Status = read.into();
+        assert_eq!(back.code(), Code::PermissionDenied);
+        let info = back.get_details_error_info().expect("error info");
+        assert_eq!(
+            info.metadata.get("lock_expire_time").map(String::as_str),
+            Some("2030-01-01T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn an_unreachable_service_is_unavailable() {
+        let read = from_status("identity", &tonic::Status::unavailable("connection refused"));
+        assert_eq!(read.reason(), Some(ErrorReason::Unavailable));
+    }
+}
