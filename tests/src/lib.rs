@@ -7,6 +7,7 @@ use roster::{Databases, Options, Service};
 use roster_identity::IdentityConfig;
 use roster_kit::clock::ShiftedClock;
 use roster_kit::config::{PoolConfig, ServerConfig};
+use roster_membership::MembershipConfig;
 use roster_proto::identity as pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
@@ -73,6 +74,12 @@ impl TestEnv {
                 timeout: std::time::Duration::from_secs(5),
             },
             identity,
+            membership: MembershipConfig {
+                user_feed_poll: std::time::Duration::from_millis(100),
+                purge_interval: std::time::Duration::from_millis(100),
+                ..MembershipConfig::default()
+            },
+            identity_url: None,
             clock: clock.clone(),
             service_token: roster_kit::auth::ServiceToken::new(&service_token),
         };

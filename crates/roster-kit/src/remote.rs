@@ -146,7 +146,10 @@ mod tests {
 
     #[test]
     fn an_unreachable_service_is_unavailable() {
-        let read = from_status("identity", &tonic::Status::unavailable("connection refused"));
+        let read = from_status(
+            "identity",
+            &tonic::Status::unavailable("connection refused"),
+        );
         assert_eq!(read.reason(), Some(ErrorReason::Unavailable));
     }
 }

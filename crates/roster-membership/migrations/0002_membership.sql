@@ -1,3 +1,6 @@
+-- Trigram indexes back the case-insensitive substring search of ListMembers.
+CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public;
+
 -- Membership: accounts, workspaces, roles, members, custom fields and the local copy of
 -- identity's users. Tenant-scoped rows lead their primary key with account_id so the
 -- schema can be distributed by account.

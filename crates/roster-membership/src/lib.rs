@@ -1,1 +1,75 @@
-//! placeholder
+//! Roster's membership service: accounts and their settings, workspaces and seat limits,
+//! roles and permissions, members (suspend, remove, restore, purge), custom fields, and
+//! the access check every other backend service asks.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod api;
+mod domain;
+mod store;
+
+use std::time::Duration;
+
+use roster_kit::config::duration_or;
+use roster_kit::db::Migration;
+
+pub use api::MembershipApi;
+pub use domain::Membership;
+
+/// The Postgres schema membership owns.
+pub const SCHEMA: &str = "membership";
+
+/// Membership's migrations, applied in order by `roster_kit::db::migrate`.
+pub const MIGRATIONS: &[Migration] = &[
+    roster_kit::SHARED_TABLES,
+    Migration {
+        version: 2,
+        name: "membership",
+        sql: include_str!("../migrations/0002_membership.sql"),
+    },
+];
+
+/// The gRPC service name, for health and logs.
+pub const SERVICE_NAME: &str = "roster.membership.v1.MembershipService";
+
+/// Membership's settings.
+#[derive(Debug, Clone)]
+pub struct MembershipConfig {
+    /// How often the follower asks identity for user changes when it has caught up
+    /// (`ROSTER_USER_FEED_POLL`, default 250ms).
+    pub user_feed_poll: Duration,
+    /// How often removed members whose restore window ended are purged
+    /// (`ROSTER_PURGE_INTERVAL`, default 1m).
+    pub purge_interval: Duration,
+    /// Longest an access-check answer is reused if no change notice arrives
+    /// (`ROSTER_ACCESS_CACHE_TTL`, default 60s; 0 turns the cache off).
+    pub access_cache_ttl: Duration,
+    /// Access-check answers kept per process (default 100,000).
+    pub access_cache_capacity: usize,
+}
+
+impl Default for MembershipConfig {
+    fn default() -> Self {
+        Self {
+            user_feed_poll: Duration::from_millis(250),
+            purge_interval: Duration::from_secs(60),
+            access_cache_ttl: Duration::from_secs(60),
+            access_cache_capacity: 100_000,
+        }
+    }
+}
+
+impl MembershipConfig {
+    /// From the environment, over the defaults.
+    pub fn from_env() -> roster_kit::Result<Self> {
+        let defaults = Self::default();
+        Ok(Self {
+            user_feed_poll: duration_or("ROSTER_USER_FEED_POLL", defaults.user_feed_poll)?,
+            purge_interval: duration_or("ROSTER_PURGE_INTERVAL", defaults.purge_interval)?,
+            access_cache_ttl: duration_or("ROSTER_ACCESS_CACHE_TTL", defaults.access_cache_ttl)?,
+            ..defaults
+        })
+    }
+}

@@ -15,7 +15,9 @@ use roster_identity::{Identity, IdentityApi, IdentityConfig};
 use roster_kit::auth::ServiceToken;
 use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
+use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
+use roster_membership::{Membership, MembershipApi, MembershipConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::Routes;
@@ -26,16 +28,19 @@ use tracing::info;
 pub enum Service {
     /// Users, credentials, sessions.
     Identity,
+    /// Accounts, workspaces, roles, members, access checks.
+    Membership,
 }
 
 impl Service {
     /// Every service, in start order.
-    pub const ALL: &[Self] = &[Self::Identity];
+    pub const ALL: &[Self] = &[Self::Identity, Self::Membership];
 
     /// The name used in `--services`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Identity => "identity",
+            Self::Membership => "membership",
         }
     }
 
@@ -81,6 +86,11 @@ pub struct Options {
     pub pool: PoolConfig,
     /// Identity's settings.
     pub identity: IdentityConfig,
+    /// Membership's settings.
+    pub membership: MembershipConfig,
+    /// Where identity is served when it is not in this process (`ROSTER_IDENTITY_URL`);
+    /// `None` means this process serves it.
+    pub identity_url: Option<String>,
     /// Where time comes from.
     pub clock: SharedClock,
     /// How Roster's services authenticate to each other (`ROSTER_SERVICE_TOKEN`).
@@ -96,6 +106,8 @@ impl Options {
             databases: Databases::FromEnv,
             pool: PoolConfig::from_env()?,
             identity: IdentityConfig::from_env()?,
+            membership: MembershipConfig::from_env()?,
+            identity_url: roster_kit::config::optional("ROSTER_IDENTITY_URL"),
             clock: Arc::new(roster_kit::clock::SystemClock),
             service_token: roster_kit::config::optional("ROSTER_SERVICE_TOKEN")
                 .map_or_else(ServiceToken::generate, |token| ServiceToken::new(&token)),
@@ -135,11 +147,60 @@ pub async fn open_identity(options: &Options) -> Result<Arc<Identity>> {
     )))
 }
 
+/// Opens membership's pool and brings its schema up to date.
+async fn migrated_membership_pool(options: &Options) -> Result<(deadpool_postgres::Pool, String)> {
+    let url = options.databases.url(Service::Membership);
+    info!(service = "membership", database = %redact_url(&url), "connecting");
+    let pool = roster_kit::db::connect(&url, roster_membership::SCHEMA, &options.pool).await?;
+    roster_kit::db::migrate(
+        &pool,
+        roster_membership::SCHEMA,
+        roster_membership::MIGRATIONS,
+    )
+    .await?;
+    Ok((pool, url))
+}
+
+/// Opens membership (migrated) and builds its domain, calling identity over `identity`.
+pub async fn open_membership(
+    options: &Options,
+    identity: tonic::transport::Channel,
+) -> Result<Arc<Membership>> {
+    let (pool, url) = migrated_membership_pool(options).await?;
+    Ok(Arc::new(Membership::new(
+        pool,
+        url,
+        Arc::clone(&options.clock),
+        options.membership.clone(),
+        identity,
+        options.service_token.clone(),
+    )))
+}
+
+/// A channel to identity: `identity_url` when set, else this process at `local`.
+fn identity_channel(
+    options: &Options,
+    local: std::net::SocketAddr,
+) -> Result<tonic::transport::Channel> {
+    let url = match &options.identity_url {
+        Some(url) => url.clone(),
+        None if options.services.contains(&Service::Identity) => format!("http://{local}"),
+        None => {
+            return Err(Error::invalid(
+                "ROSTER_IDENTITY_URL",
+                "is required when identity is not served by this process",
+            ));
+        }
+    };
+    roster_kit::remote::channel(&url, options.pool.timeout)
+}
+
 /// Runs migrations of `services` and returns.
 pub async fn migrate(options: &Options) -> Result<()> {
     for service in &options.services {
         match service {
             Service::Identity => drop(open_identity(options).await?),
+            Service::Membership => drop(migrated_membership_pool(options).await?),
         }
     }
     Ok(())
@@ -156,6 +217,15 @@ pub async fn serve(
     let mut names = Vec::new();
     let (stop_workers, workers_stopped) = watch::channel(false);
     let mut workers = Vec::new();
+    let local = listener
+        .local_addr()
+        .map_err(|e| Error::internal("reading the listen address", e))?;
+    let stopped = || {
+        let mut stopped = workers_stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
     for service in &options.services {
         match service {
             Service::Identity => {
@@ -165,13 +235,30 @@ pub async fn serve(
                         .into_server(),
                 );
                 names.push(roster_identity::SERVICE_NAME);
-                let mut stopped = workers_stopped.clone();
+                let stop = stopped();
                 workers.push(tokio::spawn(async move {
-                    identity
-                        .run_janitor(Duration::from_secs(600), async move {
-                            let _ = stopped.wait_for(|s| *s).await;
-                        })
-                        .await;
+                    identity.run_janitor(Duration::from_secs(600), stop).await;
+                }));
+            }
+            Service::Membership => {
+                let identity = identity_channel(&options, local)?;
+                let membership = open_membership(&options, identity.clone()).await?;
+                let authenticator = Authenticator::new(identity, options.service_token.clone());
+                routes = routes.add_service(
+                    MembershipApi::new(Arc::clone(&membership), authenticator).into_server(),
+                );
+                names.push(roster_membership::SERVICE_NAME);
+                let (follower, purger, listener) =
+                    (Arc::clone(&membership), Arc::clone(&membership), membership);
+                let (stop_follower, stop_purger, stop_listener) = (stopped(), stopped(), stopped());
+                workers.push(tokio::spawn(async move {
+                    follower.run_user_follower(stop_follower).await;
+                }));
+                workers.push(tokio::spawn(async move {
+                    purger.run_purger(stop_purger).await;
+                }));
+                workers.push(tokio::spawn(async move {
+                    listener.run_change_listener(stop_listener).await;
                 }));
             }
         }

@@ -1,0 +1,473 @@
+//! Access checks: "may this user do that in this workspace?", answered from one indexed
+//! lookup, cached per replica and invalidated by Postgres notifications on every change.
+use std::collections::HashMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt as _;
+use tokio_postgres::{AsyncMessage, NoTls};
+
+use super::*;
+use crate::domain::model::{MemberStatus, identity_status};
+use crate::store::AccessFacts;
+
+/// Roster's own permissions, as `ListPermissions` describes them.
+pub(crate) const PERMISSIONS: &[(&str, &str)] = &[
+    (
+        "roster.members.read",
+        "See the workspace, its members, roles and seat usage",
+    ),
+    ("roster.members.invite", "Invite people to the workspace"),
+    (
+        "roster.members.manage",
+        "Change members' roles; suspend, resume, remove, restore and purge members",
+    ),
+    (
+        "roster.roles.manage",
+        "Create, change and delete the account's custom roles",
+    ),
+    (
+        "roster.assets.transfer",
+        "Choose who receives a removed member's assets",
+    ),
+    (
+        "roster.workspaces.manage",
+        "Rename the workspace and choose its default role",
+    ),
+];
+
+/// Every permission: what the built-in admin role holds.
+pub(crate) const ALL_PERMISSIONS: &str = "*";
+
+/// Whether `permission` is a permission string: two or more dot-separated segments of
+/// lower-case letters, digits and underscores, each starting with a letter.
+pub(crate) fn is_permission(permission: &str) -> bool {
+    let segments: Vec<&str> = permission.split('.').collect();
+    permission.len() <= 128
+        && segments.len() >= 2
+        && segments.iter().all(|segment| {
+            segment.starts_with(|c: char| c.is_ascii_lowercase())
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        })
+}
+
+/// An access check's answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Decision {
+    GrantedByRole,
+    AccountAdministrator,
+    PlatformOperator,
+    NotAMember,
+    MemberSuspended,
+    PermissionNotGranted,
+    UserDisabled,
+    UserLocked,
+}
+
+impl Decision {
+    pub(crate) fn allowed(self) -> bool {
+        matches!(
+            self,
+            Self::GrantedByRole | Self::AccountAdministrator | Self::PlatformOperator
+        )
+    }
+
+    pub(crate) fn to_proto(self) -> pb::CheckPermissionResponse {
+        let reason = match self {
+            Self::GrantedByRole => pb::AccessReason::GrantedByRole,
+            Self::AccountAdministrator => pb::AccessReason::AccountAdministrator,
+            Self::PlatformOperator => pb::AccessReason::PlatformOperator,
+            Self::NotAMember => pb::AccessReason::NotAMember,
+            Self::MemberSuspended => pb::AccessReason::MemberSuspended,
+            Self::PermissionNotGranted => pb::AccessReason::PermissionNotGranted,
+            Self::UserDisabled => pb::AccessReason::UserDisabled,
+            Self::UserLocked => pb::AccessReason::UserLocked,
+        };
+        pb::CheckPermissionResponse {
+            allowed: self.allowed(),
+            reason: reason.into(),
+        }
+    }
+
+    /// The answer for `permission` given what is known of the user at `now`.
+    fn from_facts(facts: &AccessFacts, permission: &str, now: DateTime<Utc>) -> Self {
+        let Some(status) = &facts.identity_status else {
+            return Self::NotAMember;
+        };
+        match identity_status(status, facts.locked_until, now) {
+            pb::IdentityStatus::Disabled => return Self::UserDisabled,
+            pb::IdentityStatus::Locked => return Self::UserLocked,
+            pb::IdentityStatus::Active | pb::IdentityStatus::Unspecified => {}
+        }
+        if facts.is_operator {
+            return Self::PlatformOperator;
+        }
+        if facts.is_account_administrator {
+            return Self::AccountAdministrator;
+        }
+        match facts.member_status {
+            None | Some(MemberStatus::Removed) => Self::NotAMember,
+            Some(MemberStatus::Suspended) => Self::MemberSuspended,
+            Some(MemberStatus::Active)
+                if facts
+                    .permissions
+                    .iter()
+                    .any(|p| p == permission || p == ALL_PERMISSIONS) =>
+            {
+                Self::GrantedByRole
+            }
+            Some(MemberStatus::Active) => Self::PermissionNotGranted,
+        }
+    }
+}
+
+struct Entry {
+    facts: AccessFacts,
+    account_generation: u64,
+    stored_at: Instant,
+}
+
+#[derive(Default)]
+struct CacheState {
+    entries: HashMap<(Uuid, Uuid), Entry>,
+    /// Bumped for an account on every change there; older entries are stale.
+    generations: HashMap<Uuid, u64>,
+}
+
+/// Access facts by (workspace, user). An entry is used only while its account has had
+/// no change notice since it was stored, and for at most `ttl`.
+pub(crate) struct AccessCache {
+    state: RwLock<CacheState>,
+    /// Counts every invalidation: a lookup that raced one does not store its answer.
+    invalidations: AtomicU64,
+    /// Off while the change listener is not connected (a notice could be missed).
+    listening: AtomicBool,
+    ttl: Duration,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for AccessCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessCache")
+            .field("ttl", &self.ttl)
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AccessCache {
+    pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
+        Self {
+            state: RwLock::new(CacheState::default()),
+            invalidations: AtomicU64::new(0),
+            listening: AtomicBool::new(false),
+            ttl,
+            capacity,
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        !self.ttl.is_zero() && self.listening.load(Ordering::Acquire)
+    }
+
+    fn get(&self, key: (Uuid, Uuid)) -> Option<AccessFacts> {
+        if !self.enabled() {
+            return None;
+        }
+        let state = self
+            .state
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = state.entries.get(&key)?;
+        let generation = state
+            .generations
+            .get(&entry.facts.account_id)
+            .copied()
+            .unwrap_or(0);
+        (entry.account_generation == generation && entry.stored_at.elapsed() < self.ttl)
+            .then(|| entry.facts.clone())
+    }
+
+    /// Stores facts read after `ticket` (from [`Self::ticket`]) unless anything was
+    /// invalidated since.
+    fn put(&self, key: (Uuid, Uuid), facts: AccessFacts, ticket: u64) {
+        if !self.enabled() {
+            return;
+        }
+        let mut state = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if self.invalidations.load(Ordering::Acquire) != ticket {
+            return;
+        }
+        if state.entries.len() >= self.capacity {
+            state.entries.clear();
+        }
+        let account_generation = state
+            .generations
+            .get(&facts.account_id)
+            .copied()
+            .unwrap_or(0);
+        state.entries.insert(
+            key,
+            Entry {
+                facts,
+                account_generation,
+                stored_at: Instant::now(),
+            },
+        );
+    }
+
+    fn ticket(&self) -> u64 {
+        self.invalidations.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn invalidate_account(&self, account_id: Uuid) {
+        let mut state = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
+        *state.generations.entry(account_id).or_default() += 1;
+    }
+
+    fn clear(&self) {
+        let mut state = self
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        self.invalidations.fetch_add(1, Ordering::AcqRel);
+        state.entries.clear();
+    }
+
+    fn set_listening(&self, listening: bool) {
+        self.listening.store(listening, Ordering::Release);
+        self.clear();
+    }
+}
+
+impl Membership {
+    /// The access facts of a user in a workspace (`None`: no such workspace).
+    async fn facts(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<AccessFacts>> {
+        let key = (workspace_id, user_id);
+        if let Some(facts) = self.cache.get(key) {
+            return Ok(Some(facts));
+        }
+        let ticket = self.cache.ticket();
+        let facts = store::access_facts(&self.pool.get().await?, workspace_id, user_id).await?;
+        if let Some(facts) = &facts {
+            self.cache.put(key, facts.clone(), ticket);
+        }
+        Ok(facts)
+    }
+
+    /// Whether `user_id` may use `permission` in the workspace (`None`: no such workspace).
+    pub(crate) async fn decide(
+        &self,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        permission: &str,
+    ) -> Result<Option<Decision>> {
+        let facts = self.facts(workspace_id, user_id).await?;
+        Ok(facts.map(|facts| Decision::from_facts(&facts, permission, self.now())))
+    }
+
+    /// Forgets cached answers about an account in this replica (others hear it by notice).
+    pub(crate) fn access_changed(&self, account_id: Uuid) {
+        self.cache.invalidate_account(account_id);
+    }
+
+    /// `CheckPermission`: operators, Roster services, service accounts, or a user about
+    /// themself.
+    #[instrument(skip(self, caller), name = "membership.domain.check_permission")]
+    pub(crate) async fn check_permission(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        workspace_id: Uuid,
+        permission: &str,
+    ) -> Result<pb::CheckPermissionResponse> {
+        let principal = caller.principal()?;
+        if !(principal.is_operator
+            || principal.is_roster_service
+            || principal.is_service
+            || principal.user_id == user_id)
+        {
+            return Err(Error::permission_denied(
+                "only operators, service accounts and the user themself may check a user's access",
+            ));
+        }
+        if !is_permission(permission) {
+            return Err(Error::invalid(
+                "permission",
+                format!("{permission:?} is not a permission (e.g. \"flows.create\")"),
+            ));
+        }
+        self.decide(workspace_id, user_id, permission)
+            .await?
+            .map(Decision::to_proto)
+            .ok_or_else(|| Error::not_found("workspace", workspace_id))
+    }
+
+    /// Listens for access-change notices until `shutdown`, reconnecting after failures.
+    /// The cache is used only while the listener is connected.
+    pub async fn run_change_listener(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut backoff = Duration::from_millis(100);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => break,
+                outcome = self.listen() => {
+                    self.cache.set_listening(false);
+                    if let Err(error) = outcome {
+                        warn!(error = %error, "access change listener lost its connection");
+                    }
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => break,
+                () = tokio::time::sleep(backoff) => {}
+            }
+            backoff = (backoff * 2).min(Duration::from_secs(5));
+        }
+        self.cache.set_listening(false);
+    }
+
+    async fn listen(&self) -> Result<()> {
+        let config: tokio_postgres::Config = self
+            .database_url
+            .parse()
+            .map_err(|e| Error::internal("database url", e))?;
+        let (client, mut connection) = config.connect(NoTls).await?;
+        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx)).fuse();
+        let listen = format!("LISTEN {ACCESS_CHANNEL}");
+        let subscribe = client.batch_execute(&listen);
+        tokio::pin!(subscribe);
+        // The connection must be driven while LISTEN runs.
+        loop {
+            tokio::select! {
+                done = &mut subscribe => { done?; break; }
+                message = messages.next() => match message {
+                    Some(Ok(_)) => {}
+                    Some(Err(error)) => return Err(error.into()),
+                    None => return Ok(()),
+                },
+            }
+        }
+        self.cache.set_listening(true);
+        info!("listening for access changes");
+        while let Some(message) = messages.next().await {
+            match message? {
+                AsyncMessage::Notification(notice) => match notice.payload().parse() {
+                    Ok(account_id) => self.cache.invalidate_account(account_id),
+                    Err(_) => self.cache.clear(),
+                },
+                AsyncMessage::Notice(_) | _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(member_status: Option<MemberStatus>, permissions: &[&str]) -> AccessFacts {
+        AccessFacts {
+            account_id: Uuid::nil(),
+            is_account_administrator: false,
+            identity_status: Some("active".to_owned()),
+            locked_until: None,
+            is_operator: false,
+            member_status,
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn permission_strings_are_dotted_lower_case_names() {
+        for good in ["flows.create", "roster.members.read", "a1.b_2"] {
+            assert!(is_permission(good), "{good}");
+        }
+        for bad in [
+            "",
+            "flows",
+            "Flows.create",
+            "flows..create",
+            "1a.b",
+            "a.b-c",
+            "*",
+        ] {
+            assert!(!is_permission(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn decisions_follow_identity_membership_then_roles() {
+        let now = Utc::now();
+        let member = facts(Some(MemberStatus::Active), &["flows.create"]);
+        assert_eq!(
+            Decision::from_facts(&member, "flows.create", now),
+            Decision::GrantedByRole
+        );
+        assert_eq!(
+            Decision::from_facts(&member, "flows.delete", now),
+            Decision::PermissionNotGranted
+        );
+        let admin = facts(Some(MemberStatus::Active), &[ALL_PERMISSIONS]);
+        assert!(Decision::from_facts(&admin, "anything.at_all", now).allowed());
+        let suspended = facts(Some(MemberStatus::Suspended), &[ALL_PERMISSIONS]);
+        assert_eq!(
+            Decision::from_facts(&suspended, "flows.create", now),
+            Decision::MemberSuspended
+        );
+        let removed = facts(Some(MemberStatus::Removed), &[ALL_PERMISSIONS]);
+        assert_eq!(
+            Decision::from_facts(&removed, "flows.create", now),
+            Decision::NotAMember
+        );
+        let locked = AccessFacts {
+            identity_status: Some("locked".to_owned()),
+            locked_until: Some(now + chrono::Duration::minutes(5)),
+            ..member.clone()
+        };
+        assert_eq!(
+            Decision::from_facts(&locked, "flows.create", now),
+            Decision::UserLocked
+        );
+        let lock_ended = AccessFacts {
+            locked_until: Some(now - chrono::Duration::minutes(5)),
+            ..locked
+        };
+        assert_eq!(
+            Decision::from_facts(&lock_ended, "flows.create", now),
+            Decision::GrantedByRole
+        );
+    }
+
+    #[test]
+    fn a_change_notice_makes_cached_answers_stale() {
+        let cache = AccessCache::new(Duration::from_secs(60), 10);
+        cache.set_listening(true);
+        let key = (Uuid::now_v7(), Uuid::now_v7());
+        let ticket = cache.ticket();
+        cache.put(key, facts(Some(MemberStatus::Active), &[]), ticket);
+        assert!(cache.get(key).is_some());
+        cache.invalidate_account(Uuid::nil());
+        assert!(cache.get(key).is_none());
+        // A lookup that started before a notice does not store what it read.
+        let stale_ticket = ticket;
+        cache.put(key, facts(Some(MemberStatus::Active), &[]), stale_ticket);
+        assert!(cache.get(key).is_none());
+        // Without a listener nothing is cached.
+        cache.set_listening(false);
+        let ticket = cache.ticket();
+        cache.put(key, facts(Some(MemberStatus::Active), &[]), ticket);
+        assert!(cache.get(key).is_none());
+    }
+}

@@ -1,0 +1,600 @@
+//! Members: adding, listing, roles, suspension, removal, restore and purge.
+//!
+//! Every change to a workspace's members first row-locks the workspace: that lock is
+//! what keeps the seat limit and the last-admin rule exact under concurrency.
+use roster_kit::outbox::{self, OutboxMessage};
+use serde_json::json;
+
+use super::*;
+use crate::domain::model::{BuiltIn, MemberRecord, MemberStatus};
+use crate::store::{MemberQuery, user_memberships};
+
+/// A status change asked of [`Membership::change_member`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum MemberChange {
+    Suspend,
+    Resume,
+    Remove { transfer_to: Option<Uuid> },
+    Restore,
+    Purge,
+}
+
+impl MemberChange {
+    /// The RPC (for the request log), the verb (for messages and the audit action), and
+    /// the permission it needs.
+    fn names(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Suspend => ("SuspendMember", "suspend"),
+            Self::Resume => ("ResumeMember", "resume"),
+            Self::Remove { .. } => ("RemoveMember", "remove"),
+            Self::Restore => ("RestoreMember", "restore"),
+            Self::Purge => ("PurgeMember", "purge"),
+        }
+    }
+}
+
+fn member_audit<'a>(action: &'a str, member: &MemberRecord, changes: Changes) -> AuditRecord<'a> {
+    AuditRecord {
+        action,
+        target_type: "member",
+        target_id: member.user_id.to_string(),
+        account_id: Some(member.account_id),
+        changes: changes.field("workspace_id", None::<Uuid>, member.workspace_id),
+    }
+}
+
+fn last_admin(workspace: &WorkspaceRecord) -> Error {
+    Error::refused(
+        Code::FailedPrecondition,
+        ErrorReason::LastAdmin,
+        format!(
+            "this is the last active admin of workspace {}: make someone else admin first",
+            workspace.name
+        ),
+    )
+    .with_metadata("workspace_id", workspace.id.to_string())
+}
+
+fn not_a_member(workspace_id: Uuid, user_id: Uuid) -> Error {
+    Error::not_found("member", format!("{user_id} in workspace {workspace_id}"))
+}
+
+impl Membership {
+    async fn admin_role_id(&self, db: &impl GenericClient, account_id: Uuid) -> Result<Uuid> {
+        store::built_in_role(db, account_id, BuiltIn::Admin)
+            .await?
+            .map(|role| role.id)
+            .ok_or_else(|| Error::internal("admin role", "the built-in admin role is missing"))
+    }
+
+    /// Refuses a change that takes `before` (an active admin) out of the workspace's
+    /// active admins when nobody else is one. The caller holds the workspace row lock.
+    async fn keep_an_admin(
+        &self,
+        db: &impl GenericClient,
+        workspace: &WorkspaceRecord,
+        before: &MemberRecord,
+        still_admin_after: bool,
+    ) -> Result<()> {
+        let admin_role = self.admin_role_id(db, workspace.account_id).await?;
+        let was_admin =
+            before.status == MemberStatus::Active && before.role_ids.contains(&admin_role);
+        if was_admin
+            && !still_admin_after
+            && store::count_active_holders(db, workspace.account_id, workspace.id, admin_role)
+                .await?
+                <= 1
+        {
+            return Err(last_admin(workspace));
+        }
+        Ok(())
+    }
+
+    async fn check_roles(
+        &self,
+        db: &impl GenericClient,
+        account_id: Uuid,
+        role_ids: &[Uuid],
+    ) -> Result<()> {
+        let found = store::count_roles(db, account_id, role_ids).await?;
+        if usize::try_from(found).unwrap_or(0) != role_ids.len() {
+            return Err(Error::invalid(
+                "role_ids",
+                "names a role that is not in this account",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds a user to workspaces of an account, all or nothing (operators and Roster
+    /// services).
+    #[instrument(skip(self, caller, role_ids), name = "membership.domain.add_member")]
+    pub(crate) async fn add_member(
+        &self,
+        caller: &Caller,
+        account_id: Uuid,
+        workspace_ids: Option<Vec<Uuid>>,
+        user_id: Uuid,
+        mut role_ids: Vec<Uuid>,
+    ) -> Result<Vec<pb::Member>> {
+        let principal = caller.principal()?;
+        if !(principal.is_operator || principal.is_roster_service) {
+            return Err(Error::permission_denied(
+                "members join by invitation; only operators and Roster services add them directly",
+            ));
+        }
+        role_ids.sort_unstable();
+        role_ids.dedup();
+        self.ensure_user(user_id).await?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::AddMemberResponse>(&tx, caller, "AddMember", now).await?
+        {
+            return Ok(previous.members);
+        }
+        let account = self.account(&tx, account_id, false).await?;
+        self.check_roles(&tx, account_id, &role_ids).await?;
+        let workspaces = match &workspace_ids {
+            None => store::lock_workspaces_of(&tx, account_id).await?,
+            Some(ids) => {
+                let locked = store::lock_workspaces(&tx, ids).await?;
+                if let Some(missing) = ids.iter().find(|id| {
+                    !locked
+                        .iter()
+                        .any(|w| w.id == **id && w.account_id == account_id)
+                }) {
+                    return Err(Error::not_found("workspace", missing));
+                }
+                locked
+            }
+        };
+        if workspaces.is_empty() {
+            return Err(invalid_state("the account has no workspace to join"));
+        }
+        let mut members = Vec::new();
+        for workspace in &workspaces {
+            if let Some(existing) =
+                store::get_member(&tx, account_id, workspace.id, user_id, true).await?
+            {
+                match existing.status {
+                    MemberStatus::Removed if existing.purge_after.is_some_and(|t| t > now) => {
+                        return Err(Error::refused(
+                            Code::FailedPrecondition,
+                            ErrorReason::RecentlyRemoved,
+                            "the user was removed from this workspace recently: restore them, or purge them to start afresh",
+                        )
+                        .with_metadata("workspace_id", workspace.id.to_string())
+                        .with_metadata("purge_time", existing.purge_after.map(|t| t.to_rfc3339()).unwrap_or_default()));
+                    }
+                    // The purge worker has not got to it yet: the window has ended.
+                    MemberStatus::Removed => {
+                        store::delete_member(&tx, account_id, workspace.id, user_id).await?;
+                    }
+                    MemberStatus::Active | MemberStatus::Suspended => {
+                        return Err(Error::refused(
+                            Code::AlreadyExists,
+                            ErrorReason::AlreadyMember,
+                            format!(
+                                "the user is already a member of workspace {}",
+                                workspace.name
+                            ),
+                        )
+                        .with_metadata("workspace_id", workspace.id.to_string()));
+                    }
+                }
+            }
+            if !workspace.has_free_seat() {
+                return Err(seat_limit_reached(workspace));
+            }
+            let roles = if role_ids.is_empty() {
+                vec![workspace.default_role_id]
+            } else {
+                role_ids.clone()
+            };
+            let member =
+                store::insert_member(&tx, account_id, workspace.id, user_id, &roles, now).await?;
+            store::add_seats(&tx, account_id, workspace.id, 1).await?;
+            let changes = Changes::new()
+                .field("status", None::<String>, "active")
+                .field("role_ids", None::<String>, &member.role_ids);
+            self.audit(
+                &tx,
+                caller,
+                now,
+                member_audit("membership.member.add", &member, changes),
+            )
+            .await?;
+            members.push(member.to_proto(now));
+        }
+        notify_access_changed(&tx, account.id).await?;
+        let answer = pb::AddMemberResponse { members };
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        self.access_changed(account.id);
+        info!(user_id = %user_id, account_id = %account_id, workspaces = answer.members.len(), "member added");
+        Ok(answer.members)
+    }
+
+    /// Reads a member (roster.members.read, or the member themself).
+    pub(crate) async fn get_member(
+        &self,
+        caller: &Caller,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<pb::Member> {
+        let db = self.pool.get().await?;
+        let workspace = self.workspace(&db, workspace_id, false).await?;
+        if caller.principal()?.user_id != user_id {
+            self.require_permission(caller, &workspace, "roster.members.read")
+                .await?;
+        }
+        store::get_member(&db, workspace.account_id, workspace_id, user_id, false)
+            .await?
+            .map(|m| m.to_proto(self.now()))
+            .ok_or_else(|| not_a_member(workspace_id, user_id))
+    }
+
+    /// Lists a workspace's members (roster.members.read).
+    pub(crate) async fn list_members(
+        &self,
+        caller: &Caller,
+        query: MemberQuery,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListMembersResponse> {
+        let limit = PageSize::LIST.resolve(page_size)?;
+        let after: Option<(String, Uuid)> = paging::decode(&query, page_token)?;
+        let db = self.pool.get().await?;
+        let workspace = self.workspace(&db, query.workspace_id, false).await?;
+        self.require_permission(caller, &workspace, "roster.members.read")
+            .await?;
+        let members =
+            store::list_members(&db, &query, after.as_ref(), i64::from(limit) + 1).await?;
+        let (members, next_page_token) = paging::finish_page(members, limit, &query, |m| {
+            (query.order.key_of(m), m.user_id)
+        });
+        let now = self.now();
+        Ok(pb::ListMembersResponse {
+            members: members.iter().map(|m| m.to_proto(now)).collect(),
+            next_page_token,
+        })
+    }
+
+    /// Loads what a member change needs: the workspace, authorized and row-locked, and
+    /// the member, row-locked.
+    async fn lock_member(
+        &self,
+        tx: &impl GenericClient,
+        workspace_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<(WorkspaceRecord, MemberRecord)> {
+        let workspace = self.workspace(tx, workspace_id, true).await?;
+        let member = store::get_member(tx, workspace.account_id, workspace_id, user_id, true)
+            .await?
+            .ok_or_else(|| not_a_member(workspace_id, user_id))?;
+        Ok((workspace, member))
+    }
+
+    /// Replaces a member's roles (roster.members.manage; never one's own).
+    pub(crate) async fn update_member_roles(
+        &self,
+        caller: &Caller,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        mut role_ids: Vec<Uuid>,
+    ) -> Result<pb::Member> {
+        role_ids.sort_unstable();
+        role_ids.dedup();
+        if role_ids.is_empty() {
+            return Err(Error::invalid("role_ids", "name at least one role"));
+        }
+        let workspace = self
+            .workspace(&self.pool.get().await?, workspace_id, false)
+            .await?;
+        let principal = self
+            .require_permission(caller, &workspace, "roster.members.manage")
+            .await?;
+        forbid_self(principal, user_id, "change the roles of")?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::Member>(&tx, caller, "UpdateMemberRoles", now).await?
+        {
+            return Ok(previous);
+        }
+        self.check_roles(&tx, workspace.account_id, &role_ids)
+            .await?;
+        let (workspace, before) = self.lock_member(&tx, workspace_id, user_id).await?;
+        if before.status == MemberStatus::Removed {
+            return Err(invalid_state("the member is removed: restore them first"));
+        }
+        let admin_role = self.admin_role_id(&tx, workspace.account_id).await?;
+        self.keep_an_admin(&tx, &workspace, &before, role_ids.contains(&admin_role))
+            .await?;
+        let mut after = before.clone();
+        after.role_ids = role_ids;
+        after.updated_at = now;
+        store::save_member(&tx, &after, now).await?;
+        let changes = Changes::new().field("role_ids", &before.role_ids, &after.role_ids);
+        self.audit(
+            &tx,
+            caller,
+            now,
+            member_audit("membership.member.update_roles", &after, changes),
+        )
+        .await?;
+        notify_access_changed(&tx, workspace.account_id).await?;
+        let answer = after.to_proto(now);
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        self.access_changed(workspace.account_id);
+        Ok(answer)
+    }
+
+    /// Suspends, resumes, removes, restores or purges a member (roster.members.manage;
+    /// never oneself).
+    #[instrument(skip(self, caller), name = "membership.domain.change_member")]
+    pub(crate) async fn change_member(
+        &self,
+        caller: &Caller,
+        workspace_id: Uuid,
+        user_id: Uuid,
+        change: MemberChange,
+    ) -> Result<Option<pb::Member>> {
+        let (rpc, verb) = change.names();
+        let workspace = self
+            .workspace(&self.pool.get().await?, workspace_id, false)
+            .await?;
+        let principal = self
+            .require_permission(caller, &workspace, "roster.members.manage")
+            .await?;
+        if let MemberChange::Remove {
+            transfer_to: Some(_),
+        } = change
+        {
+            self.require_permission(caller, &workspace, "roster.assets.transfer")
+                .await?;
+        }
+        forbid_self(principal, user_id, verb)?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::GetMemberResponse>(&tx, caller, rpc, now).await?
+        {
+            return Ok(previous.member);
+        }
+        let (workspace, before) = self.lock_member(&tx, workspace_id, user_id).await?;
+        let mut after = before.clone();
+        after.updated_at = now;
+        match (change, before.status) {
+            (MemberChange::Suspend, MemberStatus::Active) => {
+                self.keep_an_admin(&tx, &workspace, &before, false).await?;
+                after.status = MemberStatus::Suspended;
+                after.suspended_at = Some(now);
+            }
+            (MemberChange::Resume, MemberStatus::Suspended) => {
+                after.status = MemberStatus::Active;
+                after.suspended_at = None;
+            }
+            (
+                MemberChange::Remove { transfer_to },
+                MemberStatus::Active | MemberStatus::Suspended,
+            ) => {
+                self.keep_an_admin(&tx, &workspace, &before, false).await?;
+                if let Some(heir) = transfer_to {
+                    self.check_heir(&tx, &workspace, user_id, heir).await?;
+                }
+                let account = self.account(&tx, workspace.account_id, false).await?;
+                after.status = MemberStatus::Removed;
+                after.status_before_removal = Some(before.status);
+                after.removed_at = Some(now);
+                after.purge_after = Some(now + chrono_secs(account.settings.restore_window_secs));
+                after.transfer_to_user_id = transfer_to;
+                store::add_seats(&tx, workspace.account_id, workspace.id, -1).await?;
+                self.enqueue_removal_notice(&tx, now, &workspace, &after)
+                    .await?;
+            }
+            (MemberChange::Restore, MemberStatus::Removed) => {
+                if before.purge_after.is_none_or(|t| t <= now) {
+                    return Err(Error::refused(
+                        Code::FailedPrecondition,
+                        ErrorReason::RestoreWindowEnded,
+                        "the restore window has ended; the member can only be purged",
+                    ));
+                }
+                if !workspace.has_free_seat() {
+                    return Err(seat_limit_reached(&workspace));
+                }
+                after.status = before.status_before_removal.unwrap_or(MemberStatus::Active);
+                after.status_before_removal = None;
+                after.removed_at = None;
+                after.purge_after = None;
+                after.transfer_to_user_id = None;
+                store::add_seats(&tx, workspace.account_id, workspace.id, 1).await?;
+            }
+            (MemberChange::Purge, MemberStatus::Removed) => {}
+            (_, status) => {
+                return Err(invalid_state(format!(
+                    "the member is {}; {rpc} does not apply",
+                    status.as_db()
+                )));
+            }
+        }
+        let purged = matches!(change, MemberChange::Purge);
+        if purged {
+            store::delete_member(&tx, workspace.account_id, workspace.id, user_id).await?;
+        } else {
+            store::save_member(&tx, &after, now).await?;
+        }
+        let changes = Changes::new()
+            .field(
+                "status",
+                before.status.as_db(),
+                if purged {
+                    "purged"
+                } else {
+                    after.status.as_db()
+                },
+            )
+            .field(
+                "transfer_to_user_id",
+                before.transfer_to_user_id,
+                after.transfer_to_user_id,
+            );
+        let action = format!("membership.member.{verb}");
+        self.audit(&tx, caller, now, member_audit(&action, &after, changes))
+            .await?;
+        notify_access_changed(&tx, workspace.account_id).await?;
+        let answer = pb::GetMemberResponse {
+            member: (!purged).then(|| after.to_proto(now)),
+        };
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        self.access_changed(workspace.account_id);
+        info!(user_id = %user_id, workspace_id = %workspace_id, change = verb, "member changed");
+        Ok(answer.member)
+    }
+
+    /// The receiver of a removed member's assets must be another active member.
+    async fn check_heir(
+        &self,
+        db: &impl GenericClient,
+        workspace: &WorkspaceRecord,
+        user_id: Uuid,
+        heir: Uuid,
+    ) -> Result<()> {
+        let active = store::get_member(db, workspace.account_id, workspace.id, heir, false)
+            .await?
+            .is_some_and(|m| m.status == MemberStatus::Active);
+        if heir == user_id || !active {
+            return Err(Error::invalid(
+                "transfer_to_user_id",
+                "must be another active member of the workspace",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn enqueue_removal_notice(
+        &self,
+        db: &impl GenericClient,
+        now: DateTime<Utc>,
+        workspace: &WorkspaceRecord,
+        member: &MemberRecord,
+    ) -> Result<()> {
+        if member.email.is_empty() {
+            return Ok(());
+        }
+        let message = OutboxMessage {
+            template: "member_removed",
+            recipient: &member.email,
+            variables: json!({
+                "display_name": member.display_name,
+                "workspace_name": workspace.name,
+                "purge_time": member.purge_after,
+            }),
+            secret_variables: None,
+        };
+        outbox::enqueue(db, now, message).await.map(drop)
+    }
+
+    /// Every workspace and account of a user (operators, Roster services, themself).
+    pub(crate) async fn list_user_memberships(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        show_removed: bool,
+    ) -> Result<Vec<pb::UserMembership>> {
+        let principal = caller.principal()?;
+        if !(principal.is_operator || principal.is_roster_service || principal.user_id == user_id) {
+            return Err(Error::permission_denied(
+                "only operators and the user themself may list a user's memberships",
+            ));
+        }
+        let db = self.pool.get().await?;
+        let rows = user_memberships(&db, user_id, show_removed).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                let workspace_id: Option<Uuid> = row.get("workspace_id");
+                let status: Option<&str> = row.get("status");
+                let role_ids: Option<Vec<Uuid>> = row.get("role_ids");
+                pb::UserMembership {
+                    account_id: row.get::<_, Uuid>("account_id").to_string(),
+                    account_name: row.get("account_name"),
+                    workspace_id: workspace_id.map(|id| id.to_string()).unwrap_or_default(),
+                    workspace_name: row
+                        .get::<_, Option<String>>("workspace_name")
+                        .unwrap_or_default(),
+                    status: status
+                        .map_or(
+                            pb::MemberStatus::Unspecified,
+                            |s| match MemberStatus::from_db(s) {
+                                MemberStatus::Active => pb::MemberStatus::Active,
+                                MemberStatus::Suspended => pb::MemberStatus::Suspended,
+                                MemberStatus::Removed => pb::MemberStatus::Removed,
+                            },
+                        )
+                        .into(),
+                    role_ids: role_ids
+                        .unwrap_or_default()
+                        .iter()
+                        .map(Uuid::to_string)
+                        .collect(),
+                    account_administrator: row.get("account_administrator"),
+                }
+            })
+            .collect())
+    }
+
+    /// Purges removed members whose restore window has ended; how many.
+    pub async fn purge_expired(&self) -> Result<usize> {
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let expired = store::claim_expired_removals(&tx, now, 100).await?;
+        let system = Caller::default();
+        for (account_id, workspace_id, user_id) in &expired {
+            store::delete_member(&tx, *account_id, *workspace_id, *user_id).await?;
+            let record = AuditRecord {
+                action: "membership.member.purge",
+                target_type: "member",
+                target_id: user_id.to_string(),
+                account_id: Some(*account_id),
+                changes: Changes::new().field("status", "removed", "purged").field(
+                    "workspace_id",
+                    None::<Uuid>,
+                    workspace_id,
+                ),
+            };
+            self.audit(&tx, &system, now, record).await?;
+        }
+        tx.commit().await?;
+        Ok(expired.len())
+    }
+
+    /// Runs [`Self::purge_expired`] every `purge_interval` until `shutdown`.
+    pub async fn run_purger(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(self.config.purge_interval) => {}
+            }
+            loop {
+                match self.purge_expired().await {
+                    Ok(0) => break,
+                    Ok(purged) => info!(purged, "removed members purged"),
+                    Err(error) => {
+                        warn!(error = %error, "purging removed members failed");
+                        break;
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,359 @@
+//! Membership's rules: who may do what in which account and workspace, and what each
+//! action changes. Every mutation runs in one transaction with its audit event; those
+//! that change what access checks answer also notify every replica's cache.
+mod access;
+pub(crate) mod accounts;
+mod feed;
+mod fields;
+mod members;
+pub(crate) mod model;
+pub(crate) mod roles;
+pub(crate) mod workspaces;
+
+pub(crate) use access::{Decision, PERMISSIONS};
+pub(crate) use members::MemberChange;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::{GenericClient, Pool};
+use roster_kit::audit::{self, AuditRecord, Changes};
+use roster_kit::auth::{Caller, Principal, ServiceToken};
+use roster_kit::clock::SharedClock;
+use roster_kit::paging::{self, PageSize};
+use roster_kit::remote::{Traced, from_status};
+use roster_kit::requests::{self, Replay};
+use roster_kit::{Error, Result};
+use roster_proto::identity as identity_pb;
+use roster_proto::identity::identity_service_client::IdentityServiceClient;
+use roster_proto::membership as pb;
+use roster_proto::types::ErrorReason;
+use tonic::Code;
+use tracing::{info, instrument, warn};
+use uuid::Uuid;
+
+use self::access::AccessCache;
+use self::model::{AccountRecord, WorkspaceRecord};
+use crate::MembershipConfig;
+use crate::store::{self, UserCopy};
+
+/// The Postgres channel that carries "access in this account changed" to every replica.
+const ACCESS_CHANNEL: &str = "roster_membership_access";
+
+/// The membership service's domain.
+#[derive(Debug)]
+pub struct Membership {
+    pool: Pool,
+    clock: SharedClock,
+    config: MembershipConfig,
+    identity: IdentityServiceClient<Traced>,
+    service_token: ServiceToken,
+    cache: AccessCache,
+    /// Where the change listener connects (the pool's database).
+    database_url: String,
+}
+
+fn chrono_secs(secs: i64) -> chrono::Duration {
+    chrono::Duration::try_seconds(secs).unwrap_or(chrono::Duration::MAX)
+}
+
+fn require_operator(caller: &Caller) -> Result<&Principal> {
+    let principal = caller.principal()?;
+    if principal.is_operator {
+        Ok(principal)
+    } else {
+        Err(Error::permission_denied(
+            "only platform operators may do this",
+        ))
+    }
+}
+
+fn forbid_self(principal: &Principal, user_id: Uuid, action: &str) -> Result<()> {
+    if principal.user_id == user_id {
+        return Err(Error::refused(
+            Code::FailedPrecondition,
+            ErrorReason::SelfActionForbidden,
+            format!("you cannot {action} yourself"),
+        ));
+    }
+    Ok(())
+}
+
+fn etag_mismatch(current: String) -> Error {
+    Error::refused(
+        Code::Aborted,
+        ErrorReason::EtagMismatch,
+        "the resource changed since it was read; re-read it",
+    )
+    .with_metadata("etag", current)
+}
+
+fn invalid_state(message: impl Into<String>) -> Error {
+    Error::refused(Code::FailedPrecondition, ErrorReason::InvalidState, message)
+}
+
+fn seat_limit_reached(workspace: &WorkspaceRecord) -> Error {
+    Error::refused(
+        Code::ResourceExhausted,
+        ErrorReason::SeatLimitReached,
+        format!(
+            "workspace {} uses all {} of its seats",
+            workspace.name, workspace.seat_limit
+        ),
+    )
+    .with_metadata("workspace_id", workspace.id.to_string())
+    .with_metadata("seat_limit", workspace.seat_limit.to_string())
+}
+
+/// Maps a unique violation to `ALREADY_EXISTS` with a sentence naming what is taken.
+fn or_name_taken<T>(result: Result<T>, what: &str, name: &str) -> Result<T> {
+    result.map_err(|e| {
+        if e.reason() == Some(ErrorReason::AlreadyExists) {
+            Error::refused(
+                Code::AlreadyExists,
+                ErrorReason::AlreadyExists,
+                format!("the account already has a {what} named {name:?}"),
+            )
+            .with_metadata("name", name)
+        } else {
+            e
+        }
+    })
+}
+
+/// Tells every replica's access cache that answers about `account_id` changed; sent when
+/// the transaction commits, never if it rolls back.
+async fn notify_access_changed(db: &impl GenericClient, account_id: Uuid) -> Result<()> {
+    db.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&ACCESS_CHANNEL, &account_id.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A required name: trimmed, 1 to 200 characters.
+fn required_name(field: &str, raw: &str) -> Result<String> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Err(Error::invalid(field, "is required"));
+    }
+    if name.chars().count() > 200 {
+        return Err(Error::invalid(field, "is longer than 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// How a caller stands in an account.
+#[derive(Debug, Clone, Copy)]
+struct Standing {
+    administrator: bool,
+    member: bool,
+}
+
+impl Membership {
+    /// The domain over `pool` (on `database_url`), calling identity at `identity`.
+    pub fn new(
+        pool: Pool,
+        database_url: String,
+        clock: SharedClock,
+        config: MembershipConfig,
+        identity: tonic::transport::Channel,
+        service_token: ServiceToken,
+    ) -> Self {
+        let cache = AccessCache::new(config.access_cache_ttl, config.access_cache_capacity);
+        Self {
+            pool,
+            clock,
+            config,
+            identity: IdentityServiceClient::with_interceptor(
+                identity,
+                roster_kit::telemetry::TraceContextInterceptor,
+            ),
+            service_token,
+            cache,
+            database_url,
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    /// A request to identity carrying this service's credential.
+    fn to_identity<T>(&self, message: T) -> tonic::Request<T> {
+        let mut request = tonic::Request::new(message);
+        self.service_token.authorize(request.metadata_mut());
+        request
+    }
+
+    async fn account(
+        &self,
+        db: &impl GenericClient,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<AccountRecord> {
+        store::get_account(db, id, lock)
+            .await?
+            .ok_or_else(|| Error::not_found("account", id))
+    }
+
+    async fn workspace(
+        &self,
+        db: &impl GenericClient,
+        id: Uuid,
+        lock: bool,
+    ) -> Result<WorkspaceRecord> {
+        store::get_workspace(db, id, lock)
+            .await?
+            .ok_or_else(|| Error::not_found("workspace", id))
+    }
+
+    async fn standing(
+        &self,
+        db: &impl GenericClient,
+        account_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<Standing> {
+        let row = db
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM account_administrators WHERE account_id = $1 AND user_id = $2),
+                        EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND user_id = $2 AND status = 'active')",
+                &[&account_id, &user_id],
+            )
+            .await?;
+        Ok(Standing {
+            administrator: row.get(0),
+            member: row.get(1),
+        })
+    }
+
+    /// Operators and the account's administrators; a stranger learns nothing.
+    async fn require_account_admin<'c>(
+        &self,
+        db: &impl GenericClient,
+        caller: &'c Caller,
+        account_id: Uuid,
+    ) -> Result<&'c Principal> {
+        let principal = caller.principal()?;
+        if principal.is_operator {
+            return Ok(principal);
+        }
+        let standing = self.standing(db, account_id, principal.user_id).await?;
+        if standing.administrator {
+            Ok(principal)
+        } else if standing.member {
+            Err(Error::permission_denied(
+                "only account administrators may do this",
+            ))
+        } else {
+            Err(Error::not_found("account", account_id))
+        }
+    }
+
+    /// Operators, the account's administrators and its active members.
+    async fn require_account_reader<'c>(
+        &self,
+        db: &impl GenericClient,
+        caller: &'c Caller,
+        account_id: Uuid,
+    ) -> Result<(&'c Principal, Standing)> {
+        let principal = caller.principal()?;
+        if principal.is_operator {
+            let everything = Standing {
+                administrator: true,
+                member: true,
+            };
+            return Ok((principal, everything));
+        }
+        let standing = self.standing(db, account_id, principal.user_id).await?;
+        if standing.administrator || standing.member {
+            Ok((principal, standing))
+        } else {
+            Err(Error::not_found("account", account_id))
+        }
+    }
+
+    /// Operators, account administrators, and members whose roles grant `permission` in
+    /// the workspace. Someone who is not in the workspace learns nothing of it.
+    async fn require_permission<'c>(
+        &self,
+        caller: &'c Caller,
+        workspace: &WorkspaceRecord,
+        permission: &str,
+    ) -> Result<&'c Principal> {
+        let principal = caller.principal()?;
+        if principal.is_operator {
+            return Ok(principal);
+        }
+        match self
+            .decide(workspace.id, principal.user_id, permission)
+            .await?
+        {
+            Some(decision) if decision.allowed() => Ok(principal),
+            Some(Decision::NotAMember) | None => Err(Error::not_found("workspace", workspace.id)),
+            Some(_) => Err(Error::permission_denied(format!(
+                "this needs {permission} in workspace {}",
+                workspace.name
+            ))
+            .with_metadata("permission", permission)),
+        }
+    }
+
+    /// Makes sure the local copy knows `user_id`, asking identity when the feed has not
+    /// brought it yet. A user identity does not know is `NOT_FOUND`.
+    async fn ensure_user(&self, user_id: Uuid) -> Result<()> {
+        if store::user_known(&self.pool.get().await?, user_id).await? {
+            return Ok(());
+        }
+        let request = self.to_identity(identity_pb::GetUserRequest {
+            user_id: user_id.to_string(),
+        });
+        let user = match self.identity.clone().get_user(request).await {
+            Ok(answer) => answer.into_inner().user.unwrap_or_default(),
+            Err(status) if status.code() == Code::NotFound => {
+                return Err(Error::not_found("user", user_id));
+            }
+            Err(status) => return Err(from_status("identity", &status)),
+        };
+        // Sequence 0: whatever the feed brings later is newer.
+        let copy = feed::user_copy(&user, 0)?;
+        store::upsert_user(&self.pool.get().await?, &copy).await?;
+        Ok(())
+    }
+
+    async fn audit(
+        &self,
+        db: &impl GenericClient,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        record: AuditRecord<'_>,
+    ) -> Result<()> {
+        audit::record(db, caller, now, record).await
+    }
+
+    /// Lists audit events (operators; account administrators for their account).
+    pub(crate) async fn list_audit_events(
+        &self,
+        caller: &Caller,
+        query: &audit::AuditQuery,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<pb::ListAuditEventsResponse> {
+        let db = self.pool.get().await?;
+        match query.account_id {
+            Some(account_id) => {
+                self.require_account_admin(&db, caller, account_id).await?;
+            }
+            None => {
+                require_operator(caller).map_err(|_| {
+                    Error::invalid("account_id", "is required unless you are an operator")
+                })?;
+            }
+        }
+        let (audit_events, next_page_token) =
+            audit::list(&db, query, page_size, page_token).await?;
+        Ok(pb::ListAuditEventsResponse {
+            audit_events,
+            next_page_token,
+        })
+    }
+}

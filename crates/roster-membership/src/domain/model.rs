@@ -1,0 +1,322 @@
+//! Membership's records and how they read as protos.
+use chrono::{DateTime, Utc};
+use roster_kit::clock::to_timestamp;
+use roster_kit::protobuf::json_to_map;
+use roster_proto::membership as pb;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// A row of `accounts`, with its administrators.
+#[derive(Debug, Clone)]
+pub(crate) struct AccountRecord {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) settings: Settings,
+    pub(crate) custom_field_values: Value,
+    pub(crate) administrators: Vec<Uuid>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) version: i64,
+}
+
+/// An account's settings (durations in whole seconds, as stored).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Settings {
+    pub(crate) invitation_lifetime_secs: i64,
+    pub(crate) allowed_email_domains: Vec<String>,
+    pub(crate) impersonation_window_secs: i64,
+    pub(crate) restore_window_secs: i64,
+    pub(crate) self_service_password_reset: bool,
+}
+
+const DAY: i64 = 24 * 3600;
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            invitation_lifetime_secs: 7 * DAY,
+            allowed_email_domains: Vec::new(),
+            impersonation_window_secs: 7 * DAY,
+            restore_window_secs: 14 * DAY,
+            self_service_password_reset: true,
+        }
+    }
+}
+
+fn duration(secs: i64) -> prost_types::Duration {
+    prost_types::Duration {
+        seconds: secs,
+        nanos: 0,
+    }
+}
+
+fn etag(version: i64) -> String {
+    format!("W/\"{version}\"")
+}
+
+impl AccountRecord {
+    pub(crate) fn etag(&self) -> String {
+        etag(self.version)
+    }
+
+    pub(crate) fn to_proto(&self) -> pb::Account {
+        let s = &self.settings;
+        pb::Account {
+            account_id: self.id.to_string(),
+            name: self.name.clone(),
+            settings: Some(pb::AccountSettings {
+                invitation_lifetime: Some(duration(s.invitation_lifetime_secs)),
+                allowed_email_domains: s.allowed_email_domains.clone(),
+                impersonation_window: Some(duration(s.impersonation_window_secs)),
+                restore_window: Some(duration(s.restore_window_secs)),
+                self_service_password_reset: s.self_service_password_reset,
+            }),
+            administrator_user_ids: self.administrators.iter().map(Uuid::to_string).collect(),
+            custom_field_values: json_to_map(self.custom_field_values.clone()),
+            create_time: Some(to_timestamp(self.created_at)),
+            update_time: Some(to_timestamp(self.updated_at)),
+            etag: self.etag(),
+        }
+    }
+}
+
+/// A row of `workspaces`.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkspaceRecord {
+    pub(crate) account_id: Uuid,
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) seat_limit: i32,
+    pub(crate) seats_used: i32,
+    pub(crate) default_role_id: Uuid,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) version: i64,
+}
+
+impl WorkspaceRecord {
+    pub(crate) fn etag(&self) -> String {
+        etag(self.version)
+    }
+
+    /// Whether one more member fits.
+    pub(crate) fn has_free_seat(&self) -> bool {
+        self.seat_limit == 0 || self.seats_used < self.seat_limit
+    }
+
+    pub(crate) fn to_proto(&self) -> pb::Workspace {
+        pb::Workspace {
+            workspace_id: self.id.to_string(),
+            account_id: self.account_id.to_string(),
+            name: self.name.clone(),
+            seat_limit: self.seat_limit,
+            default_role_id: self.default_role_id.to_string(),
+            create_time: Some(to_timestamp(self.created_at)),
+            update_time: Some(to_timestamp(self.updated_at)),
+            etag: self.etag(),
+        }
+    }
+
+    pub(crate) fn seat_usage(&self) -> pb::SeatUsage {
+        pb::SeatUsage {
+            workspace_id: self.id.to_string(),
+            used: self.seats_used,
+            limit: self.seat_limit,
+            available: if self.seat_limit == 0 {
+                -1
+            } else {
+                (self.seat_limit - self.seats_used).max(0)
+            },
+        }
+    }
+}
+
+/// Which built-in role a role is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BuiltIn {
+    Admin,
+    Member,
+}
+
+impl BuiltIn {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Member => "member",
+        }
+    }
+
+    pub(crate) fn from_db(value: Option<&str>) -> Option<Self> {
+        match value {
+            Some("admin") => Some(Self::Admin),
+            Some("member") => Some(Self::Member),
+            _ => None,
+        }
+    }
+}
+
+/// A row of `roles`.
+#[derive(Debug, Clone)]
+pub(crate) struct RoleRecord {
+    pub(crate) account_id: Uuid,
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) permissions: Vec<String>,
+    pub(crate) built_in: Option<BuiltIn>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+}
+
+impl RoleRecord {
+    pub(crate) fn to_proto(&self) -> pb::Role {
+        pb::Role {
+            role_id: self.id.to_string(),
+            account_id: self.account_id.to_string(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            permissions: self.permissions.clone(),
+            built_in: self.built_in.is_some(),
+            create_time: Some(to_timestamp(self.created_at)),
+            update_time: Some(to_timestamp(self.updated_at)),
+        }
+    }
+}
+
+/// A member's status in one workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) enum MemberStatus {
+    Active,
+    Suspended,
+    Removed,
+}
+
+impl MemberStatus {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Removed => "removed",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        match value {
+            "suspended" => Self::Suspended,
+            "removed" => Self::Removed,
+            _ => Self::Active,
+        }
+    }
+
+    pub(crate) fn from_proto(value: pb::MemberStatus) -> Option<Self> {
+        match value {
+            pb::MemberStatus::Active => Some(Self::Active),
+            pb::MemberStatus::Suspended => Some(Self::Suspended),
+            pb::MemberStatus::Removed => Some(Self::Removed),
+            pb::MemberStatus::Unspecified => None,
+        }
+    }
+
+    fn to_proto(self) -> pb::MemberStatus {
+        match self {
+            Self::Active => pb::MemberStatus::Active,
+            Self::Suspended => pb::MemberStatus::Suspended,
+            Self::Removed => pb::MemberStatus::Removed,
+        }
+    }
+}
+
+/// A user's platform-wide status as identity's feed reported it, in force at a time.
+pub(crate) fn identity_status(
+    status: &str,
+    locked_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> pb::IdentityStatus {
+    match status {
+        "disabled" => pb::IdentityStatus::Disabled,
+        "locked" if locked_until.is_none_or(|until| until > now) => pb::IdentityStatus::Locked,
+        _ => pb::IdentityStatus::Active,
+    }
+}
+
+/// A row of `members` with its user's identity status and custom field values.
+#[derive(Debug, Clone)]
+pub(crate) struct MemberRecord {
+    pub(crate) account_id: Uuid,
+    pub(crate) workspace_id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) status: MemberStatus,
+    pub(crate) status_before_removal: Option<MemberStatus>,
+    pub(crate) role_ids: Vec<Uuid>,
+    pub(crate) kind: String,
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) identity_status: String,
+    pub(crate) locked_until: Option<DateTime<Utc>>,
+    pub(crate) joined_at: DateTime<Utc>,
+    pub(crate) suspended_at: Option<DateTime<Utc>>,
+    pub(crate) removed_at: Option<DateTime<Utc>>,
+    pub(crate) purge_after: Option<DateTime<Utc>>,
+    pub(crate) transfer_to_user_id: Option<Uuid>,
+    pub(crate) custom_field_values: Value,
+    pub(crate) updated_at: DateTime<Utc>,
+}
+
+impl MemberRecord {
+    pub(crate) fn to_proto(&self, now: DateTime<Utc>) -> pb::Member {
+        pb::Member {
+            workspace_id: self.workspace_id.to_string(),
+            account_id: self.account_id.to_string(),
+            user_id: self.user_id.to_string(),
+            kind: if self.kind == "service" {
+                pb::MemberKind::Service
+            } else {
+                pb::MemberKind::Human
+            }
+            .into(),
+            email: self.email.clone(),
+            display_name: self.display_name.clone(),
+            identity_status: identity_status(&self.identity_status, self.locked_until, now).into(),
+            status: self.status.to_proto().into(),
+            role_ids: self.role_ids.iter().map(Uuid::to_string).collect(),
+            join_time: Some(to_timestamp(self.joined_at)),
+            suspend_time: self.suspended_at.map(to_timestamp),
+            remove_time: self.removed_at.map(to_timestamp),
+            purge_time: self.purge_after.map(to_timestamp),
+            transfer_to_user_id: self
+                .transfer_to_user_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            custom_field_values: json_to_map(self.custom_field_values.clone()),
+            update_time: Some(to_timestamp(self.updated_at)),
+        }
+    }
+}
+
+/// A row of `custom_fields`.
+#[derive(Debug, Clone)]
+pub(crate) struct CustomFieldRecord {
+    pub(crate) account_id: Uuid,
+    pub(crate) key: String,
+    pub(crate) label: String,
+    pub(crate) field_type: pb::CustomFieldType,
+    pub(crate) options: Vec<String>,
+    pub(crate) target: pb::CustomFieldTarget,
+    pub(crate) required: bool,
+    pub(crate) created_at: DateTime<Utc>,
+}
+
+impl CustomFieldRecord {
+    pub(crate) fn to_proto(&self) -> pb::CustomField {
+        pb::CustomField {
+            account_id: self.account_id.to_string(),
+            key: self.key.clone(),
+            label: self.label.clone(),
+            r#type: self.field_type.into(),
+            options: self.options.clone(),
+            target: self.target.into(),
+            required: self.required,
+            create_time: Some(to_timestamp(self.created_at)),
+        }
+    }
+}

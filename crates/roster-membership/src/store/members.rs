@@ -1,0 +1,419 @@
+//! Members, the local copy of identity's users, and the access-check lookup.
+use super::*;
+use crate::domain::model::{MemberRecord, MemberStatus};
+
+/// A user as identity's feed (or a direct lookup) reported it.
+#[derive(Debug, Clone)]
+pub(crate) struct UserCopy {
+    pub(crate) user_id: Uuid,
+    pub(crate) kind: &'static str,
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) status: &'static str,
+    pub(crate) locked_until: Option<DateTime<Utc>>,
+    pub(crate) is_operator: bool,
+    pub(crate) change_seq: i64,
+}
+
+/// Stores a user unless a newer change of it is already stored, and copies its name,
+/// email and kind onto its member rows. Returns the accounts whose members changed in a
+/// way access checks see (status or kind), for cache invalidation.
+pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Result<Vec<Uuid>> {
+    let previous = db
+        .query_opt(
+            "SELECT status, locked_until, kind, is_operator FROM users WHERE user_id = $1 FOR UPDATE",
+            &[&user.user_id],
+        )
+        .await?;
+    let stored = db
+        .execute(
+            "INSERT INTO users (user_id, kind, email, display_name, status, locked_until, is_operator, change_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (user_id) DO UPDATE
+                 SET kind = EXCLUDED.kind, email = EXCLUDED.email, display_name = EXCLUDED.display_name,
+                     status = EXCLUDED.status, locked_until = EXCLUDED.locked_until,
+                     is_operator = EXCLUDED.is_operator, change_seq = EXCLUDED.change_seq
+                 WHERE users.change_seq < EXCLUDED.change_seq",
+            &[
+                &user.user_id,
+                &user.kind,
+                &user.email,
+                &user.display_name,
+                &user.status,
+                &user.locked_until,
+                &user.is_operator,
+                &user.change_seq,
+            ],
+        )
+        .await?;
+    if stored == 0 {
+        return Ok(Vec::new());
+    }
+    let rows = db
+        .query(
+            "UPDATE members SET email = $2, display_name = $3, kind = $4
+             WHERE user_id = $1 AND (email, display_name, kind) IS DISTINCT FROM ($2, $3, $4)
+             RETURNING account_id",
+            &[&user.user_id, &user.email, &user.display_name, &user.kind],
+        )
+        .await?;
+    let access_changed = previous.is_none_or(|row| {
+        row.get::<_, &str>("status") != user.status
+            || row.get::<_, Option<DateTime<Utc>>>("locked_until") != user.locked_until
+            || row.get::<_, &str>("kind") != user.kind
+            || row.get::<_, bool>("is_operator") != user.is_operator
+    });
+    if !access_changed {
+        return Ok(Vec::new());
+    }
+    let mut accounts: Vec<Uuid> = rows.iter().map(|row| row.get(0)).collect();
+    accounts.extend(
+        db.query(
+            "SELECT DISTINCT account_id FROM members WHERE user_id = $1
+             UNION SELECT account_id FROM account_administrators WHERE user_id = $1",
+            &[&user.user_id],
+        )
+        .await?
+        .iter()
+        .map(|row| row.get::<_, Uuid>(0)),
+    );
+    accounts.sort_unstable();
+    accounts.dedup();
+    Ok(accounts)
+}
+
+/// Whether the local copy knows the user.
+pub(crate) async fn user_known(db: &impl GenericClient, user_id: Uuid) -> Result<bool> {
+    Ok(db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)",
+            &[&user_id],
+        )
+        .await?
+        .get(0))
+}
+
+/// The feed position stored for `feed` (0 before the first change).
+pub(crate) async fn feed_position(db: &impl GenericClient, feed: &str) -> Result<i64> {
+    Ok(db
+        .query_opt(
+            "SELECT position FROM feed_cursors WHERE feed = $1",
+            &[&feed],
+        )
+        .await?
+        .map_or(0, |row| row.get(0)))
+}
+
+/// Moves the feed position forward (never back: replicas may follow at once).
+pub(crate) async fn advance_feed(db: &impl GenericClient, feed: &str, position: i64) -> Result<()> {
+    db.execute(
+        "INSERT INTO feed_cursors (feed, position) VALUES ($1, $2)
+         ON CONFLICT (feed) DO UPDATE SET position = GREATEST(feed_cursors.position, EXCLUDED.position)",
+        &[&feed, &position],
+    )
+    .await?;
+    Ok(())
+}
+
+const MEMBER_SELECT: &str = "SELECT m.*, u.status AS identity_status, u.locked_until,
+                                    COALESCE(v.field_values, '{}') AS custom_field_values
+                             FROM members m
+                             JOIN users u ON u.user_id = m.user_id
+                             LEFT JOIN member_field_values v ON v.account_id = m.account_id AND v.user_id = m.user_id";
+
+fn optional_status(value: Option<&str>) -> Option<MemberStatus> {
+    value.map(MemberStatus::from_db)
+}
+
+fn member_from_row(row: &Row) -> MemberRecord {
+    MemberRecord {
+        account_id: row.get("account_id"),
+        workspace_id: row.get("workspace_id"),
+        user_id: row.get("user_id"),
+        status: MemberStatus::from_db(row.get("status")),
+        status_before_removal: optional_status(row.get("status_before_removal")),
+        role_ids: row.get("role_ids"),
+        kind: row.get("kind"),
+        email: row.get("email"),
+        display_name: row.get("display_name"),
+        identity_status: row.get("identity_status"),
+        locked_until: row.get("locked_until"),
+        joined_at: row.get("joined_at"),
+        suspended_at: row.get("suspended_at"),
+        removed_at: row.get("removed_at"),
+        purge_after: row.get("purge_after"),
+        transfer_to_user_id: row.get("transfer_to_user_id"),
+        custom_field_values: row.get("custom_field_values"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+/// Inserts a member, copying name, email and kind from the local user copy.
+pub(crate) async fn insert_member(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    role_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<MemberRecord> {
+    db.execute(
+        "INSERT INTO members (account_id, workspace_id, user_id, status, role_ids, kind, email,
+                              display_name, joined_at, updated_at)
+         SELECT $1, $2, user_id, 'active', $4, kind, email, display_name, $5, $5
+         FROM users WHERE user_id = $3",
+        &[&account_id, &workspace_id, &user_id, &role_ids, &now],
+    )
+    .await?;
+    get_member(db, account_id, workspace_id, user_id, false)
+        .await?
+        .ok_or_else(|| roster_kit::Error::internal("insert member", "the user copy is missing"))
+}
+
+/// Reads a member; `for_update` row-locks it.
+pub(crate) async fn get_member(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    for_update: bool,
+) -> Result<Option<MemberRecord>> {
+    let lock = if for_update { " FOR UPDATE OF m" } else { "" };
+    Ok(db
+        .query_opt(
+            &format!(
+                "{MEMBER_SELECT} WHERE m.account_id = $1 AND m.workspace_id = $2 AND m.user_id = $3{lock}"
+            ),
+            &[&account_id, &workspace_id, &user_id],
+        )
+        .await?
+        .as_ref()
+        .map(member_from_row))
+}
+
+/// Writes a member's status, roles and removal details.
+pub(crate) async fn save_member(
+    db: &impl GenericClient,
+    member: &MemberRecord,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE members SET status = $4, status_before_removal = $5, role_ids = $6, suspended_at = $7,
+                removed_at = $8, purge_after = $9, transfer_to_user_id = $10, updated_at = $11
+         WHERE account_id = $1 AND workspace_id = $2 AND user_id = $3",
+        &[
+            &member.account_id,
+            &member.workspace_id,
+            &member.user_id,
+            &member.status.as_db(),
+            &member.status_before_removal.map(MemberStatus::as_db),
+            &member.role_ids,
+            &member.suspended_at,
+            &member.removed_at,
+            &member.purge_after,
+            &member.transfer_to_user_id,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Deletes a member row for good.
+pub(crate) async fn delete_member(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> Result<()> {
+    db.execute(
+        "DELETE FROM members WHERE account_id = $1 AND workspace_id = $2 AND user_id = $3",
+        &[&account_id, &workspace_id, &user_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Active members of a workspace holding `role_id` (the admin count of the last-admin rule).
+pub(crate) async fn count_active_holders(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    workspace_id: Uuid,
+    role_id: Uuid,
+) -> Result<i64> {
+    Ok(db
+        .query_one(
+            "SELECT count(*) FROM members
+             WHERE account_id = $1 AND workspace_id = $2 AND status = 'active' AND role_ids @> ARRAY[$3::uuid]",
+            &[&account_id, &workspace_id, &role_id],
+        )
+        .await?
+        .get(0))
+}
+
+/// Sort keys of `ListMembers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) enum MemberOrder {
+    DisplayName,
+    Email,
+    JoinTime,
+}
+
+impl MemberOrder {
+    /// The indexed sort expression, and how its page-token value is turned back into it.
+    fn expression(self) -> (&'static str, &'static str) {
+        match self {
+            Self::DisplayName => ("lower(m.display_name)", "{}::text"),
+            Self::Email => ("m.email", "{}::text"),
+            Self::JoinTime => ("m.joined_at", "CAST({}::text AS timestamptz)"),
+        }
+    }
+
+    /// The sort value of a member, as kept in page tokens.
+    pub(crate) fn key_of(self, member: &MemberRecord) -> String {
+        match self {
+            Self::DisplayName => member.display_name.to_lowercase(),
+            Self::Email => member.email.clone(),
+            Self::JoinTime => member.joined_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Filters and order of `ListMembers`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct MemberQuery {
+    pub(crate) workspace_id: Uuid,
+    pub(crate) kind: Option<&'static str>,
+    pub(crate) statuses: Vec<MemberStatus>,
+    pub(crate) role_id: Option<Uuid>,
+    pub(crate) query: Option<String>,
+    pub(crate) order: MemberOrder,
+    pub(crate) descending: bool,
+}
+
+/// One page of a workspace's members after `after` (sort value, user id).
+pub(crate) async fn list_members(
+    db: &impl GenericClient,
+    query: &MemberQuery,
+    after: Option<&(String, Uuid)>,
+    limit: i64,
+) -> Result<Vec<MemberRecord>> {
+    let mut sql = QueryBuilder::new(&format!("{MEMBER_SELECT} WHERE true"));
+    sql.push(" AND m.workspace_id = {}", &[&query.workspace_id]);
+    if let Some(kind) = &query.kind {
+        sql.push(" AND m.kind = {}", &[kind]);
+    }
+    let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_db()).collect();
+    sql.push(" AND m.status = ANY({})", &[&statuses]);
+    if let Some(role_id) = &query.role_id {
+        sql.push(" AND m.role_ids @> ARRAY[{}::uuid]", &[role_id]);
+    }
+    let pattern = query.query.as_deref().map(contains_pattern);
+    if let Some(pattern) = &pattern {
+        sql.push(
+            " AND (m.email LIKE {} OR lower(m.display_name) LIKE {})",
+            &[pattern, pattern],
+        );
+    }
+    let (column, cast) = query.order.expression();
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    if let Some((value, id)) = after {
+        let comparison = if query.descending { "<" } else { ">" };
+        sql.push(
+            &format!(" AND ({column}, m.user_id) {comparison} ({cast}, {{}})"),
+            &[value, id],
+        );
+    }
+    sql.push(
+        &format!(" ORDER BY {column} {direction}, m.user_id {direction} LIMIT {{}}"),
+        &[&limit],
+    );
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(member_from_row)
+        .collect())
+}
+
+/// A user's workspace memberships and account administrations, by account then
+/// workspace name.
+pub(crate) async fn user_memberships(
+    db: &impl GenericClient,
+    user_id: Uuid,
+    show_removed: bool,
+) -> Result<Vec<Row>> {
+    Ok(db
+        .query(
+            "SELECT a.account_id, a.name AS account_name, w.workspace_id, w.name AS workspace_name,
+                    m.status, m.role_ids,
+                    EXISTS (SELECT 1 FROM account_administrators d
+                            WHERE d.account_id = a.account_id AND d.user_id = $1) AS account_administrator
+             FROM members m
+             JOIN workspaces w ON w.account_id = m.account_id AND w.workspace_id = m.workspace_id
+             JOIN accounts a ON a.account_id = m.account_id
+             WHERE m.user_id = $1 AND ($2 OR m.status <> 'removed')
+             UNION ALL
+             SELECT a.account_id, a.name, NULL, NULL, NULL, NULL, true
+             FROM account_administrators d JOIN accounts a ON a.account_id = d.account_id
+             WHERE d.user_id = $1
+               AND NOT EXISTS (SELECT 1 FROM members m WHERE m.user_id = $1 AND m.account_id = d.account_id
+                                 AND ($2 OR m.status <> 'removed'))
+             ORDER BY account_name, account_id, workspace_name NULLS FIRST",
+            &[&user_id, &show_removed],
+        )
+        .await?)
+}
+
+/// What an access check needs to know about a user in a workspace, in one round trip.
+#[derive(Debug, Clone)]
+pub(crate) struct AccessFacts {
+    pub(crate) account_id: Uuid,
+    pub(crate) is_account_administrator: bool,
+    /// Identity status, when the user is known.
+    pub(crate) identity_status: Option<String>,
+    pub(crate) locked_until: Option<DateTime<Utc>>,
+    pub(crate) is_operator: bool,
+    pub(crate) member_status: Option<MemberStatus>,
+    pub(crate) permissions: Vec<String>,
+}
+
+/// The access facts of `user_id` in `workspace_id`, or `None` for an unknown workspace.
+pub(crate) async fn access_facts(
+    db: &impl GenericClient,
+    workspace_id: Uuid,
+    user_id: Uuid,
+) -> Result<Option<AccessFacts>> {
+    let statement = db.prepare_cached(include_str!("access_facts.sql")).await?;
+    Ok(db
+        .query_opt(&statement, &[&workspace_id, &user_id])
+        .await?
+        .map(|row| AccessFacts {
+            account_id: row.get("account_id"),
+            is_account_administrator: row.get("is_account_administrator"),
+            identity_status: row.get("identity_status"),
+            locked_until: row.get("locked_until"),
+            is_operator: row.get::<_, Option<bool>>("is_operator").unwrap_or(false),
+            member_status: optional_status(row.get("member_status")),
+            permissions: row.get("permissions"),
+        }))
+}
+
+/// Removed members whose restore window ended, row-locked and skipped by other replicas.
+pub(crate) async fn claim_expired_removals(
+    db: &impl GenericClient,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<(Uuid, Uuid, Uuid)>> {
+    Ok(db
+        .query(
+            "SELECT account_id, workspace_id, user_id FROM members
+             WHERE status = 'removed' AND purge_after <= $1
+             ORDER BY purge_after LIMIT $2 FOR UPDATE SKIP LOCKED",
+            &[&now, &limit],
+        )
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect())
+}

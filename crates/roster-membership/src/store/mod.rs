@@ -1,0 +1,634 @@
+//! Membership's SQL. Functions take any client (pool connection or transaction); the
+//! domain decides transaction boundaries and locks.
+mod members;
+
+pub(crate) use members::*;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use roster_kit::Result;
+use roster_kit::sql::QueryBuilder;
+use roster_proto::membership as pb;
+use serde_json::Value;
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::domain::model::{
+    AccountRecord, BuiltIn, CustomFieldRecord, RoleRecord, Settings, WorkspaceRecord,
+};
+
+/// `LIKE` pattern matching `text` anywhere, case-insensitively (with a lowered column).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+const ACCOUNT_SELECT: &str = "SELECT a.*, ARRAY(SELECT user_id FROM account_administrators d
+                                 WHERE d.account_id = a.account_id ORDER BY d.created_at, d.user_id) AS administrators
+                          FROM accounts a";
+
+fn account_from_row(row: &Row) -> AccountRecord {
+    AccountRecord {
+        id: row.get("account_id"),
+        name: row.get("name"),
+        settings: Settings {
+            invitation_lifetime_secs: row.get("invitation_lifetime_secs"),
+            allowed_email_domains: row.get("allowed_email_domains"),
+            impersonation_window_secs: row.get("impersonation_window_secs"),
+            restore_window_secs: row.get("restore_window_secs"),
+            self_service_password_reset: row.get("self_service_password_reset"),
+        },
+        custom_field_values: row.get("custom_field_values"),
+        administrators: row.get("administrators"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        version: row.get("version"),
+    }
+}
+
+/// Inserts an account (without administrators).
+pub(crate) async fn insert_account(
+    db: &impl GenericClient,
+    id: Uuid,
+    name: &str,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "INSERT INTO accounts (account_id, name, invitation_lifetime_secs, allowed_email_domains,
+                               impersonation_window_secs, restore_window_secs,
+                               self_service_password_reset, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+        &[
+            &id,
+            &name,
+            &settings.invitation_lifetime_secs,
+            &settings.allowed_email_domains,
+            &settings.impersonation_window_secs,
+            &settings.restore_window_secs,
+            &settings.self_service_password_reset,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Reads an account; `for_update` row-locks it until the transaction ends.
+pub(crate) async fn get_account(
+    db: &impl GenericClient,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<AccountRecord>> {
+    let lock = if for_update { " FOR UPDATE OF a" } else { "" };
+    Ok(db
+        .query_opt(
+            &format!("{ACCOUNT_SELECT} WHERE a.account_id = $1{lock}"),
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(account_from_row))
+}
+
+/// One page of accounts by name after `after` (lowered name, id); only those `user`
+/// administers or belongs to, when given.
+pub(crate) async fn list_accounts(
+    db: &impl GenericClient,
+    user: Option<Uuid>,
+    query: Option<&str>,
+    after: Option<&(String, Uuid)>,
+    limit: i64,
+) -> Result<Vec<AccountRecord>> {
+    let mut sql = QueryBuilder::new(&format!("{ACCOUNT_SELECT} WHERE true"));
+    if let Some(user) = &user {
+        sql.push(
+            " AND (EXISTS (SELECT 1 FROM account_administrators d WHERE d.account_id = a.account_id AND d.user_id = {})
+                OR EXISTS (SELECT 1 FROM members m WHERE m.user_id = {} AND m.account_id = a.account_id AND m.status <> 'removed'))",
+            &[user, user],
+        );
+    }
+    let pattern = query.map(contains_pattern);
+    if let Some(pattern) = &pattern {
+        sql.push(" AND lower(a.name) LIKE {}", &[pattern]);
+    }
+    if let Some((name, id)) = after {
+        sql.push(" AND (lower(a.name), a.account_id) > ({}, {})", &[name, id]);
+    }
+    sql.push(" ORDER BY lower(a.name), a.account_id LIMIT {}", &[&limit]);
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(account_from_row)
+        .collect())
+}
+
+/// Writes an account's name and settings; bumps its version.
+pub(crate) async fn update_account(
+    db: &impl GenericClient,
+    id: Uuid,
+    name: &str,
+    settings: &Settings,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE accounts SET name = $2, invitation_lifetime_secs = $3, allowed_email_domains = $4,
+                impersonation_window_secs = $5, restore_window_secs = $6,
+                self_service_password_reset = $7, updated_at = $8, version = version + 1
+         WHERE account_id = $1",
+        &[
+            &id,
+            &name,
+            &settings.invitation_lifetime_secs,
+            &settings.allowed_email_domains,
+            &settings.impersonation_window_secs,
+            &settings.restore_window_secs,
+            &settings.self_service_password_reset,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Makes `user` an administrator of the account; false when they already were.
+pub(crate) async fn add_administrator(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    Ok(db
+        .execute(
+            "INSERT INTO account_administrators (account_id, user_id, created_at) VALUES ($1, $2, $3)
+             ON CONFLICT DO NOTHING",
+            &[&account_id, &user_id, &now],
+        )
+        .await?
+        == 1)
+}
+
+/// Takes `user`'s administration away; false when they were not one.
+pub(crate) async fn remove_administrator(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool> {
+    Ok(db
+        .execute(
+            "DELETE FROM account_administrators WHERE account_id = $1 AND user_id = $2",
+            &[&account_id, &user_id],
+        )
+        .await?
+        == 1)
+}
+
+/// Replaces the account's own custom field values.
+pub(crate) async fn set_account_field_values(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    values: &Value,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE accounts SET custom_field_values = $2, updated_at = $3, version = version + 1
+         WHERE account_id = $1",
+        &[&account_id, values, &now],
+    )
+    .await?;
+    Ok(())
+}
+
+fn workspace_from_row(row: &Row) -> WorkspaceRecord {
+    WorkspaceRecord {
+        account_id: row.get("account_id"),
+        id: row.get("workspace_id"),
+        name: row.get("name"),
+        seat_limit: row.get("seat_limit"),
+        seats_used: row.get("seats_used"),
+        default_role_id: row.get("default_role_id"),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+        version: row.get("version"),
+    }
+}
+
+/// Inserts a workspace; a taken name fails with SQLSTATE 23505.
+pub(crate) async fn insert_workspace(
+    db: &impl GenericClient,
+    workspace: &WorkspaceRecord,
+) -> Result<()> {
+    db.execute(
+        "INSERT INTO workspaces (account_id, workspace_id, name, seat_limit, default_role_id, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+        &[
+            &workspace.account_id,
+            &workspace.id,
+            &workspace.name,
+            &workspace.seat_limit,
+            &workspace.default_role_id,
+            &workspace.created_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Reads a workspace; `for_update` row-locks it, which serializes every change to its
+/// seats and admins.
+pub(crate) async fn get_workspace(
+    db: &impl GenericClient,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<WorkspaceRecord>> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    Ok(db
+        .query_opt(
+            &format!("SELECT * FROM workspaces WHERE workspace_id = $1{lock}"),
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(workspace_from_row))
+}
+
+/// Every workspace of an account, row-locked in id order (so concurrent callers never
+/// deadlock).
+pub(crate) async fn lock_workspaces_of(
+    db: &impl GenericClient,
+    account_id: Uuid,
+) -> Result<Vec<WorkspaceRecord>> {
+    Ok(db
+        .query(
+            "SELECT * FROM workspaces WHERE account_id = $1 ORDER BY workspace_id FOR UPDATE",
+            &[&account_id],
+        )
+        .await?
+        .iter()
+        .map(workspace_from_row)
+        .collect())
+}
+
+/// Row-locks the given workspaces in id order.
+pub(crate) async fn lock_workspaces(
+    db: &impl GenericClient,
+    ids: &[Uuid],
+) -> Result<Vec<WorkspaceRecord>> {
+    Ok(db
+        .query(
+            "SELECT * FROM workspaces WHERE workspace_id = ANY($1) ORDER BY workspace_id FOR UPDATE",
+            &[&ids],
+        )
+        .await?
+        .iter()
+        .map(workspace_from_row)
+        .collect())
+}
+
+/// One page of an account's workspaces by name; only those `member` belongs to, when given.
+pub(crate) async fn list_workspaces(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    member: Option<Uuid>,
+    after: Option<&(String, Uuid)>,
+    limit: i64,
+) -> Result<Vec<WorkspaceRecord>> {
+    let mut sql = QueryBuilder::new("SELECT w.* FROM workspaces w WHERE true");
+    sql.push(" AND w.account_id = {}", &[&account_id]);
+    if let Some(member) = &member {
+        sql.push(
+            " AND EXISTS (SELECT 1 FROM members m WHERE m.account_id = w.account_id
+                 AND m.workspace_id = w.workspace_id AND m.user_id = {} AND m.status <> 'removed')",
+            &[member],
+        );
+    }
+    if let Some((name, id)) = after {
+        sql.push(
+            " AND (lower(w.name), w.workspace_id) > ({}, {})",
+            &[name, id],
+        );
+    }
+    sql.push(
+        " ORDER BY lower(w.name), w.workspace_id LIMIT {}",
+        &[&limit],
+    );
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(workspace_from_row)
+        .collect())
+}
+
+/// Writes a workspace's name, seat limit and default role; bumps its version.
+pub(crate) async fn update_workspace(
+    db: &impl GenericClient,
+    workspace: &WorkspaceRecord,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE workspaces SET name = $3, seat_limit = $4, default_role_id = $5, updated_at = $6,
+                version = version + 1
+         WHERE account_id = $1 AND workspace_id = $2",
+        &[
+            &workspace.account_id,
+            &workspace.id,
+            &workspace.name,
+            &workspace.seat_limit,
+            &workspace.default_role_id,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Adds `delta` to a workspace's used seats (the caller holds the row lock).
+pub(crate) async fn add_seats(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    workspace_id: Uuid,
+    delta: i32,
+) -> Result<()> {
+    db.execute(
+        "UPDATE workspaces SET seats_used = seats_used + $3 WHERE account_id = $1 AND workspace_id = $2",
+        &[&account_id, &workspace_id, &delta],
+    )
+    .await?;
+    Ok(())
+}
+
+fn role_from_row(row: &Row) -> RoleRecord {
+    RoleRecord {
+        account_id: row.get("account_id"),
+        id: row.get("role_id"),
+        name: row.get("name"),
+        description: row.get("description"),
+        permissions: row.get("permissions"),
+        built_in: BuiltIn::from_db(row.get("built_in")),
+        created_at: row.get("created_at"),
+        updated_at: row.get("updated_at"),
+    }
+}
+
+/// Inserts a role; a taken name fails with SQLSTATE 23505.
+pub(crate) async fn insert_role(db: &impl GenericClient, role: &RoleRecord) -> Result<()> {
+    db.execute(
+        "INSERT INTO roles (account_id, role_id, name, description, permissions, built_in, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+        &[
+            &role.account_id,
+            &role.id,
+            &role.name,
+            &role.description,
+            &role.permissions,
+            &role.built_in.map(BuiltIn::as_db),
+            &role.created_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Reads a role; `for_update` row-locks it.
+pub(crate) async fn get_role(
+    db: &impl GenericClient,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<RoleRecord>> {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    Ok(db
+        .query_opt(
+            &format!("SELECT * FROM roles WHERE role_id = $1{lock}"),
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(role_from_row))
+}
+
+/// An account's built-in role.
+pub(crate) async fn built_in_role(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    which: BuiltIn,
+) -> Result<Option<RoleRecord>> {
+    Ok(db
+        .query_opt(
+            "SELECT * FROM roles WHERE account_id = $1 AND built_in = $2",
+            &[&account_id, &which.as_db()],
+        )
+        .await?
+        .as_ref()
+        .map(role_from_row))
+}
+
+/// An account's roles: built-in first, then by name.
+pub(crate) async fn list_roles(
+    db: &impl GenericClient,
+    account_id: Uuid,
+) -> Result<Vec<RoleRecord>> {
+    Ok(db
+        .query(
+            "SELECT * FROM roles WHERE account_id = $1
+             ORDER BY built_in IS NULL, lower(name), role_id",
+            &[&account_id],
+        )
+        .await?
+        .iter()
+        .map(role_from_row)
+        .collect())
+}
+
+/// Writes a role's name, description and permissions.
+pub(crate) async fn update_role(
+    db: &impl GenericClient,
+    role: &RoleRecord,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE roles SET name = $3, description = $4, permissions = $5, updated_at = $6
+         WHERE account_id = $1 AND role_id = $2",
+        &[
+            &role.account_id,
+            &role.id,
+            &role.name,
+            &role.description,
+            &role.permissions,
+            &now,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether any member (removed ones included: restoring brings their roles back) holds
+/// the role, or any workspace gives it by default.
+pub(crate) async fn role_in_use(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    role_id: Uuid,
+) -> Result<bool> {
+    Ok(db
+        .query_one(
+            "SELECT EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND role_ids @> ARRAY[$2::uuid])
+                 OR EXISTS (SELECT 1 FROM workspaces WHERE account_id = $1 AND default_role_id = $2)",
+            &[&account_id, &role_id],
+        )
+        .await?
+        .get(0))
+}
+
+/// Deletes a role.
+pub(crate) async fn delete_role(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    role_id: Uuid,
+) -> Result<()> {
+    db.execute(
+        "DELETE FROM roles WHERE account_id = $1 AND role_id = $2",
+        &[&account_id, &role_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// How many of `ids` are roles of the account.
+pub(crate) async fn count_roles(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    ids: &[Uuid],
+) -> Result<i64> {
+    Ok(db
+        .query_one(
+            "SELECT count(*) FROM roles WHERE account_id = $1 AND role_id = ANY($2)",
+            &[&account_id, &ids],
+        )
+        .await?
+        .get(0))
+}
+
+fn field_type_from_db(value: &str) -> pb::CustomFieldType {
+    match value {
+        "number" => pb::CustomFieldType::Number,
+        "boolean" => pb::CustomFieldType::Boolean,
+        "one_of" => pb::CustomFieldType::OneOf,
+        _ => pb::CustomFieldType::String,
+    }
+}
+
+/// The stored name of a field type.
+pub(crate) fn field_type_as_db(value: pb::CustomFieldType) -> &'static str {
+    match value {
+        pb::CustomFieldType::Number => "number",
+        pb::CustomFieldType::Boolean => "boolean",
+        pb::CustomFieldType::OneOf => "one_of",
+        pb::CustomFieldType::String | pb::CustomFieldType::Unspecified => "string",
+    }
+}
+
+fn custom_field_from_row(row: &Row) -> CustomFieldRecord {
+    CustomFieldRecord {
+        account_id: row.get("account_id"),
+        key: row.get("key"),
+        label: row.get("label"),
+        field_type: field_type_from_db(row.get("type")),
+        options: row.get("options"),
+        target: if row.get::<_, &str>("target") == "account" {
+            pb::CustomFieldTarget::Account
+        } else {
+            pb::CustomFieldTarget::Member
+        },
+        required: row.get("required"),
+        created_at: row.get("created_at"),
+    }
+}
+
+/// Inserts or replaces a custom field definition (keeping its creation time).
+pub(crate) async fn upsert_custom_field(
+    db: &impl GenericClient,
+    field: &CustomFieldRecord,
+) -> Result<CustomFieldRecord> {
+    let target = if field.target == pb::CustomFieldTarget::Account {
+        "account"
+    } else {
+        "member"
+    };
+    let row = db
+        .query_one(
+            "INSERT INTO custom_fields (account_id, key, label, type, options, target, required, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (account_id, key) DO UPDATE
+                 SET label = EXCLUDED.label, type = EXCLUDED.type, options = EXCLUDED.options,
+                     target = EXCLUDED.target, required = EXCLUDED.required
+             RETURNING *",
+            &[
+                &field.account_id,
+                &field.key,
+                &field.label,
+                &field_type_as_db(field.field_type),
+                &field.options,
+                &target,
+                &field.required,
+                &field.created_at,
+            ],
+        )
+        .await?;
+    Ok(custom_field_from_row(&row))
+}
+
+/// An account's custom field definitions by key.
+pub(crate) async fn list_custom_fields(
+    db: &impl GenericClient,
+    account_id: Uuid,
+) -> Result<Vec<CustomFieldRecord>> {
+    Ok(db
+        .query(
+            "SELECT * FROM custom_fields WHERE account_id = $1 ORDER BY key",
+            &[&account_id],
+        )
+        .await?
+        .iter()
+        .map(custom_field_from_row)
+        .collect())
+}
+
+/// A member's custom field values in an account (row-locked), or `{}`.
+pub(crate) async fn lock_member_field_values(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> Result<Value> {
+    db.execute(
+        "INSERT INTO member_field_values (account_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&account_id, &user_id],
+    )
+    .await?;
+    Ok(db
+        .query_one(
+            "SELECT field_values FROM member_field_values WHERE account_id = $1 AND user_id = $2 FOR UPDATE",
+            &[&account_id, &user_id],
+        )
+        .await?
+        .get(0))
+}
+
+/// Replaces a member's custom field values in an account.
+pub(crate) async fn set_member_field_values(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    user_id: Uuid,
+    values: &Value,
+) -> Result<()> {
+    db.execute(
+        "UPDATE member_field_values SET field_values = $3 WHERE account_id = $1 AND user_id = $2",
+        &[&account_id, &user_id, values],
+    )
+    .await?;
+    Ok(())
+}
