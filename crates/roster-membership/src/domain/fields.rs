@@ -304,7 +304,7 @@ mod tests {
             ("nickname", Value::from("joe")),
             ("employee_id", Value::Null),
         ] {
-            let changes = [(bad.0.to_owned(), value(bad.1))].into();
+            let changes = [(bad.0.to_owned(), value(bad.1.clone()))].into();
             assert!(
                 merge_values(&definitions, target, &merged, &changes).is_err(),
                 "{bad:?}"
