@@ -84,6 +84,8 @@ impl TestEnv {
             service_token: roster_kit::auth::ServiceToken::new(&service_token),
         };
         configure(&mut options);
+        // Schemas are migrated before serving, so the server is up as soon as it starts.
+        roster::migrate(&options).await.expect("migrations");
         let (user, operator_token) = roster::open_identity(&options)
             .await
             .expect("identity starts")

@@ -8,7 +8,11 @@ use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 async fn health_reports_each_service_serving() {
     let env = TestEnv::start().await;
     let mut health = HealthClient::new(env.channel());
-    for service in ["", "roster.identity.v1.IdentityService"] {
+    for service in [
+        "",
+        "roster.identity.v1.IdentityService",
+        "roster.membership.v1.MembershipService",
+    ] {
         let status = health
             .check(HealthCheckRequest {
                 service: service.into(),
@@ -53,6 +57,7 @@ async fn reflection_lists_the_services() {
     let names: Vec<_> = list.service.into_iter().map(|s| s.name).collect();
     for expected in [
         "roster.identity.v1.IdentityService",
+        "roster.membership.v1.MembershipService",
         "grpc.health.v1.Health",
     ] {
         assert!(
