@@ -361,12 +361,11 @@ impl Membership {
         self.cache.set_listening(true);
         info!("listening for access changes");
         while let Some(message) = messages.next().await {
-            match message? {
-                AsyncMessage::Notification(notice) => match notice.payload().parse() {
+            if let AsyncMessage::Notification(notice) = message? {
+                match notice.payload().parse() {
                     Ok(account_id) => self.cache.invalidate_account(account_id),
                     Err(_) => self.cache.clear(),
-                },
-                AsyncMessage::Notice(_) | _ => {}
+                }
             }
         }
         Ok(())
