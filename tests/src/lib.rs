@@ -80,13 +80,14 @@ impl TestEnv {
                 ..MembershipConfig::default()
             },
             identity_url: None,
+            membership_url: None,
             clock: clock.clone(),
             service_token: roster_kit::auth::ServiceToken::new(&service_token),
         };
         configure(&mut options);
         // Schemas are migrated before serving, so the server is up as soon as it starts.
         roster::migrate(&options).await.expect("migrations");
-        let (user, operator_token) = roster::open_identity(&options)
+        let (user, operator_token) = roster::open_identity(&options, None)
             .await
             .expect("identity starts")
             .bootstrap_operator("operator@roster.test", "Test Operator")

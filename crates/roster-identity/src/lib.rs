@@ -15,7 +15,7 @@ use roster_kit::config::{duration_or, var_or};
 use roster_kit::db::Migration;
 
 pub use api::IdentityApi;
-pub use domain::Identity;
+pub use domain::{AdministrationCheck, Identity};
 
 /// The Postgres schema identity owns.
 pub const SCHEMA: &str = "identity";

@@ -783,6 +783,23 @@ impl MembershipService for MembershipApi {
         ))
     }
 
+    async fn check_user_administration(
+        &self,
+        request: Request<pb::CheckUserAdministrationRequest>,
+    ) -> Answer<pb::CheckUserAdministrationResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let administrator_id = parse_id("administrator_user_id", &message.administrator_user_id)?;
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let allowed = self
+            .membership
+            .check_user_administration(&caller, administrator_id, user_id)
+            .await?;
+        Ok(Response::new(pb::CheckUserAdministrationResponse {
+            allowed,
+        }))
+    }
+
     async fn list_audit_events(
         &self,
         request: Request<pb::ListAuditEventsRequest>,

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use roster_identity::{Identity, IdentityApi, IdentityConfig};
+use roster_identity::{AdministrationCheck, Identity, IdentityApi, IdentityConfig};
 use roster_kit::auth::ServiceToken;
 use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
@@ -91,6 +91,8 @@ pub struct Options {
     /// Where identity is served when it is not in this process (`ROSTER_IDENTITY_URL`);
     /// `None` means this process serves it.
     pub identity_url: Option<String>,
+    /// Where membership is served when it is not in this process (`ROSTER_MEMBERSHIP_URL`).
+    pub membership_url: Option<String>,
     /// Where time comes from.
     pub clock: SharedClock,
     /// How Roster's services authenticate to each other (`ROSTER_SERVICE_TOKEN`).
@@ -108,6 +110,7 @@ impl Options {
             identity: IdentityConfig::from_env()?,
             membership: MembershipConfig::from_env()?,
             identity_url: roster_kit::config::optional("ROSTER_IDENTITY_URL"),
+            membership_url: roster_kit::config::optional("ROSTER_MEMBERSHIP_URL"),
             clock: Arc::new(roster_kit::clock::SystemClock),
             service_token: roster_kit::config::optional("ROSTER_SERVICE_TOKEN")
                 .map_or_else(ServiceToken::generate, |token| ServiceToken::new(&token)),
@@ -134,8 +137,12 @@ impl Databases {
     }
 }
 
-/// Opens identity's pool, brings its schema up to date and builds its domain.
-pub async fn open_identity(options: &Options) -> Result<Arc<Identity>> {
+/// Opens identity's pool, brings its schema up to date and builds its domain; with
+/// `administration`, account administrators may act on their users.
+pub async fn open_identity(
+    options: &Options,
+    administration: Option<AdministrationCheck>,
+) -> Result<Arc<Identity>> {
     let url = options.databases.url(Service::Identity);
     info!(service = "identity", database = %redact_url(&url), "connecting");
     let pool = roster_kit::db::connect(&url, roster_identity::SCHEMA, &options.pool).await?;
@@ -144,6 +151,7 @@ pub async fn open_identity(options: &Options) -> Result<Arc<Identity>> {
         pool,
         Arc::clone(&options.clock),
         options.identity.clone(),
+        administration,
     )))
 }
 
@@ -177,29 +185,27 @@ pub async fn open_membership(
     )))
 }
 
-/// A channel to identity: `identity_url` when set, else this process at `local`.
-fn identity_channel(
+/// A channel to `service`: `url` when set, else this process at `local` when it serves
+/// it, else `None`.
+fn peer_channel(
     options: &Options,
+    service: Service,
+    url: Option<&String>,
     local: std::net::SocketAddr,
-) -> Result<tonic::transport::Channel> {
-    let url = match &options.identity_url {
+) -> Result<Option<tonic::transport::Channel>> {
+    let url = match url {
         Some(url) => url.clone(),
-        None if options.services.contains(&Service::Identity) => format!("http://{local}"),
-        None => {
-            return Err(Error::invalid(
-                "ROSTER_IDENTITY_URL",
-                "is required when identity is not served by this process",
-            ));
-        }
+        None if options.services.contains(&service) => format!("http://{local}"),
+        None => return Ok(None),
     };
-    roster_kit::remote::channel(&url, options.pool.timeout)
+    roster_kit::remote::channel(&url, options.pool.timeout).map(Some)
 }
 
 /// Runs migrations of `services` and returns.
 pub async fn migrate(options: &Options) -> Result<()> {
     for service in &options.services {
         match service {
-            Service::Identity => drop(open_identity(options).await?),
+            Service::Identity => drop(open_identity(options, None).await?),
             Service::Membership => drop(migrated_membership_pool(options).await?),
         }
     }
@@ -229,7 +235,16 @@ pub async fn serve(
     for service in &options.services {
         match service {
             Service::Identity => {
-                let identity = open_identity(&options).await?;
+                let membership = peer_channel(
+                    &options,
+                    Service::Membership,
+                    options.membership_url.as_ref(),
+                    local,
+                )?;
+                let administration = membership.map(|channel| {
+                    AdministrationCheck::new(channel, options.service_token.clone())
+                });
+                let identity = open_identity(&options, administration).await?;
                 routes = routes.add_service(
                     IdentityApi::new(Arc::clone(&identity), options.service_token.clone())
                         .into_server(),
@@ -241,7 +256,18 @@ pub async fn serve(
                 }));
             }
             Service::Membership => {
-                let identity = identity_channel(&options, local)?;
+                let identity = peer_channel(
+                    &options,
+                    Service::Identity,
+                    options.identity_url.as_ref(),
+                    local,
+                )?
+                .ok_or_else(|| {
+                    Error::invalid(
+                        "ROSTER_IDENTITY_URL",
+                        "is required when identity is not served by this process",
+                    )
+                })?;
                 let membership = open_membership(&options, identity.clone()).await?;
                 let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(

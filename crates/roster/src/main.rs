@@ -90,7 +90,7 @@ async fn run(command: Command) -> roster_kit::Result<()> {
             display_name,
         } => {
             let options = Options::from_env(vec![Service::Identity])?;
-            let identity = roster::open_identity(&options).await?;
+            let identity = roster::open_identity(&options, None).await?;
             let (user, api_key) = identity
                 .bootstrap_operator(&operator_email, &display_name)
                 .await?;
@@ -117,7 +117,7 @@ fn log_configuration(options: &Options) {
         %listen, ?request_timeout, max_concurrent_requests, ?services, ?databases,
         pool_size = options.pool.max_size, db_timeout = ?options.pool.timeout,
         identity = ?options.identity, membership = ?options.membership,
-        identity_url = ?options.identity_url, service_token = ?options.service_token,
+        identity_url = ?options.identity_url, membership_url = ?options.membership_url, service_token = ?options.service_token,
         "configuration"
     );
 }

@@ -1,4 +1,5 @@
 //! Roster's integration tests: one binary, real Postgres, a fresh database per test.
 
+mod administration;
 mod identity;
 mod platform;

@@ -2,14 +2,16 @@
 use super::*;
 
 impl Identity {
-    /// Sends a verification link to a new email (operators, or themself).
+    /// Sends a verification link to a new email (operators only: the email is the login).
     pub(crate) async fn change_email(
         &self,
         caller: &Caller,
         user_id: Uuid,
         new_email: &str,
     ) -> Result<pb::User> {
-        require_self_or_operator(caller, user_id)?;
+        require_operator(caller).map_err(|_| {
+            Error::permission_denied("only platform operators may change a user's email")
+        })?;
         let new_email = roster_kit::email::normalize("new_email", new_email)?;
         let now = self.now();
         let mut db = self.pool.get().await?;

@@ -1,5 +1,6 @@
 //! Identity's rules: who may do what to which user, and what each action changes.
 //! Every mutation runs in one transaction with its audit event (and outbox row).
+mod administration;
 mod api_keys;
 mod bootstrap;
 mod email;
@@ -11,6 +12,7 @@ mod sessions;
 mod status;
 mod users;
 
+pub use administration::AdministrationCheck;
 pub(crate) use status::StatusChange;
 
 use std::time::Duration;
@@ -56,6 +58,9 @@ pub struct Identity {
     clock: SharedClock,
     config: IdentityConfig,
     hasher: PasswordHasher,
+    /// Membership's answer to "may this account administrator act on that user?";
+    /// without it only operators may.
+    administration: Option<AdministrationCheck>,
 }
 
 fn chrono(duration: Duration) -> chrono::Duration {
@@ -169,8 +174,14 @@ fn check_can_authenticate(
 }
 
 impl Identity {
-    /// The domain over `pool`, reading time from `clock`.
-    pub fn new(pool: Pool, clock: SharedClock, config: IdentityConfig) -> Self {
+    /// The domain over `pool`, reading time from `clock`; `administration` lets account
+    /// administrators act on their users.
+    pub fn new(
+        pool: Pool,
+        clock: SharedClock,
+        config: IdentityConfig,
+        administration: Option<AdministrationCheck>,
+    ) -> Self {
         let hasher =
             PasswordHasher::new(config.password_hash_concurrency, config.password_hash_wait);
         Self {
@@ -178,6 +189,7 @@ impl Identity {
             clock,
             config,
             hasher,
+            administration,
         }
     }
 

@@ -159,13 +159,15 @@ impl Identity {
         Ok(())
     }
 
-    /// Sets a generated temporary password (operators); returns it once.
+    /// Sets a generated temporary password (operators, and administrators of every
+    /// account of the user); returns it once.
     pub(crate) async fn set_temporary_password(
         &self,
         caller: &Caller,
         user_id: Uuid,
     ) -> Result<String> {
-        require_operator(caller)?;
+        self.require_user_administrator(caller, user_id, "set a temporary password for")
+            .await?;
         let temporary = generate_temporary();
         let hash = self.hasher.hash(&temporary).await?;
         let now = self.now();

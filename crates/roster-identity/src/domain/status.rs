@@ -2,7 +2,8 @@
 use super::*;
 
 impl Identity {
-    /// Disables, enables, locks or unlocks a user (operators; never oneself).
+    /// Disables, enables, locks or unlocks a user (operators, and administrators of
+    /// every account of the user; never oneself).
     #[instrument(skip(self, caller), name = "identity.domain.set_status")]
     pub(crate) async fn set_status(
         &self,
@@ -10,8 +11,10 @@ impl Identity {
         user_id: Uuid,
         change: StatusChange,
     ) -> Result<pb::User> {
-        let principal = require_operator(caller)?;
         let (rpc, verb) = change.names();
+        let principal = self
+            .require_user_administrator(caller, user_id, verb)
+            .await?;
         if matches!(change, StatusChange::Disable | StatusChange::Lock { .. }) {
             forbid_self(principal, user_id, verb)?;
         }

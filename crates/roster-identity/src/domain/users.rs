@@ -176,7 +176,7 @@ impl Identity {
         })
     }
 
-    /// Updates display name and phone (operators, or themself).
+    /// Updates the display name (operators) and phone (operators, or themself).
     pub(crate) async fn update_user(
         &self,
         caller: &Caller,
@@ -185,7 +185,13 @@ impl Identity {
         phone: Option<String>,
         etag: &str,
     ) -> Result<pb::User> {
-        require_self_or_operator(caller, user_id)?;
+        if display_name.is_some() {
+            require_operator(caller).map_err(|_| {
+                Error::permission_denied("only platform operators may edit a user's name")
+            })?;
+        } else {
+            require_self_or_operator(caller, user_id)?;
+        }
         if display_name
             .as_deref()
             .is_some_and(|name| name.trim().is_empty())

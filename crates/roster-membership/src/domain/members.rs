@@ -551,6 +551,22 @@ impl Membership {
             .collect())
     }
 
+    /// Whether `administrator_id` administers every account of `user_id` (Roster services).
+    pub(crate) async fn check_user_administration(
+        &self,
+        caller: &Caller,
+        administrator_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<bool> {
+        if !caller.principal()?.is_roster_service {
+            return Err(Error::permission_denied(
+                "only Roster's services may ask this",
+            ));
+        }
+        store::administers_every_account_of(&self.pool.get().await?, administrator_id, user_id)
+            .await
+    }
+
     /// Purges removed members whose restore window has ended; how many.
     pub async fn purge_expired(&self) -> Result<usize> {
         let now = self.now();

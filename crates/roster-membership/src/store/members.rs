@@ -365,6 +365,28 @@ pub(crate) async fn user_memberships(
         .await?)
 }
 
+/// Whether `user_id` belongs to at least one account, and `administrator_id` administers
+/// every account `user_id` belongs to (as a non-removed member or an administrator).
+pub(crate) async fn administers_every_account_of(
+    db: &impl GenericClient,
+    administrator_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool> {
+    let row = db
+        .query_one(
+            "WITH accounts_of_user AS (
+                 SELECT account_id FROM members WHERE user_id = $2 AND status <> 'removed'
+                 UNION SELECT account_id FROM account_administrators WHERE user_id = $2)
+             SELECT count(*) > 0 AND bool_and(EXISTS (
+                        SELECT 1 FROM account_administrators d
+                        WHERE d.account_id = a.account_id AND d.user_id = $1))
+             FROM accounts_of_user a",
+            &[&administrator_id, &user_id],
+        )
+        .await?;
+    Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
+}
+
 /// What an access check needs to know about a user in a workspace, in one round trip.
 #[derive(Debug, Clone)]
 pub(crate) struct AccessFacts {

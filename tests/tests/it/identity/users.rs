@@ -187,7 +187,7 @@ async fn users_read_and_update_themselves_but_nobody_else() {
         .await;
     assert_refused(anonymous, Code::Unauthenticated, "UNAUTHENTICATED");
 
-    let update = pb::UpdateUserRequest {
+    let update = |paths: &[&str]| pb::UpdateUserRequest {
         user: Some(pb::User {
             user_id: joe.user_id.clone(),
             display_name: "Joseph".into(),
@@ -195,13 +195,33 @@ async fn users_read_and_update_themselves_but_nobody_else() {
             ..Default::default()
         }),
         update_mask: Some(FieldMask {
-            paths: vec!["display_name".into(), "phone".into()],
+            paths: paths.iter().map(|p| (*p).to_owned()).collect(),
         }),
         ..Default::default()
     };
+    // Only operators edit a user's name (or email); a user keeps their phone current.
+    assert_refused(
+        env.identity()
+            .update_user(as_user(&token, update(&["display_name", "phone"])))
+            .await,
+        Code::PermissionDenied,
+        "PERMISSION_DENIED",
+    );
+    let change_email = pb::ChangeEmailRequest {
+        user_id: joe.user_id.clone(),
+        new_email: "joseph@example.com".into(),
+        ..Default::default()
+    };
+    assert_refused(
+        env.identity()
+            .change_email(as_user(&token, change_email))
+            .await,
+        Code::PermissionDenied,
+        "PERMISSION_DENIED",
+    );
     let updated = env
         .identity()
-        .update_user(as_user(&token, update))
+        .update_user(as_user(&token, update(&["phone"])))
         .await
         .unwrap()
         .into_inner()
@@ -209,7 +229,7 @@ async fn users_read_and_update_themselves_but_nobody_else() {
         .unwrap();
     assert_eq!(
         (updated.display_name.as_str(), updated.phone.as_str()),
-        ("Joseph", "+1 555 0100")
+        ("joe", "+1 555 0100")
     );
     assert_ne!(updated.etag, joe.etag);
 }

@@ -1,0 +1,75 @@
+//! Who may act on a user platform-wide: operators, and account administrators for users
+//! whose every account they administer (membership knows; identity asks it).
+use roster_kit::remote::{Traced, from_status};
+use roster_proto::membership as membership_pb;
+use roster_proto::membership::membership_service_client::MembershipServiceClient;
+
+use super::*;
+
+/// Asks membership whether an account administrator may act on a user.
+#[derive(Debug, Clone)]
+pub struct AdministrationCheck {
+    membership: MembershipServiceClient<Traced>,
+    service_token: roster_kit::auth::ServiceToken,
+}
+
+impl AdministrationCheck {
+    /// Asks membership at `membership`, presenting `service_token`.
+    pub fn new(
+        membership: tonic::transport::Channel,
+        service_token: roster_kit::auth::ServiceToken,
+    ) -> Self {
+        Self {
+            membership: MembershipServiceClient::with_interceptor(
+                membership,
+                roster_kit::telemetry::TraceContextInterceptor,
+            ),
+            service_token,
+        }
+    }
+
+    async fn allows(&self, administrator_id: Uuid, user_id: Uuid) -> Result<bool> {
+        let mut request = tonic::Request::new(membership_pb::CheckUserAdministrationRequest {
+            administrator_user_id: administrator_id.to_string(),
+            user_id: user_id.to_string(),
+        });
+        self.service_token.authorize(request.metadata_mut());
+        let answer = self
+            .membership
+            .clone()
+            .check_user_administration(request)
+            .await
+            .map_err(|status| from_status("membership", &status))?;
+        Ok(answer.into_inner().allowed)
+    }
+}
+
+impl Identity {
+    /// Operators, or an account administrator of every account `user_id` belongs to.
+    pub(crate) async fn require_user_administrator<'c>(
+        &self,
+        caller: &'c Caller,
+        user_id: Uuid,
+        action: &str,
+    ) -> Result<&'c Principal> {
+        let principal = caller.principal()?;
+        if principal.is_operator {
+            return Ok(principal);
+        }
+        let allowed = match &self.administration {
+            Some(check) if !principal.is_roster_service => {
+                check.allows(principal.user_id, user_id).await?
+            }
+            _ => false,
+        };
+        if allowed {
+            Ok(principal)
+        } else {
+            Err(Error::permission_denied(format!(
+                "you may {action} only users whose every account you administer; \
+                 to keep someone out of your workspace, suspend them there instead"
+            ))
+            .with_metadata("user_id", user_id.to_string()))
+        }
+    }
+}
