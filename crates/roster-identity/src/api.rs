@@ -4,6 +4,7 @@ use std::sync::Arc;
 use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, ServiceToken, bearer_token, parse_id};
 use roster_kit::clock::from_timestamp;
+use roster_kit::paging::parse_order_by;
 use roster_kit::{Error, Result};
 use roster_proto::identity as pb;
 use roster_proto::identity::identity_service_server::{IdentityService, IdentityServiceServer};
@@ -132,29 +133,14 @@ fn user_query(request: &pb::ListUsersRequest) -> Result<UserQuery> {
             pb::UserStatus::Unspecified => None,
         },
     )?;
-    let order_by = request.order_by.trim().to_lowercase();
-    let (field, direction) = order_by.split_once(' ').unwrap_or((&order_by, ""));
-    let order = match field {
-        "" | "create_time" => UserOrder::CreateTime,
-        "email" => UserOrder::Email,
-        "display_name" => UserOrder::DisplayName,
-        other => {
-            return Err(Error::invalid(
-                "order_by",
-                format!("cannot order by {other:?}; use email, display_name or create_time"),
-            ));
-        }
-    };
-    let descending = match direction.trim() {
-        "" | "asc" => false,
-        "desc" => true,
-        other => {
-            return Err(Error::invalid(
-                "order_by",
-                format!("direction {other:?} is neither asc nor desc"),
-            ));
-        }
-    };
+    let (order, descending) = parse_order_by(
+        &request.order_by,
+        &[
+            ("create_time", UserOrder::CreateTime),
+            ("email", UserOrder::Email),
+            ("display_name", UserOrder::DisplayName),
+        ],
+    )?;
     let query = request.query.trim();
     Ok(UserQuery {
         kind,

@@ -60,6 +60,33 @@ impl Caller {
     pub fn is_operator(&self) -> bool {
         self.principal.as_ref().is_some_and(|p| p.is_operator)
     }
+
+    /// The principal of a platform operator, or `PERMISSION_DENIED`.
+    pub fn operator(&self) -> Result<&Principal> {
+        let principal = self.principal()?;
+        if principal.is_operator {
+            Ok(principal)
+        } else {
+            Err(Error::permission_denied(
+                "only platform operators may do this",
+            ))
+        }
+    }
+}
+
+impl Principal {
+    /// `SELF_ACTION_FORBIDDEN` when `user_id` is the principal: nobody may `action`
+    /// themself (disable, lock, suspend, remove, demote).
+    pub fn forbid_self(&self, user_id: Uuid, action: &str) -> Result<()> {
+        if self.user_id == user_id {
+            return Err(Error::refused(
+                tonic::Code::FailedPrecondition,
+                roster_proto::types::ErrorReason::SelfActionForbidden,
+                format!("you cannot {action} yourself"),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The shared secret Roster's services present to each other (`ROSTER_SERVICE_TOKEN`).

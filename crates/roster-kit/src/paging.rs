@@ -88,6 +88,38 @@ pub fn finish_page<T, K: Serialize>(
     (rows, next)
 }
 
+/// Parses an `order_by` such as `"email desc"` against the sortable `fields` (name and
+/// value; the first is used when `order_by` is empty): the field, and whether descending.
+pub fn parse_order_by<T: Copy>(order_by: &str, fields: &[(&str, T)]) -> Result<(T, bool)> {
+    let order_by = order_by.trim().to_lowercase();
+    let (name, direction) = order_by.split_once(' ').unwrap_or((&order_by, ""));
+    let field = match fields.iter().find(|(field, _)| *field == name) {
+        Some((_, value)) => *value,
+        None if name.is_empty() => match fields.first() {
+            Some((_, value)) => *value,
+            None => return Err(Error::invalid("order_by", "this list cannot be ordered")),
+        },
+        None => {
+            let names: Vec<&str> = fields.iter().map(|(field, _)| *field).collect();
+            return Err(Error::invalid(
+                "order_by",
+                format!("cannot order by {name:?}; use {}", names.join(", ")),
+            ));
+        }
+    };
+    let descending = match direction.trim() {
+        "" | "asc" => false,
+        "desc" => true,
+        other => {
+            return Err(Error::invalid(
+                "order_by",
+                format!("direction {other:?} is neither asc nor desc"),
+            ));
+        }
+    };
+    Ok((field, descending))
+}
+
 fn fingerprint(query: &impl Serialize) -> String {
     let json = serde_json::to_vec(query).unwrap_or_default();
     URL_SAFE_NO_PAD.encode(&Sha256::digest(json)[..12])
@@ -117,6 +149,15 @@ mod tests {
         assert_eq!(decode::<i32>(&"q", &next).expect("decodes"), Some(2));
         let (rows, next) = finish_page(vec![1, 2], 2, &"q", |n| *n);
         assert_eq!((rows.len(), next.as_str()), (2, ""));
+    }
+
+    #[test]
+    fn order_by_names_a_field_and_a_direction() {
+        let fields = [("name", 1), ("email", 2)];
+        assert_eq!(parse_order_by("", &fields).ok(), Some((1, false)));
+        assert_eq!(parse_order_by(" Email DESC", &fields).ok(), Some((2, true)));
+        assert!(parse_order_by("phone", &fields).is_err());
+        assert!(parse_order_by("email sideways", &fields).is_err());
     }
 
     #[test]

@@ -1,5 +1,7 @@
-//! A tiny builder for queries whose filters are present or not, numbering `$n` for us.
+//! A tiny builder for queries whose filters are present or not, numbering `$n` for us,
+//! with the pieces every searched, keyset-paged list shares.
 use tokio_postgres::types::ToSql;
+use uuid::Uuid;
 
 /// A parameter of a query.
 pub type Param<'a> = &'a (dyn ToSql + Sync);
@@ -36,6 +38,34 @@ impl<'a> QueryBuilder<'a> {
         self
     }
 
+    /// Appends the keyset condition for rows after `after` (sort value, id), then the
+    /// matching `ORDER BY` and `LIMIT`.
+    pub fn push_keyset(
+        &mut self,
+        order: &KeysetOrder<'_>,
+        after: Option<&'a (String, Uuid)>,
+        limit: &'a i64,
+    ) -> &mut Self {
+        let KeysetOrder {
+            column,
+            cast,
+            id_column,
+            descending,
+        } = order;
+        let direction = if *descending { "DESC" } else { "ASC" };
+        if let Some((value, id)) = after {
+            let comparison = if *descending { "<" } else { ">" };
+            self.push(
+                &format!(" AND ({column}, {id_column}) {comparison} ({cast}, {{}})"),
+                &[value, id],
+            );
+        }
+        self.push(
+            &format!(" ORDER BY {column} {direction}, {id_column} {direction} LIMIT {{}}"),
+            &[limit],
+        )
+    }
+
     /// The SQL text.
     pub fn sql(&self) -> &str {
         &self.sql
@@ -45,6 +75,31 @@ impl<'a> QueryBuilder<'a> {
     pub fn params(&self) -> &[Param<'a>] {
         &self.params
     }
+}
+
+/// How a keyset-paged list is sorted: by `column`, ties broken by `id_column`.
+#[derive(Debug, Clone, Copy)]
+pub struct KeysetOrder<'s> {
+    /// The (indexed) sort expression, e.g. `lower(display_name)`.
+    pub column: &'s str,
+    /// Turns a page token's text back into the column's type, e.g. `{}::text` or
+    /// `CAST({}::text AS timestamptz)`.
+    pub cast: &'s str,
+    /// The unique tie-breaker, e.g. `user_id`.
+    pub id_column: &'s str,
+    /// Descending rather than ascending.
+    pub descending: bool,
+}
+
+/// A `LIKE` pattern matching `text` anywhere, for a lower-cased column: lower-cased, with
+/// `%`, `_` and `\` escaped.
+pub fn contains_pattern(text: &str) -> String {
+    let escaped = text
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
 }
 
 #[cfg(test)]
@@ -64,5 +119,29 @@ mod tests {
             "SELECT 1 WHERE true AND a = $1 AND (b, c) > ($2, $3) LIMIT 5"
         );
         assert_eq!(query.params().len(), 3);
+    }
+
+    #[test]
+    fn keyset_pages_continue_after_the_last_row() {
+        let after = ("bob".to_owned(), Uuid::nil());
+        let limit = 51_i64;
+        let order = KeysetOrder {
+            column: "lower(name)",
+            cast: "{}::text",
+            id_column: "id",
+            descending: true,
+        };
+        let mut query = QueryBuilder::new("SELECT * FROM t WHERE true");
+        query.push_keyset(&order, Some(&after), &limit);
+        assert_eq!(
+            query.sql(),
+            "SELECT * FROM t WHERE true AND (lower(name), id) < ($1::text, $2) \
+             ORDER BY lower(name) DESC, id DESC LIMIT $3"
+        );
+    }
+
+    #[test]
+    fn search_patterns_escape_wildcards() {
+        assert_eq!(contains_pattern("Ali_50%"), "%ali\\_50\\%%");
     }
 }

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, parse_id};
+use roster_kit::paging::parse_order_by;
 use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
 use roster_proto::membership as pb;
@@ -217,29 +218,14 @@ fn member_query(request: &pb::ListMembersRequest) -> Result<MemberQuery> {
     if statuses.is_empty() {
         statuses = vec![MemberStatus::Active, MemberStatus::Suspended];
     }
-    let order_by = request.order_by.trim().to_lowercase();
-    let (field, direction) = order_by.split_once(' ').unwrap_or((&order_by, ""));
-    let order = match field {
-        "" | "display_name" => MemberOrder::DisplayName,
-        "email" => MemberOrder::Email,
-        "join_time" => MemberOrder::JoinTime,
-        other => {
-            return Err(Error::invalid(
-                "order_by",
-                format!("cannot order by {other:?}; use display_name, email or join_time"),
-            ));
-        }
-    };
-    let descending = match direction.trim() {
-        "" | "asc" => false,
-        "desc" => true,
-        other => {
-            return Err(Error::invalid(
-                "order_by",
-                format!("direction {other:?} is neither asc nor desc"),
-            ));
-        }
-    };
+    let (order, descending) = parse_order_by(
+        &request.order_by,
+        &[
+            ("display_name", MemberOrder::DisplayName),
+            ("email", MemberOrder::Email),
+            ("join_time", MemberOrder::JoinTime),
+        ],
+    )?;
     let query = request.query.trim();
     Ok(MemberQuery {
         workspace_id: parse_id("workspace_id", &request.workspace_id)?,

@@ -9,7 +9,7 @@ impl Identity {
         user_id: Uuid,
         new_email: &str,
     ) -> Result<pb::User> {
-        require_operator(caller).map_err(|_| {
+        caller.operator().map_err(|_| {
             Error::permission_denied("only platform operators may change a user's email")
         })?;
         let new_email = roster_kit::email::normalize("new_email", new_email)?;

@@ -10,7 +10,7 @@ impl Identity {
         page_size: i32,
         page_token: &str,
     ) -> Result<pb::ListAuditEventsResponse> {
-        require_operator(caller)?;
+        caller.operator()?;
         let db = self.pool.get().await?;
         let (audit_events, next_page_token) =
             audit::list(&db, query, page_size, page_token).await?;

@@ -67,24 +67,13 @@ fn chrono(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
-fn require_operator(caller: &Caller) -> Result<&Principal> {
-    let principal = caller.principal()?;
-    if principal.is_operator {
-        Ok(principal)
-    } else {
-        Err(Error::permission_denied(
-            "only platform operators may do this",
-        ))
-    }
-}
-
 /// Operators, and Roster's own services (which follow the user feed and look users up).
 fn require_operator_or_service(caller: &Caller) -> Result<&Principal> {
     let principal = caller.principal()?;
     if principal.is_roster_service {
         Ok(principal)
     } else {
-        require_operator(caller)
+        caller.operator()
     }
 }
 
@@ -97,17 +86,6 @@ fn require_self_or_operator(caller: &Caller, user_id: Uuid) -> Result<&Principal
             "only platform operators may act on other users",
         ))
     }
-}
-
-fn forbid_self(principal: &Principal, user_id: Uuid, action: &str) -> Result<()> {
-    if principal.user_id == user_id {
-        return Err(Error::refused(
-            Code::FailedPrecondition,
-            ErrorReason::SelfActionForbidden,
-            format!("you cannot {action} yourself"),
-        ));
-    }
-    Ok(())
 }
 
 fn invalid_credentials() -> Error {

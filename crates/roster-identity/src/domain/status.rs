@@ -16,7 +16,7 @@ impl Identity {
             .require_user_administrator(caller, user_id, verb)
             .await?;
         if matches!(change, StatusChange::Disable | StatusChange::Lock { .. }) {
-            forbid_self(principal, user_id, verb)?;
+            principal.forbid_self(user_id, verb)?;
         }
         let now = self.now();
         let mut db = self.pool.get().await?;

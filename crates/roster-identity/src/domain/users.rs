@@ -9,7 +9,7 @@ impl Identity {
         caller: &Caller,
         request: pb::CreateUserRequest,
     ) -> Result<pb::User> {
-        require_operator(caller)?;
+        caller.operator()?;
         let mut violations = roster_kit::error::Violations::new();
         let email = violations.check(roster_kit::email::normalize("email", &request.email));
         if request.display_name.trim().is_empty() {
@@ -70,7 +70,7 @@ impl Identity {
         caller: &Caller,
         request: pb::CreateServiceAccountRequest,
     ) -> Result<pb::User> {
-        require_operator(caller)?;
+        caller.operator()?;
         if request.display_name.trim().is_empty() {
             return Err(Error::invalid("display_name", "is required"));
         }
@@ -160,7 +160,7 @@ impl Identity {
         page_size: i32,
         page_token: &str,
     ) -> Result<pb::ListUsersResponse> {
-        require_operator(caller)?;
+        caller.operator()?;
         let limit = PageSize::LIST.resolve(page_size)?;
         let after: Option<(String, Uuid)> = paging::decode(&query, page_token)?;
         let now = self.now();
@@ -186,7 +186,7 @@ impl Identity {
         etag: &str,
     ) -> Result<pb::User> {
         if display_name.is_some() {
-            require_operator(caller).map_err(|_| {
+            caller.operator().map_err(|_| {
                 Error::permission_denied("only platform operators may edit a user's name")
             })?;
         } else {

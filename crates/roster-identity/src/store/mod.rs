@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::Result;
-use roster_kit::sql::QueryBuilder;
+use roster_kit::sql::{KeysetOrder, QueryBuilder, contains_pattern};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -267,10 +267,7 @@ pub(crate) async fn list_users(
         Some(Status::Disabled) => sql.push(" AND status = 'disabled'", &[]),
         None => &mut sql,
     };
-    let pattern = query
-        .query
-        .as_ref()
-        .map(|q| format!("%{}%", escape_like(&q.to_lowercase())));
+    let pattern = query.query.as_deref().map(contains_pattern);
     if let Some(pattern) = &pattern {
         sql.push(
             " AND (email LIKE {} OR lower(display_name) LIKE {})",
@@ -278,30 +275,19 @@ pub(crate) async fn list_users(
         );
     }
     let (column, cast) = query.order.expression();
-    let direction = if query.descending { "DESC" } else { "ASC" };
-    if let Some((value, id)) = after {
-        let comparison = if query.descending { "<" } else { ">" };
-        sql.push(
-            &format!(" AND ({column}, user_id) {comparison} ({cast}, {{}})"),
-            &[value, id],
-        );
-    }
-    sql.push(
-        &format!(" ORDER BY {column} {direction}, user_id {direction} LIMIT {{}}"),
-        &[&limit],
-    );
+    let order = KeysetOrder {
+        column,
+        cast,
+        id_column: "user_id",
+        descending: query.descending,
+    };
+    sql.push_keyset(&order, after, &limit);
     Ok(db
         .query(sql.sql(), sql.params())
         .await?
         .iter()
         .map(user_from_row)
         .collect())
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 /// Users changed after feed position `after`, oldest change first.

@@ -54,7 +54,7 @@ impl Membership {
         name: &str,
         patch: AccountPatch,
     ) -> Result<pb::Account> {
-        let principal = require_operator(caller)?;
+        let principal = caller.operator()?;
         let name = required_name("name", name)?;
         let mut settings = Settings::default();
         patch.apply(&mut settings);
@@ -223,7 +223,7 @@ impl Membership {
                 "membership.account.add_administrator",
             )
         } else {
-            forbid_self(principal, user_id, "remove the account administration of")?;
+            principal.forbid_self(user_id, "remove the account administration of")?;
             (
                 "RemoveAccountAdministrator",
                 "membership.account.remove_administrator",

@@ -296,7 +296,7 @@ impl Membership {
         let principal = self
             .require_permission(caller, &workspace, "roster.members.manage")
             .await?;
-        forbid_self(principal, user_id, "change the roles of")?;
+        principal.forbid_self(user_id, "change the roles of")?;
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
@@ -358,7 +358,7 @@ impl Membership {
             self.require_permission(caller, &workspace, "roster.assets.transfer")
                 .await?;
         }
-        forbid_self(principal, user_id, verb)?;
+        principal.forbid_self(user_id, verb)?;
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;

@@ -55,28 +55,6 @@ fn chrono_secs(secs: i64) -> chrono::Duration {
     chrono::Duration::try_seconds(secs).unwrap_or(chrono::Duration::MAX)
 }
 
-fn require_operator(caller: &Caller) -> Result<&Principal> {
-    let principal = caller.principal()?;
-    if principal.is_operator {
-        Ok(principal)
-    } else {
-        Err(Error::permission_denied(
-            "only platform operators may do this",
-        ))
-    }
-}
-
-fn forbid_self(principal: &Principal, user_id: Uuid, action: &str) -> Result<()> {
-    if principal.user_id == user_id {
-        return Err(Error::refused(
-            Code::FailedPrecondition,
-            ErrorReason::SelfActionForbidden,
-            format!("you cannot {action} yourself"),
-        ));
-    }
-    Ok(())
-}
-
 fn etag_mismatch(current: String) -> Error {
     Error::refused(
         Code::Aborted,
@@ -344,7 +322,7 @@ impl Membership {
                 self.require_account_admin(&db, caller, account_id).await?;
             }
             None => {
-                require_operator(caller).map_err(|_| {
+                caller.operator().map_err(|_| {
                     Error::invalid("account_id", "is required unless you are an operator")
                 })?;
             }

@@ -1,4 +1,6 @@
 //! Members, the local copy of identity's users, and the access-check lookup.
+use roster_kit::sql::{KeysetOrder, contains_pattern};
+
 use super::*;
 use crate::domain::model::{MemberRecord, MemberStatus};
 
@@ -316,18 +318,13 @@ pub(crate) async fn list_members(
         );
     }
     let (column, cast) = query.order.expression();
-    let direction = if query.descending { "DESC" } else { "ASC" };
-    if let Some((value, id)) = after {
-        let comparison = if query.descending { "<" } else { ">" };
-        sql.push(
-            &format!(" AND ({column}, m.user_id) {comparison} ({cast}, {{}})"),
-            &[value, id],
-        );
-    }
-    sql.push(
-        &format!(" ORDER BY {column} {direction}, m.user_id {direction} LIMIT {{}}"),
-        &[&limit],
-    );
+    let order = KeysetOrder {
+        column,
+        cast,
+        id_column: "m.user_id",
+        descending: query.descending,
+    };
+    sql.push_keyset(&order, after, &limit);
     Ok(db
         .query(sql.sql(), sql.params())
         .await?

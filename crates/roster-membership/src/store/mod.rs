@@ -17,16 +17,6 @@ use crate::domain::model::{
     AccountRecord, BuiltIn, CustomFieldRecord, RoleRecord, Settings, WorkspaceRecord,
 };
 
-/// `LIKE` pattern matching `text` anywhere, case-insensitively (with a lowered column).
-pub(crate) fn contains_pattern(text: &str) -> String {
-    let escaped = text
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 const ACCOUNT_SELECT: &str = "SELECT a.*, ARRAY(SELECT user_id FROM account_administrators d
                                  WHERE d.account_id = a.account_id ORDER BY d.created_at, d.user_id) AS administrators
                           FROM accounts a";
@@ -112,7 +102,7 @@ pub(crate) async fn list_accounts(
             &[user, user],
         );
     }
-    let pattern = query.map(contains_pattern);
+    let pattern = query.map(roster_kit::sql::contains_pattern);
     if let Some(pattern) = &pattern {
         sql.push(" AND lower(a.name) LIKE {}", &[pattern]);
     }
