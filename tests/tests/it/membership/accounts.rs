@@ -303,23 +303,6 @@ async fn account_administrators_run_the_account_but_keep_at_least_one() {
         Code::PermissionDenied,
         "PERMISSION_DENIED",
     );
-    let seats = pb::UpdateWorkspaceRequest {
-        workspace: Some(pb::Workspace {
-            workspace_id: company.workspace_id().into(),
-            seat_limit: 50,
-            ..Default::default()
-        }),
-        update_mask: super::mask(&["seat_limit"]),
-        request_id: request_id(),
-    };
-    assert_refused(
-        env.membership()
-            .update_workspace(as_user(&ann.session, seats))
-            .await,
-        Code::PermissionDenied,
-        "PERMISSION_DENIED",
-    );
-    assert_eq!(env.seat_usage(company.workspace_id()).await.limit, 5);
     assert_refused(
         env.membership()
             .create_account(as_user(
@@ -388,6 +371,25 @@ async fn account_administrators_run_the_account_but_keep_at_least_one() {
     assert_eq!(memberships[0].account_name, "Acme");
     assert!(memberships[0].account_administrator);
     assert!(memberships[0].workspace_id.is_empty());
+
+    // Seat limits are the operators' to change, not the account administrators'.
+    let seats = pb::UpdateWorkspaceRequest {
+        workspace: Some(pb::Workspace {
+            workspace_id: company.workspace_id().into(),
+            seat_limit: 50,
+            ..Default::default()
+        }),
+        update_mask: super::mask(&["seat_limit"]),
+        request_id: request_id(),
+    };
+    assert_refused(
+        env.membership()
+            .update_workspace(as_user(&ann.session, seats))
+            .await,
+        Code::PermissionDenied,
+        "PERMISSION_DENIED",
+    );
+    assert_eq!(env.seat_usage(company.workspace_id()).await.limit, 5);
 }
 
 #[tokio::test]

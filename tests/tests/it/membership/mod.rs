@@ -11,7 +11,8 @@ mod roles;
 mod workspaces;
 
 use prost_types::value::Kind;
-use prost_types::{FieldMask, Value};
+use prost_types::{FieldMask, Timestamp, Value};
+use roster_proto::membership as pb;
 use tonic::{Code, Status};
 
 /// A FieldMask of these paths.
@@ -78,4 +79,23 @@ pub(crate) fn assert_kept_out<T: std::fmt::Debug>(result: Result<T, Status>) {
         reason == "PERMISSION_DENIED" || reason == "NOT_FOUND",
         "reason of {status:?}"
     );
+}
+
+/// A member with its timestamps cut to microseconds (what Postgres stores), to compare a
+/// mutation's answer with a later read without depending on sub-microsecond digits.
+pub(crate) fn to_micros(member: &pb::Member) -> pb::Member {
+    let cut = |time: Option<Timestamp>| {
+        time.map(|t| Timestamp {
+            seconds: t.seconds,
+            nanos: t.nanos / 1000 * 1000,
+        })
+    };
+    pb::Member {
+        join_time: cut(member.join_time),
+        suspend_time: cut(member.suspend_time),
+        remove_time: cut(member.remove_time),
+        purge_time: cut(member.purge_time),
+        update_time: cut(member.update_time),
+        ..member.clone()
+    }
 }

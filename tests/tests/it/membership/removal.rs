@@ -3,7 +3,7 @@ use roster_proto::membership as pb;
 use roster_tests::{TestEnv, assert_refused};
 use tonic::Code;
 
-use super::{mask, sorted};
+use super::{mask, sorted, to_micros};
 
 #[tokio::test]
 async fn a_removed_member_is_restored_with_their_roles_and_status_while_a_seat_is_free() {
@@ -45,7 +45,10 @@ async fn a_removed_member_is_restored_with_their_roles_and_status_while_a_seat_i
         (purge_time.seconds - remove_time.seconds - 14 * 86_400).abs() <= 1,
         "purged 14 days after removal: {remove_time:?} {purge_time:?}"
     );
-    assert_eq!(env.get_member(workspace_id, joe.id()).await, removed);
+    assert_eq!(
+        to_micros(&env.get_member(workspace_id, joe.id()).await),
+        to_micros(&removed)
+    );
     assert_eq!(
         env.seat_usage(workspace_id).await.used,
         2,
@@ -98,8 +101,14 @@ async fn a_removed_member_is_restored_with_their_roles_and_status_while_a_seat_i
         sorted(&[&company.member_role_id, &builder.role_id])
     );
     assert!(restored.remove_time.is_none() && restored.purge_time.is_none());
-    assert_eq!(restored.join_time, removed.join_time);
-    assert_eq!(env.get_member(workspace_id, joe.id()).await, restored);
+    assert_eq!(
+        to_micros(&restored).join_time,
+        to_micros(&removed).join_time
+    );
+    assert_eq!(
+        to_micros(&env.get_member(workspace_id, joe.id()).await),
+        to_micros(&restored)
+    );
     assert_eq!(env.seat_usage(workspace_id).await.used, 3);
     let check = env.check(joe.id(), workspace_id, "flows.create").await;
     assert_eq!(check.reason, pb::AccessReason::GrantedByRole as i32);
@@ -328,4 +337,68 @@ async fn the_purge_worker_finishes_removals_after_the_window() {
     env.clock.advance(chrono::Duration::days(15));
     env.wait_until_purged(workspace_id, &mary.user_id).await;
     assert_eq!(env.seat_usage(workspace_id).await.used, 2);
+}
+
+#[tokio::test]
+async fn after_the_window_a_member_can_only_be_purged() {
+    // The purge worker waits an hour here, so a member whose window has ended stays
+    // until purged by hand.
+    let env = TestEnv::start_with(|options| {
+        options.membership.purge_interval = std::time::Duration::from_secs(3600);
+    })
+    .await;
+    let company = env.create_company("Acme", 0).await;
+    let workspace_id = company.workspace_id();
+    // Sessions do not last two weeks; the operator's API key does.
+    let ann = env.operator_token.clone();
+    let joe = env.create_plain_user("joe@example.com", "Joe").await;
+    let mary = env.create_plain_user("mary@example.com", "Mary").await;
+    for user in [&joe, &mary] {
+        env.add_member(&company, &user.user_id, &[]).await;
+        env.remove_member(&ann, workspace_id, &user.user_id, "")
+            .await
+            .unwrap();
+    }
+
+    // A minute before the window ends, Mary is restored.
+    env.clock
+        .advance(chrono::Duration::days(14) - chrono::Duration::minutes(1));
+    let mary_back = env
+        .restore_member(&ann, workspace_id, &mary.user_id)
+        .await
+        .unwrap();
+    assert_eq!(mary_back.status, pb::MemberStatus::Active as i32);
+
+    // Two minutes later Joe's window has ended.
+    env.clock.advance(chrono::Duration::minutes(2));
+    assert_refused(
+        env.restore_member(&ann, workspace_id, &joe.user_id).await,
+        Code::FailedPrecondition,
+        "RESTORE_WINDOW_ENDED",
+    );
+    let joe_now = env.get_member(workspace_id, &joe.user_id).await;
+    assert_eq!(joe_now.status, pb::MemberStatus::Removed as i32);
+    assert_eq!(
+        env.seat_usage(workspace_id).await.used,
+        1,
+        "only Mary holds a seat"
+    );
+
+    env.purge_member(&ann, workspace_id, &joe.user_id)
+        .await
+        .unwrap();
+    assert_refused(
+        env.try_get_member(workspace_id, &joe.user_id).await,
+        Code::NotFound,
+        "NOT_FOUND",
+    );
+    let again = env.add_member(&company, &joe.user_id, &[]).await;
+    assert_eq!(again.status, pb::MemberStatus::Active as i32);
+    let events = env
+        .membership_audit(company.account_id(), &joe.user_id)
+        .await;
+    assert!(
+        events.iter().any(|e| e.action.contains("purge")),
+        "the purge is audited: {events:?}"
+    );
 }

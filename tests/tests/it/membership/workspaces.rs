@@ -100,7 +100,13 @@ async fn workspace_names_are_unique_per_account_and_the_default_role_applies() {
                 .map(|r| r.into_inner().workspace.unwrap())
         }
     };
-    assert_eq!(get(&joe.session, &flows.workspace_id).await.unwrap(), flows);
+    assert_eq!(
+        get(&joe.session, company.workspace_id())
+            .await
+            .unwrap()
+            .workspace_id,
+        company.workspace_id()
+    );
     let stranger = env.create_person("stranger@example.com").await;
     assert_refused(
         get(&stranger.session, &flows.workspace_id).await,
@@ -136,6 +142,10 @@ async fn workspace_names_are_unique_per_account_and_the_default_role_applies() {
     env.add_member(&company, only_main.id(), &[]).await;
     assert_eq!(list(&only_main.session).await, ["Main"]);
     assert_eq!(list(&joe.session).await, ["Flows", "Main"]);
+
+    // Any member reads their workspace, whatever their roles: Joe's only role in Flows
+    // is the builder role, without roster.members.read.
+    assert_eq!(get(&joe.session, &flows.workspace_id).await.unwrap(), flows);
 }
 
 #[tokio::test]
