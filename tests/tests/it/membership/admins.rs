@@ -94,6 +94,19 @@ async fn two_admins_demoting_each_other_at_once_leave_exactly_one() {
         let ids: Vec<_> = admins.iter().map(|m| m.user_id.as_str()).collect();
         assert_eq!(ids, [winner.id()], "round {round}");
         assert_eq!(admins[0].status, pb::MemberStatus::Active as i32);
+        let stored: i64 = env
+            .sql()
+            .await
+            .query_one(
+                "SELECT count(*) FROM membership.members \
+                  WHERE workspace_id = $1::text::uuid AND status = 'active' \
+                    AND $2::text::uuid = ANY(role_ids)",
+                &[&workspace_id, &company.admin_role_id],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(stored, 1, "round {round}: active admins stored");
     }
 }
 

@@ -52,6 +52,17 @@ async fn add_member_joins_with_the_default_role_and_a_retry_adds_nobody() {
     assert_eq!(retried[0].user_id, joe.user_id);
     assert_eq!(retried[0].join_time, member.join_time);
     assert_eq!(env.seat_usage(company.workspace_id()).await.used, 1);
+    let rows: i64 = env
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM membership.members WHERE user_id = $1::text::uuid",
+            &[&joe.user_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1, "the retry stored no second member");
     assert_eq!(
         env.get_member(company.workspace_id(), &joe.user_id)
             .await
@@ -331,6 +342,23 @@ async fn fifty_concurrent_adds_fill_exactly_the_ten_free_seats() {
         )
         .await;
     assert_eq!(members.len(), 10);
+    let row = env
+        .sql()
+        .await
+        .query_one(
+            "SELECT (SELECT count(*) FROM membership.members m \
+                      WHERE m.workspace_id = w.workspace_id AND m.status <> 'removed'), \
+                    w.seats_used \
+               FROM membership.workspaces w WHERE w.workspace_id = $1::text::uuid",
+            &[&company.workspace_id()],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (row.get::<_, i64>(0), row.get::<_, i32>(1)),
+        (10, 10),
+        "stored members and the seat counter agree"
+    );
 }
 
 #[tokio::test]

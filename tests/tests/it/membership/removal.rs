@@ -336,6 +336,18 @@ async fn the_purge_worker_finishes_removals_after_the_window() {
 
     env.clock.advance(chrono::Duration::days(15));
     env.wait_until_purged(workspace_id, &mary.user_id).await;
+    let left: i64 = env
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM membership.members \
+              WHERE workspace_id = $1::text::uuid AND status = 'removed'",
+            &[&workspace_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "no removed member is left behind");
     assert_eq!(env.seat_usage(workspace_id).await.used, 2);
 }
 
