@@ -1,6 +1,8 @@
 //! Test harness: each test gets a fresh database, the services running in-process on an
 //! ephemeral port (through the same `roster::serve` as production), typed clients and a
 //! platform operator's token. The database is dropped when the environment is.
+pub mod membership;
+
 use std::sync::Arc;
 
 use roster::{Databases, Options, Service};

@@ -2,4 +2,5 @@
 
 mod administration;
 mod identity;
+mod membership;
 mod platform;
