@@ -1,11 +1,12 @@
 //! Time as a dependency, so that tests can move it (expiry, lockout, retention).
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, SubsecRound as _, Utc};
 
 /// Where services read the current time from.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
-    /// The current time.
+    /// The current time, to the microsecond: what Postgres stores, so an answer built
+    /// from it reads the same as the row read back later.
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -18,7 +19,7 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
 }
 
@@ -41,11 +42,11 @@ impl ShiftedClock {
 
 impl Clock for ShiftedClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-            + *self
-                .offset
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let offset = *self
+            .offset
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        (Utc::now() + offset).trunc_subsecs(6)
     }
 }
 

@@ -40,6 +40,9 @@ pub(crate) const PERMISSIONS: &[(&str, &str)] = &[
 /// Every permission: what the built-in admin role holds.
 pub(crate) const ALL_PERMISSIONS: &str = "*";
 
+/// Asks for no permission at all: any active member (or administrator) is allowed.
+pub(crate) const ANY_ROLE: &str = "";
+
 /// Whether `permission` is a permission string: two or more dot-separated segments of
 /// lower-case letters, digits and underscores, each starting with a letter.
 pub(crate) fn is_permission(permission: &str) -> bool {
@@ -112,10 +115,11 @@ impl Decision {
             None | Some(MemberStatus::Removed) => Self::NotAMember,
             Some(MemberStatus::Suspended) => Self::MemberSuspended,
             Some(MemberStatus::Active)
-                if facts
-                    .permissions
-                    .iter()
-                    .any(|p| p == permission || p == ALL_PERMISSIONS) =>
+                if permission == ANY_ROLE
+                    || facts
+                        .permissions
+                        .iter()
+                        .any(|p| p == permission || p == ALL_PERMISSIONS) =>
             {
                 Self::GrantedByRole
             }

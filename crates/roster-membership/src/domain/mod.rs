@@ -268,6 +268,10 @@ impl Membership {
         {
             Some(decision) if decision.allowed() => Ok(principal),
             Some(Decision::NotAMember) | None => Err(Error::not_found("workspace", workspace.id)),
+            Some(Decision::MemberSuspended) => Err(Error::permission_denied(format!(
+                "you are suspended in workspace {}",
+                workspace.name
+            ))),
             Some(_) => Err(Error::permission_denied(format!(
                 "this needs {permission} in workspace {}",
                 workspace.name

@@ -1,5 +1,6 @@
 //! Workspaces, their seat limits and default roles.
 use super::*;
+use crate::domain::access::ANY_ROLE;
 use crate::domain::model::BuiltIn;
 
 /// Which of a workspace's fields an update names.
@@ -115,7 +116,7 @@ impl Membership {
         Ok(answer)
     }
 
-    /// Reads a workspace (operators, account administrators, its members).
+    /// Reads a workspace (operators, account administrators, its active members).
     pub(crate) async fn get_workspace(
         &self,
         caller: &Caller,
@@ -124,7 +125,7 @@ impl Membership {
         let workspace = self
             .workspace(&self.pool.get().await?, workspace_id, false)
             .await?;
-        self.require_permission(caller, &workspace, "roster.members.read")
+        self.require_permission(caller, &workspace, ANY_ROLE)
             .await?;
         Ok(workspace.to_proto())
     }
@@ -176,8 +177,8 @@ impl Membership {
         })
     }
 
-    /// Updates a workspace: its seat limit by operators and account administrators, its
-    /// name and default role also by members with roster.workspaces.manage.
+    /// Updates a workspace: its seat limit by operators, its name and default role also by
+    /// account administrators and members with roster.workspaces.manage.
     pub(crate) async fn update_workspace(
         &self,
         caller: &Caller,
@@ -202,8 +203,10 @@ impl Membership {
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
         if patch.seat_limit.is_some() {
-            self.require_account_admin(&tx, caller, current.account_id)
-                .await?;
+            // Seats are what the account pays for: its administrators cannot raise them.
+            caller.operator().map_err(|_| {
+                Error::permission_denied("only platform operators may change a seat limit")
+            })?;
         }
         if let Replay::Done(previous) =
             requests::begin::<pb::Workspace>(&tx, caller, "UpdateWorkspace", now).await?
