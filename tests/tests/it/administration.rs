@@ -5,57 +5,6 @@ use roster_proto::membership as mpb;
 use roster_tests::{TestEnv, as_user, assert_refused};
 use tonic::Code;
 
-const PASSWORD: &str = "correct horse battery";
-
-/// An account whose first administrator is the operator, with one workspace.
-async fn account_with_workspace(env: &TestEnv, name: &str) -> (String, String) {
-    let account = env
-        .membership()
-        .create_account(as_user(
-            &env.operator_token,
-            mpb::CreateAccountRequest {
-                name: name.into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .account
-        .unwrap();
-    let workspace = env
-        .membership()
-        .create_workspace(as_user(
-            &env.operator_token,
-            mpb::CreateWorkspaceRequest {
-                account_id: account.account_id.clone(),
-                name: "Main".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .workspace
-        .unwrap();
-    (account.account_id, workspace.workspace_id)
-}
-
-async fn join(env: &TestEnv, account_id: &str, workspace_id: &str, user_id: &str) {
-    env.membership()
-        .add_member(as_user(
-            &env.operator_token,
-            mpb::AddMemberRequest {
-                account_id: account_id.into(),
-                workspace_ids: vec![workspace_id.into()],
-                user_id: user_id.into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .unwrap();
-}
-
 fn lock(user_id: &str) -> pb::LockUserRequest {
     pb::LockUserRequest {
         user_id: user_id.into(),
@@ -67,28 +16,27 @@ fn lock(user_id: &str) -> pb::LockUserRequest {
 #[tokio::test]
 async fn an_account_administrator_acts_only_on_users_wholly_inside_their_accounts() {
     let env = TestEnv::start().await;
-    let (acme, acme_main) = account_with_workspace(&env, "Acme").await;
-    let (globex, globex_main) = account_with_workspace(&env, "Globex").await;
-    let ada = env.create_user("ada@acme.test", PASSWORD).await;
+    let acme = env.create_company("Acme", 0).await;
+    let globex = env.create_company("Globex", 0).await;
+    let ada = env.create_person("ada@acme.test").await;
     env.membership()
         .add_account_administrator(as_user(
             &env.operator_token,
             mpb::AddAccountAdministratorRequest {
-                account_id: acme.clone(),
-                user_id: ada.user_id.clone(),
+                account_id: acme.account_id().into(),
+                user_id: ada.id().into(),
                 ..Default::default()
             },
         ))
         .await
         .unwrap();
-    let ada_session = env.login("ada@acme.test", PASSWORD).await;
 
     // Joe is only in Acme: Ada may lock him, and set him a temporary password.
-    let joe = env.create_user("joe@acme.test", PASSWORD).await;
-    join(&env, &acme, &acme_main, &joe.user_id).await;
+    let joe = env.create_plain_user("joe@acme.test", "Joe").await;
+    env.add_member(&acme, &joe.user_id, &[]).await;
     let locked = env
         .identity()
-        .lock_user(as_user(&ada_session, lock(&joe.user_id)))
+        .lock_user(as_user(&ada.session, lock(&joe.user_id)))
         .await
         .unwrap()
         .into_inner()
@@ -97,7 +45,7 @@ async fn an_account_administrator_acts_only_on_users_wholly_inside_their_account
     assert_eq!(locked.status, pb::UserStatus::Locked as i32);
     env.identity()
         .set_temporary_password(as_user(
-            &ada_session,
+            &ada.session,
             pb::SetTemporaryPasswordRequest {
                 user_id: joe.user_id.clone(),
                 ..Default::default()
@@ -107,12 +55,12 @@ async fn an_account_administrator_acts_only_on_users_wholly_inside_their_account
         .unwrap();
 
     // Mary is in Acme and in Globex: Ada must suspend her in Acme instead.
-    let mary = env.create_user("mary@acme.test", PASSWORD).await;
-    join(&env, &acme, &acme_main, &mary.user_id).await;
-    join(&env, &globex, &globex_main, &mary.user_id).await;
+    let mary = env.create_plain_user("mary@acme.test", "Mary").await;
+    env.add_member(&acme, &mary.user_id, &[]).await;
+    env.add_member(&globex, &mary.user_id, &[]).await;
     let refused = assert_refused(
         env.identity()
-            .lock_user(as_user(&ada_session, lock(&mary.user_id)))
+            .lock_user(as_user(&ada.session, lock(&mary.user_id)))
             .await,
         Code::PermissionDenied,
         "PERMISSION_DENIED",
@@ -124,16 +72,14 @@ async fn an_account_administrator_acts_only_on_users_wholly_inside_their_account
     );
 
     // Someone in no account at all is the operators' alone.
-    let loner = env.create_user("loner@example.test", PASSWORD).await;
+    let loner = env.create_plain_user("loner@example.test", "Loner").await;
+    let disable = pb::DisableUserRequest {
+        user_id: loner.user_id.clone(),
+        ..Default::default()
+    };
     assert_refused(
         env.identity()
-            .disable_user(as_user(
-                &ada_session,
-                pb::DisableUserRequest {
-                    user_id: loner.user_id.clone(),
-                    ..Default::default()
-                },
-            ))
+            .disable_user(as_user(&ada.session, disable))
             .await,
         Code::PermissionDenied,
         "PERMISSION_DENIED",
@@ -142,7 +88,7 @@ async fn an_account_administrator_acts_only_on_users_wholly_inside_their_account
     // Nobody locks themself; operators keep full rights.
     assert_refused(
         env.identity()
-            .lock_user(as_user(&ada_session, lock(&ada.user_id)))
+            .lock_user(as_user(&ada.session, lock(ada.id())))
             .await,
         Code::FailedPrecondition,
         "SELF_ACTION_FORBIDDEN",
@@ -154,19 +100,21 @@ async fn an_account_administrator_acts_only_on_users_wholly_inside_their_account
 }
 
 #[tokio::test]
-async fn a_plain_member_cannot_act_on_other_users() {
+async fn a_workspace_admin_or_plain_member_cannot_act_on_other_users() {
     let env = TestEnv::start().await;
-    let (acme, acme_main) = account_with_workspace(&env, "Acme").await;
-    let joe = env.create_user("joe@acme.test", PASSWORD).await;
-    let mary = env.create_user("mary@acme.test", PASSWORD).await;
-    join(&env, &acme, &acme_main, &joe.user_id).await;
-    join(&env, &acme, &acme_main, &mary.user_id).await;
-    let joe_session = env.login("joe@acme.test", PASSWORD).await;
-    assert_refused(
-        env.identity()
-            .lock_user(as_user(&joe_session, lock(&mary.user_id)))
-            .await,
-        Code::PermissionDenied,
-        "PERMISSION_DENIED",
-    );
+    let acme = env.create_company("Acme", 0).await;
+    let admin = env.add_admin(&acme, "admin@acme.test").await;
+    let member = env.add_plain_member(&acme, "joe@acme.test").await;
+    let mary = env.create_plain_user("mary@acme.test", "Mary").await;
+    env.add_member(&acme, &mary.user_id, &[]).await;
+    // Administering a workspace is not administering the account.
+    for session in [&admin.session, &member.session] {
+        assert_refused(
+            env.identity()
+                .lock_user(as_user(session, lock(&mary.user_id)))
+                .await,
+            Code::PermissionDenied,
+            "PERMISSION_DENIED",
+        );
+    }
 }
