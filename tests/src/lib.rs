@@ -47,6 +47,30 @@ pub struct TestEnv {
     channel: Channel,
     database: String,
     shutdown: Option<oneshot::Sender<()>>,
+    options: Options,
+    replicas: Vec<oneshot::Sender<()>>,
+}
+
+/// Serves `options` on an ephemeral port until the returned sender fires (or drops).
+async fn spawn_server(options: Options) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        if let Err(error) = roster::serve(listener, options, async {
+            let _ = stopped.await;
+        })
+        .await
+        {
+            eprintln!("test server failed: {error}");
+        }
+    });
+    let channel = Channel::from_shared(format!("http://{address}"))
+        .expect("uri")
+        .connect_lazy();
+    (address, channel, shutdown)
 }
 
 impl TestEnv {
@@ -95,23 +119,7 @@ impl TestEnv {
             .bootstrap_operator("operator@roster.test", "Test Operator")
             .await
             .expect("bootstrap operator");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = listener.local_addr().expect("address");
-        let (shutdown, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            if let Err(error) = roster::serve(listener, options, async {
-                let _ = stopped.await;
-            })
-            .await
-            {
-                eprintln!("test server failed: {error}");
-            }
-        });
-        let channel = Channel::from_shared(format!("http://{address}"))
-            .expect("uri")
-            .connect_lazy();
+        let (address, channel, shutdown) = spawn_server(options.clone()).await;
         Self {
             clock,
             operator_token,
@@ -121,13 +129,26 @@ impl TestEnv {
             channel,
             database,
             shutdown: Some(shutdown),
+            options,
+            replicas: Vec::new(),
         }
+    }
+
+    /// Starts another process's worth of the same services on the same database (a
+    /// replica, with its own caches and workers) and returns a channel to it.
+    pub async fn start_replica(&mut self) -> Channel {
+        let (_, channel, shutdown) = spawn_server(self.options.clone()).await;
+        self.replicas.push(shutdown);
+        channel
     }
 
     /// Signals the services to shut down, as SIGTERM does; in-flight calls may finish.
     pub fn stop_serving(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
+        }
+        for replica in self.replicas.drain(..) {
+            let _ = replica.send(());
         }
     }
 

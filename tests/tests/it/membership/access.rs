@@ -367,3 +367,44 @@ async fn services_service_accounts_and_the_user_themself_may_check() {
         "UNAUTHENTICATED",
     );
 }
+
+#[tokio::test]
+async fn a_change_on_one_replica_reaches_the_cache_of_another() {
+    use roster_proto::membership::membership_service_client::MembershipServiceClient;
+
+    let mut env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let joe = env.add_plain_member(&company, "joe@example.com").await;
+    let mut replica = MembershipServiceClient::new(env.start_replica().await);
+    let ask = pb::CheckPermissionRequest {
+        user_id: joe.id().into(),
+        workspace_id: company.workspace_id().into(),
+        permission: "roster.members.read".into(),
+    };
+    // The replica has answered (and cached) "granted" before the change.
+    for _ in 0..3 {
+        let answer = replica
+            .check_permission(as_user(&env.operator_token, ask.clone()))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(answer.reason, GRANTED);
+    }
+    env.suspend_member(&env.operator_token, company.workspace_id(), joe.id())
+        .await
+        .unwrap();
+    // Its cache keeps answers for a minute: only the change notice can flip it this soon.
+    eventually(
+        Duration::from_secs(3),
+        "the replica sees the suspension",
+        || {
+            let mut replica = replica.clone();
+            let request = as_user(&env.operator_token, ask.clone());
+            async move {
+                let answer = replica.check_permission(request).await.ok()?.into_inner();
+                (answer.reason == pb::AccessReason::MemberSuspended as i32).then_some(())
+            }
+        },
+    )
+    .await;
+}
