@@ -18,6 +18,8 @@ use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 use tonic_types::StatusExt as _;
 
+pub mod load;
+
 /// The server test databases are created on (`ROSTER_TEST_DATABASE_URL`).
 fn admin_url() -> String {
     std::env::var("ROSTER_TEST_DATABASE_URL")
