@@ -10,6 +10,10 @@
 //!   checked before) and cache hits for a caller authenticated by identity (an operator
 //!   API key) rather than by the local service credential.
 //!
+//! Under each table it prints the database transactions per measured call (from
+//! `pg_stat_database`), which tells a cache hit from a miss and counts round trips.
+//! The server runs with the production pool and membership settings.
+//!
 //! Run with `cargo bench -p roster-tests --bench membership`. It needs Postgres as the
 //! tests do (`ROSTER_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
 //! `ROSTER_BENCH_SECONDS` sets how long each target is measured (default 5, after a 1 s
@@ -17,7 +21,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use roster_proto::membership as pb;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
@@ -414,58 +418,84 @@ async fn list_targets(env: &TestEnv, workspace: &Workspace, channels: &[Channel]
          next_page_token from the first page, then requested again and again with that token",
         100.0 * matching as f64 / listed as f64,
     );
-    let mut targets = Vec::new();
+    let mut listings = Vec::new();
     for order_by in ["display_name", "email"] {
         for (query, total) in [("", listed), (QUERY, matching)] {
-            let request = pb::ListMembersRequest {
-                workspace_id: workspace.workspace_id.clone(),
-                page_size: PAGE_SIZE,
-                query: query.to_owned(),
-                order_by: order_by.to_owned(),
-                ..Default::default()
-            };
-            // A deep page: page 1001 of the whole list, or nine tenths of the way through
-            // the matches of the search.
-            let available = usize::try_from(total).expect("count") / PAGE_SIZE as usize;
-            let pages = DEEP_PAGES.min(available * 9 / 10);
-            let walked = Instant::now();
-            let mut deep = request.clone();
-            for _ in 0..pages {
-                let page = list_page(channels[0].clone(), &env.operator_token, deep.clone())
-                    .await
-                    .expect("page towards the deep page");
-                assert!(!page.next_page_token.is_empty(), "a next page");
-                deep.page_token = page.next_page_token;
-            }
-            list_page(channels[0].clone(), &env.operator_token, deep.clone())
-                .await
-                .expect("the deep page");
-            let search = if query.is_empty() {
-                String::new()
-            } else {
-                format!(", query {query:?}")
-            };
-            eprintln!(
-                "walked {pages} pages by {order_by}{search} in {:.1} s",
-                walked.elapsed().as_secs_f64()
-            );
-            targets.push(Target::new(
-                format!("by {order_by}{search}, first page"),
-                channels,
-                list_members(env.operator_token.clone(), request),
-            ));
-            targets.push(Target::new(
-                format!(
-                    "by {order_by}{search}, page {} (from member {})",
-                    pages + 1,
-                    pages * PAGE_SIZE as usize + 1
-                ),
-                channels,
-                list_members(env.operator_token.clone(), deep),
-            ));
+            listings.push((order_by, query, total));
         }
     }
+    // The four walks to the deep pages are sequential each, so they run side by side.
+    let walks = listings.iter().map(|&(order_by, query, total)| {
+        let request = pb::ListMembersRequest {
+            workspace_id: workspace.workspace_id.clone(),
+            page_size: PAGE_SIZE,
+            query: query.to_owned(),
+            order_by: order_by.to_owned(),
+            ..Default::default()
+        };
+        // A deep page: page 1001 of the whole list, or nine tenths of the way through the
+        // matches of the search.
+        let available = usize::try_from(total).expect("count") / PAGE_SIZE as usize;
+        let pages = DEEP_PAGES.min(available * 9 / 10);
+        walk(env, channels[0].clone(), request, pages)
+    });
+    let deep_pages = futures::future::join_all(walks).await;
+    let mut targets = Vec::new();
+    for ((order_by, query, _), (first, deep, pages)) in listings.into_iter().zip(deep_pages) {
+        let search = if query.is_empty() {
+            String::new()
+        } else {
+            format!(", query {query:?}")
+        };
+        targets.push(Target::new(
+            format!("by {order_by}{search}, first page"),
+            channels,
+            list_members(env.operator_token.clone(), first),
+        ));
+        targets.push(Target::new(
+            format!(
+                "by {order_by}{search}, page {} (from member {})",
+                pages + 1,
+                pages * PAGE_SIZE as usize + 1
+            ),
+            channels,
+            list_members(env.operator_token.clone(), deep),
+        ));
+    }
     targets
+}
+
+/// Follows `next_page_token` from the first page of `first` for `pages` pages: the first
+/// request, the request of the page reached, and `pages`.
+async fn walk(
+    env: &TestEnv,
+    channel: Channel,
+    first: pb::ListMembersRequest,
+    pages: usize,
+) -> (pb::ListMembersRequest, pb::ListMembersRequest, usize) {
+    let walked = Instant::now();
+    let mut deep = first.clone();
+    for _ in 0..pages {
+        let page = list_page(channel.clone(), &env.operator_token, deep.clone())
+            .await
+            .expect("page towards the deep page");
+        assert!(!page.next_page_token.is_empty(), "a next page");
+        deep.page_token = page.next_page_token;
+    }
+    list_page(channel, &env.operator_token, deep.clone())
+        .await
+        .expect("the deep page");
+    eprintln!(
+        "walked {pages} pages by {}{} in {:.1} s",
+        first.order_by,
+        if first.query.is_empty() {
+            ""
+        } else {
+            " with a query"
+        },
+        walked.elapsed().as_secs_f64()
+    );
+    (first, deep, pages)
 }
 
 /// One CheckPermission of `PERMISSION`, which must be allowed by the member's role.
@@ -532,15 +562,65 @@ fn check_misses(
     })
 }
 
+/// Transactions the test database has committed or rolled back, read after its backends
+/// have had time to report them (Postgres publishes them at most once a second).
+async fn transactions(sql: &tokio_postgres::Client) -> i64 {
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    sql.query_one(
+        "SELECT xact_commit + xact_rollback FROM pg_stat_database
+         WHERE datname = current_database()",
+        &[],
+    )
+    .await
+    .expect("database statistics")
+    .get(0)
+}
+
+/// Measures each target as [`load::measure_table`] does, then prints how many database
+/// transactions each measured call cost (the whole database's count over the measured
+/// period, divided by the calls: background work adds a little). Returns the failures.
+async fn measure_table(
+    env: &TestEnv,
+    targets: &[Target],
+    callers: usize,
+    duration: Duration,
+) -> Vec<String> {
+    let sql = env.sql().await;
+    let mut table = load::Table::new(targets.iter().map(|target| &target.name));
+    let mut costs = Vec::new();
+    for target in targets {
+        let warm_up = load::run(&target.channels, callers, &target.call, load::WARM_UP).await;
+        let before = transactions(&sql).await;
+        let outcome = load::run(&target.channels, callers, &target.call, duration)
+            .await
+            .with_errors_of(warm_up);
+        let after = transactions(&sql).await;
+        table.row(&target.name, &outcome);
+        let calls = outcome.latencies.len() as f64;
+        costs.push((&target.name, (after - before) as f64 / calls));
+    }
+    println!("database transactions per call (pg_stat_database):");
+    for (name, cost) in costs {
+        println!("  {name}: {cost:.2}");
+    }
+    table.into_failures()
+}
+
 /// Seeds, then measures and prints both tables; the failures.
 async fn bench() -> Vec<String> {
     let duration = load::measured_duration();
 
     // Serve with the production pool settings (`ROSTER_DB_POOL_SIZE`, default 16), not the
-    // harness's small test pool.
+    // harness's small test pool, and membership's production settings (the harness runs
+    // its feed follower and purge worker more often).
     let pool = roster_kit::config::PoolConfig::from_env().expect("pool config");
     let pool_size = pool.max_size;
-    let env = TestEnv::start_with(|options| options.pool = pool).await;
+    let membership = roster_membership::MembershipConfig::from_env().expect("membership config");
+    let env = TestEnv::start_with(|options| {
+        options.pool = pool;
+        options.membership = membership;
+    })
+    .await;
     let workspace = create_workspace(&env).await;
     seed(&env, &workspace).await;
 
@@ -551,7 +631,7 @@ async fn bench() -> Vec<String> {
         "{}",
         load::setup_line(LIST_CONCURRENCY, pool_size, duration)
     );
-    let mut failures = load::measure_table(&targets, LIST_CONCURRENCY.callers, duration).await;
+    let mut failures = measure_table(&env, &targets, LIST_CONCURRENCY.callers, duration).await;
     println!();
 
     // B. CheckPermission. Active members, in a random order so that consecutive misses
@@ -578,6 +658,7 @@ async fn bench() -> Vec<String> {
     .await;
     let roster = load::connections(env.address, CHECK_CONCURRENCY.connections).await;
     let workspace_id = workspace.workspace_id.clone();
+    // Misses last, so that the hit rows run on a cache that holds only their entries.
     let targets = [
         Target::new(load::BASELINE, &baseline, load::health_check()),
         Target::new(
@@ -592,32 +673,37 @@ async fn bench() -> Vec<String> {
             ),
         ),
         Target::new(
+            format!("CheckPermission, cache hits ({HIT_CHECKS} checks repeated), operator API key"),
+            &roster,
+            check_hits(
+                env.operator_token.clone(),
+                workspace_id.clone(),
+                hit_users.to_vec(),
+            ),
+        ),
+        Target::new(
             "CheckPermission, cache misses (a member never checked before), service credential",
             &roster,
             check_misses(
                 env.service_token.clone(),
-                workspace_id.clone(),
+                workspace_id,
                 miss_users.to_vec(),
                 misses_made.clone(),
             ),
-        ),
-        Target::new(
-            format!("CheckPermission, cache hits ({HIT_CHECKS} checks repeated), operator API key"),
-            &roster,
-            check_hits(env.operator_token.clone(), workspace_id, hit_users.to_vec()),
         ),
     ];
     println!(
         "CheckPermission of {PERMISSION:?} (granted by a role of the member) in the workspace of \
          {MEMBERS} members. The service credential is checked locally; an operator API key is \
-         resolved through identity's Authenticate on every call. Cache misses: every call asks \
+         resolved through identity's Authenticate on every call. Cache hits: {HIT_CHECKS} \
+         (member, workspace, permission) checks over and over. Cache misses: every call asks \
          about a different active member, none asked about before (warm-up included)."
     );
     println!(
         "{}",
         load::setup_line(CHECK_CONCURRENCY, pool_size, duration)
     );
-    failures.extend(load::measure_table(&targets, CHECK_CONCURRENCY.callers, duration).await);
+    failures.extend(measure_table(&env, &targets, CHECK_CONCURRENCY.callers, duration).await);
     println!(
         "cache misses: {} distinct members checked (of {} available)",
         misses_made.load(Ordering::Relaxed).min(miss_users.len()),

@@ -85,6 +85,15 @@ impl Outcome {
             ((q * self.latencies.len() as f64).ceil() as usize).clamp(1, self.latencies.len());
         self.latencies[rank - 1].as_secs_f64() * 1000.0
     }
+
+    /// This outcome with the failures of `earlier` (a warm-up) added: every call must
+    /// succeed, measured or not.
+    pub fn with_errors_of(mut self, earlier: Outcome) -> Self {
+        for (error, count) in earlier.errors {
+            *self.errors.entry(error).or_default() += count;
+        }
+        self
+    }
 }
 
 /// How long each target is measured: `ROSTER_BENCH_SECONDS`, default 5.
@@ -171,12 +180,9 @@ pub async fn measure(
     duration: Duration,
 ) -> Outcome {
     let warm_up = run(channels, callers, call, WARM_UP).await;
-    let measured = run(channels, callers, call, duration).await;
-    let mut errors = warm_up.errors;
-    for (error, count) in measured.errors {
-        *errors.entry(error).or_default() += count;
-    }
-    Outcome { errors, ..measured }
+    run(channels, callers, call, duration)
+        .await
+        .with_errors_of(warm_up)
 }
 
 /// A tonic server with only the health service and no layers, on an ephemeral port: the
@@ -248,23 +254,34 @@ pub fn setup_line(concurrency: Concurrency, pool_size: usize, duration: Duration
     )
 }
 
-/// Measures each target in turn with `callers` callers, printing the table's header and
-/// then a row per target (requests/s, p50 and p99 latency, errors) as it is measured.
-/// Returns the failures, one line per target and error ("name: count x code: message").
-pub async fn measure_table(targets: &[Target], callers: usize, duration: Duration) -> Vec<String> {
-    let width = targets
-        .iter()
-        .map(|target| target.name.len())
-        .max()
-        .unwrap_or(0);
-    println!(
-        "{:<width$}  {:>12}  {:>10}  {:>10}  {:>8}",
-        "target", "requests/s", "p50 (ms)", "p99 (ms)", "errors"
-    );
-    let mut failures = Vec::new();
-    for target in targets {
-        let name = &target.name;
-        let outcome = measure(&target.channels, callers, &target.call, duration).await;
+/// A table of targets as it is printed: a header, then a row per target (requests/s,
+/// p50 and p99 latency, errors) as soon as it is measured.
+pub struct Table {
+    width: usize,
+    failures: Vec<String>,
+}
+
+impl Table {
+    /// Prints the header of a table whose rows are `names`.
+    pub fn new<S: AsRef<str>>(names: impl IntoIterator<Item = S>) -> Self {
+        let width = names
+            .into_iter()
+            .map(|name| name.as_ref().len())
+            .max()
+            .unwrap_or(0);
+        println!(
+            "{:<width$}  {:>12}  {:>10}  {:>10}  {:>8}",
+            "target", "requests/s", "p50 (ms)", "p99 (ms)", "errors"
+        );
+        Self {
+            width,
+            failures: Vec::new(),
+        }
+    }
+
+    /// Prints the row of `name` and keeps its failures.
+    pub fn row(&mut self, name: &str, outcome: &Outcome) {
+        let width = self.width;
         println!(
             "{name:<width$}  {:>12.0}  {:>10.3}  {:>10.3}  {:>8}",
             outcome.requests_per_second(),
@@ -272,14 +289,30 @@ pub async fn measure_table(targets: &[Target], callers: usize, duration: Duratio
             outcome.percentile_ms(0.99),
             outcome.error_count(),
         );
-        failures.extend(
+        self.failures.extend(
             outcome
                 .errors
-                .into_iter()
+                .iter()
                 .map(|(error, count)| format!("{name}: {count} x {error}")),
         );
     }
-    failures
+
+    /// The failures of every row, one line per target and error ("name: count x code:
+    /// message").
+    pub fn into_failures(self) -> Vec<String> {
+        self.failures
+    }
+}
+
+/// Measures each target in turn with `callers` callers ([`measure`]), printing a
+/// [`Table`]. Returns its failures.
+pub async fn measure_table(targets: &[Target], callers: usize, duration: Duration) -> Vec<String> {
+    let mut table = Table::new(targets.iter().map(|target| &target.name));
+    for target in targets {
+        let outcome = measure(&target.channels, callers, &target.call, duration).await;
+        table.row(&target.name, &outcome);
+    }
+    table.into_failures()
 }
 
 /// Runs a benchmark on a multi-threaded runtime; prints its failures and exits non-zero
