@@ -195,10 +195,10 @@ pub async fn bare_tonic_server() -> SocketAddr {
     // The reporter starts with the server ("") SERVING, which is all Check needs.
     let (_reporter, health) = tonic_health::server::health_reporter();
     tokio::spawn(async move {
-        // Accepted the same way as `roster::serve` (a plain listener, default socket options).
+        // Accepted the same way as `roster::serve` (a plain listener, TCP_NODELAY on).
         if let Err(error) = Server::builder()
             .add_service(health)
-            .serve_with_incoming(TcpIncoming::from(listener))
+            .serve_with_incoming(TcpIncoming::from(listener).with_nodelay(Some(true)))
             .await
         {
             eprintln!("baseline server failed: {error}");

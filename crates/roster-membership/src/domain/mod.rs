@@ -191,13 +191,13 @@ impl Membership {
         account_id: Uuid,
         user_id: Uuid,
     ) -> Result<Standing> {
-        let row = db
-            .query_one(
+        let statement = db
+            .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM account_administrators WHERE account_id = $1 AND user_id = $2),
                         EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND user_id = $2 AND status = 'active')",
-                &[&account_id, &user_id],
             )
             .await?;
+        let row = db.query_one(&statement, &[&account_id, &user_id]).await?;
         Ok(Standing {
             administrator: row.get(0),
             member: row.get(1),

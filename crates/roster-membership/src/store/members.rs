@@ -181,13 +181,13 @@ pub(crate) async fn get_member(
     for_update: bool,
 ) -> Result<Option<MemberRecord>> {
     let lock = if for_update { " FOR UPDATE OF m" } else { "" };
+    let statement = db
+        .prepare_cached(&format!(
+            "{MEMBER_SELECT} WHERE m.account_id = $1 AND m.workspace_id = $2 AND m.user_id = $3{lock}"
+        ))
+        .await?;
     Ok(db
-        .query_opt(
-            &format!(
-                "{MEMBER_SELECT} WHERE m.account_id = $1 AND m.workspace_id = $2 AND m.user_id = $3{lock}"
-            ),
-            &[&account_id, &workspace_id, &user_id],
-        )
+        .query_opt(&statement, &[&account_id, &workspace_id, &user_id])
         .await?
         .as_ref()
         .map(member_from_row))
@@ -325,8 +325,10 @@ pub(crate) async fn list_members(
         descending: query.descending,
     };
     sql.push_keyset(&order, after, &limit);
+    // Few distinct filter combinations: each is prepared once per connection.
+    let statement = db.prepare_cached(sql.sql()).await?;
     Ok(db
-        .query(sql.sql(), sql.params())
+        .query(&statement, sql.params())
         .await?
         .iter()
         .map(member_from_row)

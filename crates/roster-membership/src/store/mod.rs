@@ -75,11 +75,11 @@ pub(crate) async fn get_account(
     for_update: bool,
 ) -> Result<Option<AccountRecord>> {
     let lock = if for_update { " FOR UPDATE OF a" } else { "" };
+    let statement = db
+        .prepare_cached(&format!("{ACCOUNT_SELECT} WHERE a.account_id = $1{lock}"))
+        .await?;
     Ok(db
-        .query_opt(
-            &format!("{ACCOUNT_SELECT} WHERE a.account_id = $1{lock}"),
-            &[&id],
-        )
+        .query_opt(&statement, &[&id])
         .await?
         .as_ref()
         .map(account_from_row))
@@ -237,11 +237,13 @@ pub(crate) async fn get_workspace(
     for_update: bool,
 ) -> Result<Option<WorkspaceRecord>> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
+    let statement = db
+        .prepare_cached(&format!(
+            "SELECT * FROM workspaces WHERE workspace_id = $1{lock}"
+        ))
+        .await?;
     Ok(db
-        .query_opt(
-            &format!("SELECT * FROM workspaces WHERE workspace_id = $1{lock}"),
-            &[&id],
-        )
+        .query_opt(&statement, &[&id])
         .await?
         .as_ref()
         .map(workspace_from_row))
@@ -408,11 +410,11 @@ pub(crate) async fn built_in_role(
     account_id: Uuid,
     which: BuiltIn,
 ) -> Result<Option<RoleRecord>> {
+    let statement = db
+        .prepare_cached("SELECT * FROM roles WHERE account_id = $1 AND built_in = $2")
+        .await?;
     Ok(db
-        .query_opt(
-            "SELECT * FROM roles WHERE account_id = $1 AND built_in = $2",
-            &[&account_id, &which.as_db()],
-        )
+        .query_opt(&statement, &[&account_id, &which.as_db()])
         .await?
         .as_ref()
         .map(role_from_row))
