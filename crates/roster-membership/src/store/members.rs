@@ -150,7 +150,9 @@ fn member_from_row(row: &Row) -> MemberRecord {
     }
 }
 
-/// Inserts a member, copying name, email and kind from the local user copy.
+/// Inserts a member, copying name, email and kind from the local user copy. The copy is
+/// share-locked so a concurrent feed update either comes first (and is copied) or waits
+/// and then updates this member too.
 pub(crate) async fn insert_member(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -163,7 +165,7 @@ pub(crate) async fn insert_member(
         "INSERT INTO members (account_id, workspace_id, user_id, status, role_ids, kind, email,
                               display_name, joined_at, updated_at)
          SELECT $1, $2, user_id, 'active', $4, kind, email, display_name, $5, $5
-         FROM users WHERE user_id = $3",
+         FROM users WHERE user_id = $3 FOR SHARE",
         &[&account_id, &workspace_id, &user_id, &role_ids, &now],
     )
     .await?;
