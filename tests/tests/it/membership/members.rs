@@ -697,3 +697,56 @@ async fn suspend_and_resume_keep_the_seat_and_refuse_the_wrong_state() {
         "suspend_time as stored"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_of_one_add_member_make_one_member() {
+    // What an invitation acceptance retried from many places at once relies on.
+    let env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let joe = env.create_plain_user("joe@example.com", "Joe").await;
+    let request = pb::AddMemberRequest {
+        account_id: company.account_id().into(),
+        all_workspaces: true,
+        user_id: joe.user_id.clone(),
+        request_id: request_id(),
+        ..Default::default()
+    };
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+    let calls: Vec<_> = (0..20)
+        .map(|_| {
+            let mut client = env.membership();
+            let request = as_user(&env.service_token, request.clone());
+            let barrier = barrier.clone();
+            tokio::spawn(async move {
+                barrier.wait().await;
+                client
+                    .add_member(request)
+                    .await
+                    .map(|r| r.into_inner().members)
+            })
+        })
+        .collect();
+    let mut join_times = Vec::new();
+    for call in calls {
+        let members = call
+            .await
+            .unwrap()
+            .expect("every retry gets the first answer");
+        assert_eq!(members.len(), 1);
+        join_times.push(members[0].join_time);
+    }
+    join_times.dedup();
+    assert_eq!(join_times.len(), 1, "one answer for all: {join_times:?}");
+    assert_eq!(env.seat_usage(company.workspace_id()).await.used, 1);
+    let rows: i64 = env
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM membership.members WHERE user_id = $1::text::uuid",
+            &[&joe.user_id],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 1);
+}
