@@ -39,6 +39,8 @@ const PAGE_SIZE: i32 = 50;
 const DEEP_PAGES: usize = 1000;
 /// A search term matching a few percent of the members (two of the surnames).
 const QUERY: &str = "kowal";
+/// A search term matching a few hundred members (0.3%): digits of the emails' numbers.
+const RARE_QUERY: &str = "777";
 /// The permission checked: one a custom role of every member grants.
 const PERMISSION: &str = "flows.create";
 /// Distinct checks the cache-hit rows repeat.
@@ -411,20 +413,23 @@ fn list_members(token: String, request: pb::ListMembersRequest) -> Call {
 async fn list_targets(env: &TestEnv, workspace: &Workspace, channels: &[Channel]) -> Vec<Target> {
     let listed = count_listed(env, workspace, "").await;
     let matching = count_listed(env, workspace, QUERY).await;
+    let rare = count_listed(env, workspace, RARE_QUERY).await;
     println!(
         "ListMembers of a workspace of {MEMBERS} members ({listed} listed by default: active \
          and suspended), page size {PAGE_SIZE}, as the operator (API key); query {QUERY:?} \
-         matches {matching} members ({:.1}%); a deep page is reached by following \
-         next_page_token from the first page, then requested again and again with that token",
+         matches {matching} members ({:.1}%), query {RARE_QUERY:?} {rare} ({:.1}%); a deep page \
+         is reached by following next_page_token from the first page, then requested again \
+         and again with that token",
         100.0 * matching as f64 / listed as f64,
+        100.0 * rare as f64 / listed as f64,
     );
     let mut listings = Vec::new();
     for order_by in ["display_name", "email"] {
-        for (query, total) in [("", listed), (QUERY, matching)] {
+        for (query, total) in [("", listed), (QUERY, matching), (RARE_QUERY, rare)] {
             listings.push((order_by, query, total));
         }
     }
-    // The four walks to the deep pages are sequential each, so they run side by side.
+    // The walks to the deep pages are sequential each, so they run side by side.
     let walks = listings.iter().map(|&(order_by, query, total)| {
         let request = pb::ListMembersRequest {
             workspace_id: workspace.workspace_id.clone(),
