@@ -294,6 +294,19 @@ impl TestEnv {
         .await;
     }
 
+    /// How many `membership.members` rows a user has, in any workspace and status.
+    pub async fn member_rows(&self, user_id: &str) -> i64 {
+        self.sql()
+            .await
+            .query_one(
+                "SELECT count(*) FROM membership.members WHERE user_id = $1::text::uuid",
+                &[&user_id],
+            )
+            .await
+            .expect("count member rows")
+            .get(0)
+    }
+
     /// GetSeatUsage as the operator.
     pub async fn seat_usage(&self, workspace_id: &str) -> pb::SeatUsage {
         let request = pb::GetSeatUsageRequest {

@@ -97,7 +97,7 @@ impl Membership {
             .field("name", None::<String>, &name)
             .field("settings", None::<String>, &settings)
             .field("administrators", None::<String>, [principal.user_id]);
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,
@@ -188,7 +188,7 @@ impl Membership {
             &before.settings,
             &settings,
         );
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,
@@ -256,8 +256,7 @@ impl Membership {
                 &before.administrators,
                 &after.administrators,
             );
-            self.audit(&tx, caller, now, account_audit(action, account_id, changes))
-                .await?;
+            audit::record(&tx, caller, now, account_audit(action, account_id, changes)).await?;
             notify_access_changed(&tx, account_id).await?;
         }
         let answer = after.to_proto();

@@ -155,7 +155,7 @@ impl Membership {
             account_id: Some(account_id),
             changes,
         };
-        self.audit(&tx, caller, now, record).await?;
+        audit::record(&tx, caller, now, record).await?;
         let answer = stored.to_proto();
         requests::finish(&tx, caller, Some(&answer)).await?;
         tx.commit().await?;
@@ -249,7 +249,7 @@ impl Membership {
             account_id: Some(account_id),
             changes: Changes::new().field("custom_field_values", &before, &after),
         };
-        self.audit(&tx, caller, now, record).await?;
+        audit::record(&tx, caller, now, record).await?;
         let answer = pb::SetCustomFieldValuesResponse {
             values: json_to_map(after),
         };

@@ -20,8 +20,7 @@ pub(crate) enum MemberChange {
 }
 
 impl MemberChange {
-    /// The RPC (for the request log), the verb (for messages and the audit action), and
-    /// the permission it needs.
+    /// The RPC (for the request log) and the verb (for messages and the audit action).
     fn names(self) -> (&'static str, &'static str) {
         match self {
             Self::Suspend => ("SuspendMember", "suspend"),
@@ -199,7 +198,7 @@ impl Membership {
             let changes = Changes::new()
                 .field("status", None::<String>, "active")
                 .field("role_ids", None::<String>, &member.role_ids);
-            self.audit(
+            audit::record(
                 &tx,
                 caller,
                 now,
@@ -319,7 +318,7 @@ impl Membership {
         after.updated_at = now;
         store::save_member(&tx, &after, now).await?;
         let changes = Changes::new().field("role_ids", &before.role_ids, &after.role_ids);
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,
@@ -446,8 +445,7 @@ impl Membership {
                 after.transfer_to_user_id,
             );
         let action = format!("membership.member.{verb}");
-        self.audit(&tx, caller, now, member_audit(&action, &after, changes))
-            .await?;
+        audit::record(&tx, caller, now, member_audit(&action, &after, changes)).await?;
         notify_access_changed(&tx, workspace.account_id).await?;
         let answer = pb::GetMemberResponse {
             member: (!purged).then(|| after.to_proto(now)),
@@ -587,7 +585,7 @@ impl Membership {
                     workspace_id,
                 ),
             };
-            self.audit(&tx, &system, now, record).await?;
+            audit::record(&tx, &system, now, record).await?;
         }
         tx.commit().await?;
         Ok(expired.len())

@@ -302,16 +302,6 @@ impl Membership {
         Ok(())
     }
 
-    async fn audit(
-        &self,
-        db: &impl GenericClient,
-        caller: &Caller,
-        now: DateTime<Utc>,
-        record: AuditRecord<'_>,
-    ) -> Result<()> {
-        audit::record(db, caller, now, record).await
-    }
-
     /// Lists audit events (operators; account administrators for their account).
     pub(crate) async fn list_audit_events(
         &self,

@@ -109,7 +109,7 @@ impl Membership {
         let changes = Changes::new()
             .field("name", None::<String>, &role.name)
             .field("permissions", None::<String>, &role.permissions);
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,
@@ -186,7 +186,7 @@ impl Membership {
             .field("name", &before.name, &after.name)
             .field("description", &before.description, &after.description)
             .field("permissions", &before.permissions, &after.permissions);
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,
@@ -226,7 +226,7 @@ impl Membership {
         }
         store::delete_role(&tx, role.account_id, role.id).await?;
         let changes = Changes::new().field("name", &role.name, None::<String>);
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,

@@ -103,7 +103,7 @@ impl Membership {
             .field("name", None::<String>, &name)
             .field("seat_limit", None::<i32>, seat_limit)
             .field("default_role_id", None::<Uuid>, workspace.default_role_id);
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,
@@ -247,7 +247,7 @@ impl Membership {
                 before.default_role_id,
                 after.default_role_id,
             );
-        self.audit(
+        audit::record(
             &tx,
             caller,
             now,

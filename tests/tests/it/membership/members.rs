@@ -52,17 +52,11 @@ async fn add_member_joins_with_the_default_role_and_a_retry_adds_nobody() {
     assert_eq!(retried[0].user_id, joe.user_id);
     assert_eq!(retried[0].join_time, member.join_time);
     assert_eq!(env.seat_usage(company.workspace_id()).await.used, 1);
-    let rows: i64 = env
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM membership.members WHERE user_id = $1::text::uuid",
-            &[&joe.user_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(rows, 1, "the retry stored no second member");
+    assert_eq!(
+        env.member_rows(&joe.user_id).await,
+        1,
+        "the retry stored no second member"
+    );
     assert_eq!(
         env.get_member(company.workspace_id(), &joe.user_id)
             .await
@@ -738,15 +732,5 @@ async fn concurrent_retries_of_one_add_member_make_one_member() {
     join_times.dedup();
     assert_eq!(join_times.len(), 1, "one answer for all: {join_times:?}");
     assert_eq!(env.seat_usage(company.workspace_id()).await.used, 1);
-    let rows: i64 = env
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM membership.members WHERE user_id = $1::text::uuid",
-            &[&joe.user_id],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(rows, 1);
+    assert_eq!(env.member_rows(&joe.user_id).await, 1);
 }
