@@ -11,6 +11,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "roster/identity/v1/identity_service.proto",
         "roster/membership/v1/membership.proto",
         "roster/membership/v1/membership_service.proto",
+        "roster/invitation/v1/invitation.proto",
+        "roster/invitation/v1/invitation_service.proto",
     ]
     .iter()
     .map(|file| proto_root.join(file))
