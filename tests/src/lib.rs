@@ -1,17 +1,20 @@
 //! Test harness: each test gets a fresh database, the services running in-process on an
 //! ephemeral port (through the same `roster::serve` as production), typed clients and a
 //! platform operator's token. The database is dropped when the environment is.
+pub mod invitation;
 pub mod membership;
 
 use std::sync::Arc;
 
 use roster::{Databases, Options, Service};
 use roster_identity::IdentityConfig;
+use roster_invitation::InvitationConfig;
 use roster_kit::clock::ShiftedClock;
 use roster_kit::config::{PoolConfig, ServerConfig};
 use roster_membership::MembershipConfig;
 use roster_proto::identity as pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
+use roster_proto::invitation::invitation_service_client::InvitationServiceClient;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
 use tokio::sync::oneshot;
 use tonic::transport::Channel;
@@ -107,6 +110,10 @@ impl TestEnv {
                 purge_interval: std::time::Duration::from_millis(100),
                 ..MembershipConfig::default()
             },
+            invitation: InvitationConfig {
+                cleanup_interval: std::time::Duration::from_millis(100),
+                ..InvitationConfig::default()
+            },
             identity_url: None,
             membership_url: None,
             clock: clock.clone(),
@@ -162,6 +169,11 @@ impl TestEnv {
     /// A client of the membership service.
     pub fn membership(&self) -> MembershipServiceClient<Channel> {
         MembershipServiceClient::new(self.channel.clone())
+    }
+
+    /// A client of the invitation service.
+    pub fn invitation(&self) -> InvitationServiceClient<Channel> {
+        InvitationServiceClient::new(self.channel.clone())
     }
 
     /// The raw channel, for other clients (health, reflection).

@@ -76,24 +76,27 @@ impl Authenticator {
 
     /// The caller of a request with these `metadata` and `request_id`.
     pub async fn caller(&self, metadata: &MetadataMap, request_id: &str) -> Result<Caller> {
-        let token = bearer_token(metadata)?;
-        let principal = if self.service_token.matches(token) {
-            ServiceToken::principal()
-        } else {
-            let answer = self
-                .identity
-                .clone()
-                .authenticate(identity_pb::AuthenticateRequest {
-                    token: token.to_owned(),
-                })
-                .await
-                .map_err(|status| from_status("identity", &status))?;
-            principal_from_proto(answer.into_inner().principal.unwrap_or_default())?
-        };
+        let principal = self.principal(bearer_token(metadata)?).await?;
         Ok(Caller {
             principal: Some(principal),
             request_id: request_id.to_owned(),
         })
+    }
+
+    /// Who `token` (a session token, an API key or the service token) stands for.
+    pub async fn principal(&self, token: &str) -> Result<Principal> {
+        if self.service_token.matches(token) {
+            return Ok(ServiceToken::principal());
+        }
+        let answer = self
+            .identity
+            .clone()
+            .authenticate(identity_pb::AuthenticateRequest {
+                token: token.to_owned(),
+            })
+            .await
+            .map_err(|status| from_status("identity", &status))?;
+        principal_from_proto(answer.into_inner().principal.unwrap_or_default())
     }
 }
 

@@ -17,6 +17,7 @@ use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
 use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
+use roster_invitation::{InvitationApi, InvitationConfig, Invitations};
 use roster_membership::{Membership, MembershipApi, MembershipConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -30,17 +31,20 @@ pub enum Service {
     Identity,
     /// Accounts, workspaces, roles, members, access checks.
     Membership,
+    /// Invitations: invite, resend, revoke, accept.
+    Invitation,
 }
 
 impl Service {
     /// Every service, in start order.
-    pub const ALL: &[Self] = &[Self::Identity, Self::Membership];
+    pub const ALL: &[Self] = &[Self::Identity, Self::Membership, Self::Invitation];
 
     /// The name used in `--services`.
     pub fn name(self) -> &'static str {
         match self {
             Self::Identity => "identity",
             Self::Membership => "membership",
+            Self::Invitation => "invitation",
         }
     }
 
@@ -88,6 +92,8 @@ pub struct Options {
     pub identity: IdentityConfig,
     /// Membership's settings.
     pub membership: MembershipConfig,
+    /// The invitation service's settings.
+    pub invitation: InvitationConfig,
     /// Where identity is served when it is not in this process (`ROSTER_IDENTITY_URL`);
     /// `None` means this process serves it.
     pub identity_url: Option<String>,
@@ -109,6 +115,7 @@ impl Options {
             pool: PoolConfig::from_env()?,
             identity: IdentityConfig::from_env()?,
             membership: MembershipConfig::from_env()?,
+            invitation: InvitationConfig::from_env()?,
             identity_url: roster_kit::config::optional("ROSTER_IDENTITY_URL"),
             membership_url: roster_kit::config::optional("ROSTER_MEMBERSHIP_URL"),
             clock: Arc::new(roster_kit::clock::SystemClock),
@@ -155,18 +162,39 @@ pub async fn open_identity(
     )))
 }
 
-/// Opens membership's pool and brings its schema up to date.
+/// Opens `service`'s pool and brings its schema up to date.
+async fn migrated_pool(
+    options: &Options,
+    service: Service,
+    schema: &str,
+    migrations: &[roster_kit::db::Migration],
+) -> Result<(deadpool_postgres::Pool, String)> {
+    let url = options.databases.url(service);
+    info!(service = service.name(), database = %redact_url(&url), "connecting");
+    let pool = roster_kit::db::connect(&url, schema, &options.pool).await?;
+    roster_kit::db::migrate(&pool, schema, migrations).await?;
+    Ok((pool, url))
+}
+
 async fn migrated_membership_pool(options: &Options) -> Result<(deadpool_postgres::Pool, String)> {
-    let url = options.databases.url(Service::Membership);
-    info!(service = "membership", database = %redact_url(&url), "connecting");
-    let pool = roster_kit::db::connect(&url, roster_membership::SCHEMA, &options.pool).await?;
-    roster_kit::db::migrate(
-        &pool,
+    migrated_pool(
+        options,
+        Service::Membership,
         roster_membership::SCHEMA,
         roster_membership::MIGRATIONS,
     )
+    .await
+}
+
+async fn migrated_invitation_pool(options: &Options) -> Result<deadpool_postgres::Pool> {
+    let (pool, _) = migrated_pool(
+        options,
+        Service::Invitation,
+        roster_invitation::SCHEMA,
+        roster_invitation::MIGRATIONS,
+    )
     .await?;
-    Ok((pool, url))
+    Ok(pool)
 }
 
 /// Opens membership (migrated) and builds its domain, calling identity over `identity`.
@@ -181,6 +209,23 @@ pub async fn open_membership(
         Arc::clone(&options.clock),
         options.membership.clone(),
         identity,
+        options.service_token.clone(),
+    )))
+}
+
+/// Opens the invitation service's pool (migrated) and builds its domain, calling identity
+/// and membership over their channels.
+pub async fn open_invitation(
+    options: &Options,
+    identity: tonic::transport::Channel,
+    membership: tonic::transport::Channel,
+) -> Result<Arc<Invitations>> {
+    Ok(Arc::new(Invitations::new(
+        migrated_invitation_pool(options).await?,
+        Arc::clone(&options.clock),
+        options.invitation.clone(),
+        identity,
+        membership,
         options.service_token.clone(),
     )))
 }
@@ -201,12 +246,32 @@ fn peer_channel(
     roster_kit::remote::channel(&url, options.pool.timeout).map(Some)
 }
 
+/// A channel to `service`, which this process serves or whose URL is configured.
+fn required_peer(
+    options: &Options,
+    service: Service,
+    local: std::net::SocketAddr,
+) -> Result<tonic::transport::Channel> {
+    let (url, variable) = match service {
+        Service::Identity => (options.identity_url.as_ref(), "ROSTER_IDENTITY_URL"),
+        Service::Membership => (options.membership_url.as_ref(), "ROSTER_MEMBERSHIP_URL"),
+        Service::Invitation => (None, "ROSTER_INVITATION_URL"),
+    };
+    peer_channel(options, service, url, local)?.ok_or_else(|| {
+        Error::invalid(
+            variable,
+            format!("is required when {} is not served by this process", service.name()),
+        )
+    })
+}
+
 /// Runs migrations of `services` and returns.
 pub async fn migrate(options: &Options) -> Result<()> {
     for service in &options.services {
         match service {
             Service::Identity => drop(open_identity(options, None).await?),
             Service::Membership => drop(migrated_membership_pool(options).await?),
+            Service::Invitation => drop(migrated_invitation_pool(options).await?),
         }
     }
     Ok(())
@@ -256,18 +321,7 @@ pub async fn serve(
                 }));
             }
             Service::Membership => {
-                let identity = peer_channel(
-                    &options,
-                    Service::Identity,
-                    options.identity_url.as_ref(),
-                    local,
-                )?
-                .ok_or_else(|| {
-                    Error::invalid(
-                        "ROSTER_IDENTITY_URL",
-                        "is required when identity is not served by this process",
-                    )
-                })?;
+                let identity = required_peer(&options, Service::Identity, local)?;
                 let membership = open_membership(&options, identity.clone()).await?;
                 let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(
@@ -285,6 +339,21 @@ pub async fn serve(
                 }));
                 workers.push(tokio::spawn(async move {
                     listener.run_change_listener(stop_listener).await;
+                }));
+            }
+            Service::Invitation => {
+                let identity = required_peer(&options, Service::Identity, local)?;
+                let membership = required_peer(&options, Service::Membership, local)?;
+                let invitations =
+                    open_invitation(&options, identity.clone(), membership).await?;
+                let authenticator = Authenticator::new(identity, options.service_token.clone());
+                routes = routes.add_service(
+                    InvitationApi::new(Arc::clone(&invitations), authenticator).into_server(),
+                );
+                names.push(roster_invitation::SERVICE_NAME);
+                let stop = stopped();
+                workers.push(tokio::spawn(async move {
+                    invitations.run_cleanup(stop).await;
                 }));
             }
         }

@@ -2,5 +2,6 @@
 
 mod administration;
 mod identity;
+mod invitation;
 mod membership;
 mod platform;

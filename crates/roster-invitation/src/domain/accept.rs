@@ -1,0 +1,228 @@
+//! The invitee's side: what the accept page shows, and the acceptance that gets or
+//! creates the user in identity, adds the member in membership and marks the invitation
+//! accepted — each step idempotent on the invitation id, so a retry after any failure
+//! completes the same acceptance.
+use roster_kit::audit::{self, AuditRecord, Changes};
+use roster_kit::auth::{Caller, Principal, parse_id};
+use roster_kit::clock::to_timestamp;
+use roster_kit::remote::from_status;
+use roster_kit::{Error, Result, token};
+use roster_proto::identity as identity_pb;
+use roster_proto::invitation as pb;
+use roster_proto::membership as membership_pb;
+use roster_proto::types::ErrorReason;
+use tonic::Code;
+use tracing::instrument;
+
+use super::Invitations;
+use super::manage::require_open;
+use super::model::{InvitationRecord, Stored};
+use crate::store::{self, Key};
+
+/// Who accepts an invitation.
+#[derive(Debug, Clone)]
+pub(crate) enum Invitee {
+    /// A person new to Roster, registering with the invited email.
+    NewUser {
+        display_name: String,
+        password: String,
+    },
+    /// An existing person, proving it with their session.
+    Session(String),
+}
+
+/// The user an acceptance is for, with the session the answer carries.
+struct Accepted {
+    principal: Principal,
+    session_token: String,
+    session_expire_time: Option<prost_types::Timestamp>,
+}
+
+fn token_invalid() -> Error {
+    Error::refused(
+        Code::NotFound,
+        ErrorReason::TokenInvalid,
+        "this invitation link is not valid: it may have been replaced by a newer email",
+    )
+}
+
+impl Invitations {
+    /// The invitation behind a link's token, if the link still works.
+    async fn by_token(
+        &self,
+        db: &impl deadpool_postgres::GenericClient,
+        secret: &str,
+        lock: bool,
+    ) -> Result<InvitationRecord> {
+        let invitation = store::get_invitation(db, Key::TokenHash(&token::hash(secret)), lock)
+            .await?
+            .ok_or_else(token_invalid)?;
+        require_open(&invitation, self.now(), true)?;
+        Ok(invitation)
+    }
+
+    /// What the accept page shows.
+    pub(crate) async fn preview(&self, secret: &str) -> Result<pb::PreviewInvitationResponse> {
+        let invitation = self.by_token(&self.pool.get().await?, secret, false).await?;
+        let context = self
+            .check_invitees(
+                invitation.account_id,
+                &invitation.workspace_ids,
+                invitation.all_workspaces,
+                &[],
+                &[],
+            )
+            .await?;
+        Ok(pb::PreviewInvitationResponse {
+            invitation_id: invitation.id.to_string(),
+            account_name: context.account_name,
+            workspace_names: context.workspaces.into_iter().map(|w| w.name).collect(),
+            all_workspaces: invitation.all_workspaces,
+            inviter_display_name: self.display_name(invitation.inviter_user_id).await?,
+            email: invitation.email,
+            message: invitation.message,
+            expire_time: Some(to_timestamp(invitation.expires_at)),
+        })
+    }
+
+    /// Accepts the invitation behind `secret` for `invitee`.
+    #[instrument(skip_all, name = "invitation.accept")]
+    pub(crate) async fn accept(
+        &self,
+        secret: &str,
+        invitee: Invitee,
+    ) -> Result<pb::AcceptInvitationResponse> {
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        // The row lock makes concurrent uses of one link wait: the first completes, the
+        // others then see it accepted.
+        let mut invitation = self.by_token(&tx, secret, true).await?;
+        let accepted = self.identify(&invitation, invitee).await?;
+        let user_id = accepted.principal.user_id;
+        let members = self.join(&invitation, user_id).await?;
+        let now = self.now();
+        invitation.stored = Stored::Accepted;
+        invitation.accepted_user_id = Some(user_id);
+        invitation.accepted_at = Some(now);
+        store::update_invitation(&tx, &invitation).await?;
+        let caller = Caller {
+            principal: Some(accepted.principal),
+            request_id: String::new(),
+        };
+        audit::record(
+            &tx,
+            &caller,
+            now,
+            AuditRecord {
+                action: "invitation.invitation.accept",
+                target_type: "invitation",
+                target_id: invitation.id.to_string(),
+                account_id: Some(invitation.account_id),
+                changes: Changes::new()
+                    .field("state", "pending", "accepted")
+                    .field("accepted_user_id", (), user_id.to_string()),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(pb::AcceptInvitationResponse {
+            user_id: user_id.to_string(),
+            members,
+            session_token: accepted.session_token,
+            session_expire_time: accepted.session_expire_time,
+            invitation: Some(invitation.to_proto(now)),
+        })
+    }
+
+    /// Gets or creates the invitee in identity.
+    async fn identify(&self, invitation: &InvitationRecord, invitee: Invitee) -> Result<Accepted> {
+        match invitee {
+            Invitee::NewUser {
+                display_name,
+                password,
+            } => {
+                let request = self.as_service(identity_pb::ProvisionInvitedUserRequest {
+                    invitation_id: invitation.id.to_string(),
+                    email: invitation.email.clone(),
+                    display_name,
+                    password,
+                });
+                let answer = self
+                    .identity
+                    .clone()
+                    .provision_invited_user(request)
+                    .await
+                    .map_err(|status| from_status("identity", &status))?
+                    .into_inner();
+                let user = answer.user.unwrap_or_default();
+                let malformed = |e| Error::internal("identity answered a malformed user", e);
+                Ok(Accepted {
+                    principal: Principal {
+                        user_id: parse_id("user_id", &user.user_id).map_err(malformed)?,
+                        is_service: false,
+                        is_operator: false,
+                        impersonator_id: None,
+                        email: user.email,
+                        session_id: None,
+                        api_key_id: None,
+                        is_roster_service: false,
+                    },
+                    session_token: answer.session_token,
+                    session_expire_time: answer.session_expire_time,
+                })
+            }
+            Invitee::Session(session_token) => {
+                let principal = self.authenticator.principal(&session_token).await?;
+                if principal.session_id.is_none() || principal.impersonator_id.is_some() {
+                    return Err(Error::unauthenticated(
+                        "accepting needs the invitee's own session token",
+                    ));
+                }
+                if principal.email != invitation.email {
+                    return Err(Error::refused(
+                        Code::PermissionDenied,
+                        ErrorReason::EmailMismatch,
+                        format!(
+                            "this invitation is for {}; sign in with that email to accept it",
+                            invitation.email
+                        ),
+                    ));
+                }
+                Ok(Accepted {
+                    principal,
+                    session_token,
+                    session_expire_time: None,
+                })
+            }
+        }
+    }
+
+    /// Adds the member in membership; the invitation id makes a retry answer the same
+    /// members instead of adding twice.
+    async fn join(
+        &self,
+        invitation: &InvitationRecord,
+        user_id: uuid::Uuid,
+    ) -> Result<Vec<membership_pb::Member>> {
+        let request = self.as_service(membership_pb::AddMemberRequest {
+            account_id: invitation.account_id.to_string(),
+            workspace_ids: if invitation.all_workspaces {
+                Vec::new()
+            } else {
+                invitation.workspace_ids.iter().map(ToString::to_string).collect()
+            },
+            all_workspaces: invitation.all_workspaces,
+            user_id: user_id.to_string(),
+            role_ids: invitation.role_ids.iter().map(ToString::to_string).collect(),
+            request_id: invitation.id.to_string(),
+        });
+        Ok(self
+            .membership
+            .clone()
+            .add_member(request)
+            .await
+            .map_err(|status| from_status("membership", &status))?
+            .into_inner()
+            .members)
+    }
+}

@@ -1,0 +1,312 @@
+//! The invitation schema's SQL.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use roster_kit::Result;
+use roster_kit::sql::{QueryBuilder, contains_pattern};
+use tokio_postgres::Row;
+use uuid::Uuid;
+
+use crate::domain::model::{InvitationRecord, Stored};
+
+/// Invitations still pending at `now`, in SQL.
+const PENDING: &str = "state = 'pending' AND expires_at > {}";
+
+/// Locks the account's row (creating it on first use), so one request at a time decides
+/// what counts as already invited and how many seats pending invitations hold.
+pub(crate) async fn lock_account(db: &impl GenericClient, account_id: Uuid) -> Result<()> {
+    db.execute(
+        "INSERT INTO accounts (account_id) VALUES ($1) ON CONFLICT DO NOTHING",
+        &[&account_id],
+    )
+    .await?;
+    db.execute(
+        "SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE",
+        &[&account_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The invitations joining some workspace of `workspace_ids` (or any, for
+/// account-wide ones): what makes an email "already invited" and holds seats.
+pub(crate) struct Overlap<'a> {
+    pub(crate) account_id: Uuid,
+    pub(crate) workspace_ids: &'a [Uuid],
+    pub(crate) all_workspaces: bool,
+    /// An invitation to leave out (the one being resent).
+    pub(crate) except: Option<Uuid>,
+    pub(crate) now: DateTime<Utc>,
+}
+
+impl<'a> Overlap<'a> {
+    fn push_filter(&'a self, sql: &mut QueryBuilder<'a>) {
+        sql.push(" AND account_id = {}", &[&self.account_id]);
+        sql.push(&format!(" AND {PENDING}"), &[&self.now]);
+        if let Some(except) = &self.except {
+            sql.push(" AND invitation_id <> {}", &[except]);
+        }
+        if !self.all_workspaces {
+            sql.push(
+                " AND (all_workspaces OR workspace_ids && {})",
+                &[&self.workspace_ids],
+            );
+        }
+    }
+}
+
+/// Pending invitations of these emails overlapping `overlap`: email -> invitation id.
+pub(crate) async fn pending_invitations(
+    db: &impl GenericClient,
+    overlap: &Overlap<'_>,
+    emails: &[String],
+) -> Result<HashMap<String, Uuid>> {
+    let mut sql = QueryBuilder::new("SELECT email, invitation_id FROM invitations WHERE true");
+    overlap.push_filter(&mut sql);
+    sql.push(" AND email = ANY({})", &[&emails]);
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect())
+}
+
+/// How many pending invitations would join each of `workspaces`.
+pub(crate) async fn pending_seats(
+    db: &impl GenericClient,
+    overlap: &Overlap<'_>,
+    workspaces: &[Uuid],
+) -> Result<HashMap<Uuid, i64>> {
+    let mut sql = QueryBuilder::new(
+        "SELECT w.workspace_id, count(*) FROM unnest(",
+    );
+    sql.push("{}::uuid[]) AS w(workspace_id) JOIN invitations i ON (i.all_workspaces OR w.workspace_id = ANY(i.workspace_ids))", &[&workspaces]);
+    sql.push(" AND i.account_id = {}", &[&overlap.account_id]);
+    sql.push(" AND i.state = 'pending' AND i.expires_at > {}", &[&overlap.now]);
+    if let Some(except) = &overlap.except {
+        sql.push(" AND i.invitation_id <> {}", &[except]);
+    }
+    sql.push(" GROUP BY w.workspace_id", &[]);
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(|row| (row.get(0), row.get(1)))
+        .collect())
+}
+
+/// New invitations of one request: everything but id, email and token is shared.
+pub(crate) struct NewInvitations<'a> {
+    pub(crate) template: &'a InvitationRecord,
+    pub(crate) ids: Vec<Uuid>,
+    pub(crate) emails: Vec<String>,
+    pub(crate) token_hashes: Vec<Vec<u8>>,
+}
+
+/// Inserts a request's invitations in one statement.
+pub(crate) async fn insert_invitations(
+    db: &impl GenericClient,
+    new: &NewInvitations<'_>,
+) -> Result<()> {
+    let t = new.template;
+    db.execute(
+        "INSERT INTO invitations (account_id, invitation_id, workspace_ids, all_workspaces, email, role_ids,
+                                  message, state, token_hash, inviter_user_id, created_at, expires_at,
+                                  last_sent_at, send_count)
+         SELECT $1, n.id, $2, $3, n.email, $4, $5, 'pending', n.token_hash, $6, $7, $8, $7, 1
+         FROM unnest($9::uuid[], $10::text[], $11::bytea[]) AS n(id, email, token_hash)",
+        &[
+            &t.account_id,
+            &t.workspace_ids,
+            &t.all_workspaces,
+            &t.role_ids,
+            &t.message,
+            &t.inviter_user_id,
+            &t.created_at,
+            &t.expires_at,
+            &new.ids,
+            &new.emails,
+            &new.token_hashes,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+fn invitation_from_row(row: &Row) -> InvitationRecord {
+    InvitationRecord {
+        account_id: row.get("account_id"),
+        id: row.get("invitation_id"),
+        workspace_ids: row.get("workspace_ids"),
+        all_workspaces: row.get("all_workspaces"),
+        email: row.get("email"),
+        role_ids: row.get("role_ids"),
+        message: row.get("message"),
+        stored: Stored::parse(row.get("state")),
+        inviter_user_id: row.get("inviter_user_id"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+        last_sent_at: row.get("last_sent_at"),
+        send_count: row.get("send_count"),
+        accepted_user_id: row.get("accepted_user_id"),
+        accepted_at: row.get("accepted_at"),
+        revoked_at: row.get("revoked_at"),
+    }
+}
+
+/// Which invitation to read.
+pub(crate) enum Key<'a> {
+    Id(Uuid),
+    TokenHash(&'a [u8]),
+}
+
+/// Reads an invitation, row-locked with `lock` until the transaction ends.
+pub(crate) async fn get_invitation(
+    db: &impl GenericClient,
+    key: Key<'_>,
+    lock: bool,
+) -> Result<Option<InvitationRecord>> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    let row = match key {
+        Key::Id(id) => {
+            db.query_opt(
+                &format!("SELECT * FROM invitations WHERE invitation_id = $1{lock}"),
+                &[&id],
+            )
+            .await?
+        }
+        Key::TokenHash(hash) => {
+            db.query_opt(
+                &format!("SELECT * FROM invitations WHERE token_hash = $1{lock}"),
+                &[&hash],
+            )
+            .await?
+        }
+    };
+    Ok(row.as_ref().map(invitation_from_row))
+}
+
+/// Gives an invitation a new token and expiry, as sent once more at `now`.
+pub(crate) async fn record_resend(
+    db: &impl GenericClient,
+    invitation: &InvitationRecord,
+    token_hash: &[u8],
+) -> Result<()> {
+    db.execute(
+        "UPDATE invitations SET token_hash = $3, expires_at = $4, last_sent_at = $5, send_count = $6,
+                                workspace_ids = $7
+         WHERE account_id = $1 AND invitation_id = $2",
+        &[
+            &invitation.account_id,
+            &invitation.id,
+            &token_hash,
+            &invitation.expires_at,
+            &invitation.last_sent_at,
+            &invitation.send_count,
+            &invitation.workspace_ids,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Writes an invitation's state, roles and acceptance or revocation.
+pub(crate) async fn update_invitation(
+    db: &impl GenericClient,
+    invitation: &InvitationRecord,
+) -> Result<()> {
+    db.execute(
+        "UPDATE invitations SET state = $3, role_ids = $4, accepted_user_id = $5, accepted_at = $6,
+                                revoked_at = $7
+         WHERE account_id = $1 AND invitation_id = $2",
+        &[
+            &invitation.account_id,
+            &invitation.id,
+            &invitation.stored.as_str(),
+            &invitation.role_ids,
+            &invitation.accepted_user_id,
+            &invitation.accepted_at,
+            &invitation.revoked_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The filters of ListInvitations.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct InvitationQuery {
+    pub(crate) account_id: Uuid,
+    pub(crate) workspace_id: Option<Uuid>,
+    /// Empty means every state.
+    pub(crate) states: Vec<i32>,
+    pub(crate) query: Option<String>,
+}
+
+/// A page of invitations, newest first.
+pub(crate) async fn list_invitations(
+    db: &impl GenericClient,
+    query: &InvitationQuery,
+    now: DateTime<Utc>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<InvitationRecord>> {
+    use roster_proto::invitation::InvitationState as State;
+    let mut sql = QueryBuilder::new("SELECT * FROM invitations WHERE true");
+    sql.push(" AND account_id = {}", &[&query.account_id]);
+    if let Some(workspace_id) = &query.workspace_id {
+        sql.push(
+            " AND (all_workspaces OR {} = ANY(workspace_ids))",
+            &[workspace_id],
+        );
+    }
+    if !query.states.is_empty() {
+        sql.push(" AND (false", &[]);
+        for state in &query.states {
+            match State::try_from(*state) {
+                Ok(State::Pending) => sql.push(" OR (state = 'pending' AND expires_at > {})", &[&now]),
+                Ok(State::Expired) => sql.push(" OR (state = 'pending' AND expires_at <= {})", &[&now]),
+                Ok(State::Revoked) => sql.push(" OR state = 'revoked'", &[]),
+                Ok(State::Accepted) => sql.push(" OR state = 'accepted'", &[]),
+                Ok(State::Unspecified) | Err(_) => sql.push(" OR true", &[]),
+            };
+        }
+        sql.push(")", &[]);
+    }
+    let pattern = query.query.as_deref().map(contains_pattern);
+    if let Some(pattern) = &pattern {
+        sql.push(" AND email LIKE {}", &[pattern]);
+    }
+    if let Some(after) = &after {
+        sql.push(" AND invitation_id < {}", &[after]);
+    }
+    sql.push(" ORDER BY invitation_id DESC LIMIT {}", &[&limit]);
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(invitation_from_row)
+        .collect())
+}
+
+/// Deletes up to `limit` invitations that ended (expired, revoked or accepted) before
+/// `cutoff`; returns how many.
+pub(crate) async fn delete_ended(
+    db: &impl GenericClient,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> Result<u64> {
+    Ok(db
+        .execute(
+            "DELETE FROM invitations WHERE invitation_id IN (
+                 SELECT invitation_id FROM invitations
+                 WHERE (state = 'pending' AND expires_at < $1)
+                    OR (state = 'revoked' AND revoked_at < $1)
+                    OR (state = 'accepted' AND accepted_at < $1)
+                 LIMIT $2)",
+            &[&cutoff, &limit],
+        )
+        .await?)
+}
