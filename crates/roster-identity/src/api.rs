@@ -513,6 +513,20 @@ impl IdentityService for IdentityApi {
                 .await?,
         ))
     }
+
+    async fn provision_invited_user(
+        &self,
+        request: Request<pb::ProvisionInvitedUserRequest>,
+    ) -> Answer<pb::ProvisionInvitedUserResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let message = request.get_ref();
+        let invitation_id = parse_id("invitation_id", &message.invitation_id)?;
+        Ok(Response::new(
+            self.identity
+                .provision_invited_user(&caller, invitation_id, message)
+                .await?,
+        ))
+    }
 }
 
 fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "identity",
         sql: include_str!("../migrations/0003_identity.sql"),
     },
+    Migration {
+        version: 4,
+        name: "invited_users",
+        sql: include_str!("../migrations/0004_invited_users.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.

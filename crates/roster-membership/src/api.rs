@@ -32,6 +32,9 @@ type Answer<T> = std::result::Result<Response<T>, Status>;
 /// The most checks one `BatchCheckPermission` may carry.
 const MAX_BATCH_CHECKS: usize = 100;
 
+/// The most emails one `CheckInvitees` may look up.
+const MAX_INVITEE_EMAILS: usize = 1000;
+
 impl MembershipApi {
     /// Serves `membership`, resolving callers with `authenticator`.
     pub fn new(membership: Arc<Membership>, authenticator: Authenticator) -> Self {
@@ -105,6 +108,23 @@ fn ids(field: &str, values: &[String]) -> Result<Vec<Uuid>> {
         .enumerate()
         .map(|(i, id)| parse_id(&format!("{field}[{i}]"), id))
         .collect()
+}
+
+/// The workspaces a request names: `None` for every workspace of the account
+/// (`all_workspaces`), else the listed ones. Exactly one of the two must be given.
+fn workspace_choice(workspace_ids: &[String], all_workspaces: bool) -> Result<Option<Vec<Uuid>>> {
+    match (all_workspaces, workspace_ids.is_empty()) {
+        (true, true) => Ok(None),
+        (false, false) => ids("workspace_ids", workspace_ids).map(Some),
+        (true, false) => Err(Error::invalid(
+            "workspace_ids",
+            "must be empty when all_workspaces is set",
+        )),
+        (false, true) => Err(Error::invalid(
+            "workspace_ids",
+            "name at least one workspace, or set all_workspaces",
+        )),
+    }
 }
 
 fn mask_paths(mask: Option<prost_types::FieldMask>, allowed: &str) -> Result<Vec<String>> {
@@ -542,24 +562,7 @@ impl MembershipService for MembershipApi {
         let message = request.get_ref();
         let caller = self.caller(&request, &message.request_id).await?;
         let account_id = parse_id("account_id", &message.account_id)?;
-        let workspace_ids = match (message.all_workspaces, message.workspace_ids.is_empty()) {
-            (true, true) => None,
-            (false, false) => Some(ids("workspace_ids", &message.workspace_ids)?),
-            (true, false) => {
-                return Err(Error::invalid(
-                    "workspace_ids",
-                    "must be empty when all_workspaces is set",
-                )
-                .into());
-            }
-            (false, true) => {
-                return Err(Error::invalid(
-                    "workspace_ids",
-                    "name at least one workspace, or set all_workspaces",
-                )
-                .into());
-            }
-        };
+        let workspace_ids = workspace_choice(&message.workspace_ids, message.all_workspaces)?;
         let user_id = parse_id("user_id", &message.user_id)?;
         let role_ids = ids("role_ids", &message.role_ids)?;
         let members = self
@@ -784,6 +787,31 @@ impl MembershipService for MembershipApi {
         Ok(Response::new(pb::CheckUserAdministrationResponse {
             allowed,
         }))
+    }
+
+    async fn check_invitees(
+        &self,
+        request: Request<pb::CheckInviteesRequest>,
+    ) -> Answer<pb::CheckInviteesResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let account_id = parse_id("account_id", &message.account_id)?;
+        let workspace_ids = workspace_choice(&message.workspace_ids, message.all_workspaces)?;
+        let role_ids = ids("role_ids", &message.role_ids)?;
+        if message.emails.len() > MAX_INVITEE_EMAILS {
+            return Err(Error::invalid("emails", "at most 1000 emails per call").into());
+        }
+        let answer = self
+            .membership
+            .check_invitees(
+                &caller,
+                account_id,
+                workspace_ids,
+                role_ids,
+                &message.emails,
+            )
+            .await?;
+        Ok(Response::new(answer))
     }
 
     async fn list_audit_events(

@@ -40,6 +40,7 @@ impl Identity {
                     description: "",
                     is_operator: true,
                     password_hash: None,
+                    invitation_id: None,
                 },
                 now,
             )

@@ -6,6 +6,7 @@ mod bootstrap;
 mod email;
 mod feed;
 pub(crate) mod hashing;
+mod invited;
 pub(crate) mod model;
 mod passwords;
 mod sessions;

@@ -96,6 +96,8 @@ pub(crate) struct UserRecord {
     pub(crate) password_change_required: bool,
     pub(crate) failed_logins: i32,
     pub(crate) pending_email: Option<String>,
+    /// Set on people created for an invitation (ProvisionInvitedUser).
+    pub(crate) invitation_id: Option<uuid::Uuid>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
     pub(crate) version: i64,

@@ -68,6 +68,18 @@ impl Identity {
         let email = roster_kit::email::normalize("email", email)?;
         // The connection goes back to the pool before the (slow) password check.
         let user = store::find_by_email(&self.pool.get().await?, &email).await?;
+        let user = self.verify_login(user, password).await?;
+        self.start_session(user).await
+    }
+
+    /// Proves `password` is `user`'s, as a login does: service accounts are refused, an
+    /// unknown user takes as long as a known one, a wrong password counts toward the
+    /// lockout, and disabled or locked users are refused.
+    pub(super) async fn verify_login(
+        &self,
+        user: Option<UserRecord>,
+        password: &str,
+    ) -> Result<UserRecord> {
         if user.as_ref().is_some_and(|u| u.kind == Kind::Service) {
             return Err(Error::refused(
                 Code::FailedPrecondition,
@@ -86,13 +98,32 @@ impl Identity {
             return Err(invalid_credentials());
         }
         check_can_authenticate(user.status, user.locked_until, now)?;
+        Ok(user)
+    }
 
+    /// Opens a session for `user`, whose password was just proven, in a transaction of
+    /// its own.
+    pub(super) async fn start_session(&self, user: UserRecord) -> Result<pb::LoginResponse> {
+        let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        let session = self.open_session(&tx, user, now).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    /// Opens a session for `user` in the caller's transaction: a new token living the
+    /// session lifetime, failed logins forgotten, an ended lock lifted, the login audited.
+    pub(super) async fn open_session(
+        &self,
+        db: &impl GenericClient,
+        user: UserRecord,
+        now: DateTime<Utc>,
+    ) -> Result<pb::LoginResponse> {
         let session = token::mint(SESSION_PREFIX);
         let expires_at = now + chrono(self.config.session_ttl);
         store::insert_session(
-            &tx,
+            db,
             user.id,
             &session.hash,
             now,
@@ -106,7 +137,7 @@ impl Identity {
             let status =
                 (user.status == Status::Locked).then(|| (Status::Active, None, String::new()));
             store::update_user(
-                &tx,
+                db,
                 user.id,
                 UserPatch {
                     status,
@@ -121,7 +152,7 @@ impl Identity {
         };
         let caller = acting_as(&user);
         self.audit_user(
-            &tx,
+            db,
             &caller,
             now,
             "identity.session.create",
@@ -129,7 +160,6 @@ impl Identity {
             Changes::new(),
         )
         .await?;
-        tx.commit().await?;
         Ok(pb::LoginResponse {
             session_token: session.secret,
             expire_time: Some(to_timestamp(expires_at)),

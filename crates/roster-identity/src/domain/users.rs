@@ -1,6 +1,19 @@
 //! Creating, reading, listing and updating users and service accounts.
 use super::*;
 
+/// A new person's normalized email and trimmed name, every bad field reported at once
+/// (CreateUser and ProvisionInvitedUser check them alike).
+pub(super) fn person_fields<'a>(email: &str, display_name: &'a str) -> Result<(String, &'a str)> {
+    let mut violations = roster_kit::error::Violations::new();
+    let email = violations.check(roster_kit::email::normalize("email", email));
+    let display_name = display_name.trim();
+    if display_name.is_empty() {
+        violations.add("display_name", "is required");
+    }
+    violations.finish()?;
+    Ok((email.unwrap_or_default(), display_name))
+}
+
 impl Identity {
     /// Creates a person (operators).
     #[instrument(skip_all, name = "identity.domain.create_user")]
@@ -10,13 +23,7 @@ impl Identity {
         request: pb::CreateUserRequest,
     ) -> Result<pb::User> {
         caller.operator()?;
-        let mut violations = roster_kit::error::Violations::new();
-        let email = violations.check(roster_kit::email::normalize("email", &request.email));
-        if request.display_name.trim().is_empty() {
-            violations.add("display_name", "is required");
-        }
-        violations.finish()?;
-        let email = email.unwrap_or_default();
+        let (email, display_name) = person_fields(&request.email, &request.display_name)?;
         let password_hash = if request.password.is_empty() {
             None
         } else {
@@ -31,37 +38,46 @@ impl Identity {
         {
             return Ok(previous);
         }
-        let is_operator = request.platform_role == i32::from(pb::PlatformRole::Operator);
-        let user = self
-            .insert_user(
-                &tx,
-                &NewUser {
-                    kind: Kind::Human,
-                    email: &email,
-                    display_name: request.display_name.trim(),
-                    phone: request.phone.trim(),
-                    description: "",
-                    is_operator,
-                    password_hash: password_hash.as_deref(),
-                },
-                now,
-            )
-            .await?;
+        let person = NewUser {
+            kind: Kind::Human,
+            email: &email,
+            display_name,
+            phone: request.phone.trim(),
+            description: "",
+            is_operator: request.platform_role == i32::from(pb::PlatformRole::Operator),
+            password_hash: password_hash.as_deref(),
+            invitation_id: None,
+        };
+        let user = self.insert_person(&tx, caller, now, &person).await?;
+        let answer = user.to_proto(now);
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        info!(user_id = %user.id, "user created");
+        Ok(answer)
+    }
+
+    /// Inserts a person and records its creation by `caller`, in the caller's
+    /// transaction; a taken email is `EMAIL_TAKEN`.
+    pub(super) async fn insert_person(
+        &self,
+        db: &impl GenericClient,
+        caller: &Caller,
+        now: DateTime<Utc>,
+        person: &NewUser<'_>,
+    ) -> Result<UserRecord> {
+        let user = self.insert_user(db, person, now).await?;
         let changes = Changes::new()
             .field("email", None::<String>, &user.email)
             .field("display_name", None::<String>, &user.display_name)
             .field(
                 "platform_role",
                 None::<String>,
-                if is_operator { "operator" } else { "user" },
-            );
-        self.audit_user(&tx, caller, now, "identity.user.create", user.id, changes)
+                if user.is_operator { "operator" } else { "user" },
+            )
+            .field("invitation_id", None::<Uuid>, user.invitation_id);
+        self.audit_user(db, caller, now, "identity.user.create", user.id, changes)
             .await?;
-        let answer = user.to_proto(now);
-        requests::finish(&tx, caller, Some(&answer)).await?;
-        tx.commit().await?;
-        info!(user_id = %user.id, "user created");
-        Ok(answer)
+        Ok(user)
     }
 
     /// Creates a service account (operators).
@@ -98,6 +114,7 @@ impl Identity {
                     description: request.description.trim(),
                     is_operator: false,
                     password_hash: None,
+                    invitation_id: None,
                 },
                 now,
             )

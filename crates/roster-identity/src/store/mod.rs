@@ -24,6 +24,7 @@ fn user_from_row(row: &Row) -> UserRecord {
         password_change_required: row.get("password_change_required"),
         failed_logins: row.get("failed_logins"),
         pending_email: row.get("pending_email"),
+        invitation_id: row.get("invitation_id"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         version: row.get("version"),
@@ -51,9 +52,11 @@ pub(crate) struct NewUser<'a> {
     pub(crate) description: &'a str,
     pub(crate) is_operator: bool,
     pub(crate) password_hash: Option<&'a str>,
+    /// The invitation the person accepted, for users ProvisionInvitedUser creates.
+    pub(crate) invitation_id: Option<Uuid>,
 }
 
-/// Inserts a user; a taken email fails with SQLSTATE 23505.
+/// Inserts a user; a taken email (or invitation) fails with SQLSTATE 23505.
 pub(crate) async fn insert_user(
     db: &impl GenericClient,
     user: &NewUser<'_>,
@@ -64,8 +67,8 @@ pub(crate) async fn insert_user(
     let row = db
         .query_one(
             "INSERT INTO users (user_id, kind, email, display_name, phone, description, platform_role,
-                                password_hash, created_at, updated_at, change_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, nextval('user_change_seq'))
+                                password_hash, invitation_id, created_at, updated_at, change_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, nextval('user_change_seq'))
              RETURNING *",
             &[
                 &Uuid::now_v7(),
@@ -76,6 +79,7 @@ pub(crate) async fn insert_user(
                 &user.description,
                 &role,
                 &user.password_hash,
+                &user.invitation_id,
                 &now,
             ],
         )

@@ -89,14 +89,24 @@ impl Membership {
         Ok(())
     }
 
+    /// The first of `role_ids` that is not a role of the account, if any.
+    pub(super) async fn foreign_role(
+        &self,
+        db: &impl GenericClient,
+        account_id: Uuid,
+        role_ids: &[Uuid],
+    ) -> Result<Option<Uuid>> {
+        let found = store::roles_in_account(db, account_id, role_ids).await?;
+        Ok(role_ids.iter().find(|id| !found.contains(id)).copied())
+    }
+
     async fn check_roles(
         &self,
         db: &impl GenericClient,
         account_id: Uuid,
         role_ids: &[Uuid],
     ) -> Result<()> {
-        let found = store::count_roles(db, account_id, role_ids).await?;
-        if usize::try_from(found).unwrap_or(0) != role_ids.len() {
+        if self.foreign_role(db, account_id, role_ids).await?.is_some() {
             return Err(Error::invalid(
                 "role_ids",
                 "names a role that is not in this account",

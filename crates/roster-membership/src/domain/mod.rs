@@ -5,6 +5,7 @@ mod access;
 pub(crate) mod accounts;
 mod feed;
 mod fields;
+mod invitees;
 mod members;
 pub(crate) mod model;
 pub(crate) mod roles;

@@ -43,6 +43,18 @@ impl Default for Settings {
     }
 }
 
+impl Settings {
+    pub(crate) fn to_proto(&self) -> pb::AccountSettings {
+        pb::AccountSettings {
+            invitation_lifetime: Some(duration(self.invitation_lifetime_secs)),
+            allowed_email_domains: self.allowed_email_domains.clone(),
+            impersonation_window: Some(duration(self.impersonation_window_secs)),
+            restore_window: Some(duration(self.restore_window_secs)),
+            self_service_password_reset: self.self_service_password_reset,
+        }
+    }
+}
+
 fn duration(secs: i64) -> prost_types::Duration {
     prost_types::Duration {
         seconds: secs,
@@ -60,17 +72,10 @@ impl AccountRecord {
     }
 
     pub(crate) fn to_proto(&self) -> pb::Account {
-        let s = &self.settings;
         pb::Account {
             account_id: self.id.to_string(),
             name: self.name.clone(),
-            settings: Some(pb::AccountSettings {
-                invitation_lifetime: Some(duration(s.invitation_lifetime_secs)),
-                allowed_email_domains: s.allowed_email_domains.clone(),
-                impersonation_window: Some(duration(s.impersonation_window_secs)),
-                restore_window: Some(duration(s.restore_window_secs)),
-                self_service_password_reset: s.self_service_password_reset,
-            }),
+            settings: Some(self.settings.to_proto()),
             administrator_user_ids: self.administrators.iter().map(Uuid::to_string).collect(),
             custom_field_values: json_to_map(self.custom_field_values.clone()),
             create_time: Some(to_timestamp(self.created_at)),

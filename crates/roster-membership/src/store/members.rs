@@ -422,6 +422,38 @@ pub(crate) async fn access_facts(
         }))
 }
 
+/// A member of a workspace who holds an email being invited there.
+#[derive(Debug, Clone)]
+pub(crate) struct EmailHolder {
+    pub(crate) email: String,
+    pub(crate) workspace_id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) status: MemberStatus,
+}
+
+/// The members of `workspace_ids` whose email is one of `emails` (exact match): active
+/// and suspended ones, and removed ones whose restore window is still open at `now`.
+pub(crate) async fn email_holders(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    workspace_ids: &[Uuid],
+    emails: &[String],
+    now: DateTime<Utc>,
+) -> Result<Vec<EmailHolder>> {
+    let statement = db.prepare_cached(include_str!("email_holders.sql")).await?;
+    Ok(db
+        .query(&statement, &[&account_id, &workspace_ids, &emails, &now])
+        .await?
+        .iter()
+        .map(|row| EmailHolder {
+            email: row.get("email"),
+            workspace_id: row.get("workspace_id"),
+            user_id: row.get("user_id"),
+            status: MemberStatus::from_db(row.get("status")),
+        })
+        .collect())
+}
+
 /// Removed members whose restore window ended, row-locked and skipped by other replicas.
 pub(crate) async fn claim_expired_removals(
     db: &impl GenericClient,

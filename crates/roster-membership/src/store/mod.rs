@@ -317,6 +317,27 @@ pub(crate) async fn list_workspaces(
         .collect())
 }
 
+/// An account's workspaces by name: the given ones (those of the account among them),
+/// or every one.
+pub(crate) async fn workspaces_by_name(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    ids: Option<&[Uuid]>,
+) -> Result<Vec<WorkspaceRecord>> {
+    let mut sql = QueryBuilder::new("SELECT * FROM workspaces WHERE true");
+    sql.push(" AND account_id = {}", &[&account_id]);
+    if let Some(ids) = &ids {
+        sql.push(" AND workspace_id = ANY({})", &[ids]);
+    }
+    sql.push(" ORDER BY lower(name), workspace_id", &[]);
+    Ok(db
+        .query(sql.sql(), sql.params())
+        .await?
+        .iter()
+        .map(workspace_from_row)
+        .collect())
+}
+
 /// Writes a workspace's name, seat limit and default role; bumps its version.
 pub(crate) async fn update_workspace(
     db: &impl GenericClient,
@@ -490,19 +511,21 @@ pub(crate) async fn delete_role(
     Ok(())
 }
 
-/// How many of `ids` are roles of the account.
-pub(crate) async fn count_roles(
+/// Which of `ids` are roles of the account.
+pub(crate) async fn roles_in_account(
     db: &impl GenericClient,
     account_id: Uuid,
     ids: &[Uuid],
-) -> Result<i64> {
+) -> Result<Vec<Uuid>> {
     Ok(db
-        .query_one(
-            "SELECT count(*) FROM roles WHERE account_id = $1 AND role_id = ANY($2)",
+        .query(
+            "SELECT role_id FROM roles WHERE account_id = $1 AND role_id = ANY($2)",
             &[&account_id, &ids],
         )
         .await?
-        .get(0))
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 fn field_type_from_db(value: &str) -> pb::CustomFieldType {

@@ -4,6 +4,7 @@ mod accounts;
 mod admins;
 mod audit;
 mod fields;
+mod invitees;
 mod listing;
 mod members;
 mod removal;

@@ -1,0 +1,114 @@
+//! People created for an invitation being accepted (the invitation service asks).
+use super::users::person_fields;
+use super::*;
+
+/// The refusal for an email that belongs to someone the invitation did not create.
+fn has_an_account(email: &str) -> Error {
+    Error::refused(
+        Code::AlreadyExists,
+        ErrorReason::EmailTaken,
+        "this person already has an account: they sign in and accept the invitation with their session",
+    )
+    .with_metadata("email", email)
+}
+
+impl Identity {
+    /// Gets or creates the person `invitation_id` is accepted for, and opens a session for
+    /// them (Roster services). Idempotent on the invitation: a retry finds the same user
+    /// and needs the same password.
+    #[instrument(
+        skip(self, caller, request),
+        name = "identity.domain.provision_invited_user"
+    )]
+    pub(crate) async fn provision_invited_user(
+        &self,
+        caller: &Caller,
+        invitation_id: Uuid,
+        request: &pb::ProvisionInvitedUserRequest,
+    ) -> Result<pb::ProvisionInvitedUserResponse> {
+        if !caller.principal()?.is_roster_service {
+            return Err(Error::permission_denied(
+                "only Roster's services may provision invited users",
+            ));
+        }
+        let (email, display_name) = person_fields(&request.email, &request.display_name)?;
+        check_policy("password", &request.password, &email)?;
+        let password = request.password.as_str();
+        let existing = store::find_by_email(&self.pool.get().await?, &email).await?;
+        let session = match existing {
+            Some(user) => self.resume_invited(user, invitation_id, password).await?,
+            None => match self
+                .create_invited(caller, invitation_id, &email, display_name, password)
+                .await
+            {
+                Err(error) if error.reason() == Some(ErrorReason::EmailTaken) => {
+                    // A concurrent call created the user first: from here on, a retry.
+                    let user = store::find_by_email(&self.pool.get().await?, &email)
+                        .await?
+                        .ok_or_else(|| {
+                            // The invitation's user exists with another email by now.
+                            Error::refused(
+                                Code::AlreadyExists,
+                                ErrorReason::AlreadyExists,
+                                "this invitation was already accepted by a user who no longer has this email",
+                            )
+                        })?;
+                    self.resume_invited(user, invitation_id, password).await?
+                }
+                outcome => outcome?,
+            },
+        };
+        Ok(pb::ProvisionInvitedUserResponse {
+            user: session.user,
+            session_token: session.session_token,
+            session_expire_time: session.expire_time,
+        })
+    }
+
+    /// Creates the invited person (an active human bound to the invitation, created by
+    /// the calling service) and their first session, in one transaction.
+    async fn create_invited(
+        &self,
+        caller: &Caller,
+        invitation_id: Uuid,
+        email: &str,
+        display_name: &str,
+        password: &str,
+    ) -> Result<pb::LoginResponse> {
+        let password_hash = self.hasher.hash(password).await?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let person = NewUser {
+            kind: Kind::Human,
+            email,
+            display_name,
+            phone: "",
+            description: "",
+            is_operator: false,
+            password_hash: Some(&password_hash),
+            invitation_id: Some(invitation_id),
+        };
+        let user = self.insert_person(&tx, caller, now, &person).await?;
+        let user_id = user.id;
+        let session = self.open_session(&tx, user, now).await?;
+        tx.commit().await?;
+        info!(user_id = %user_id, invitation_id = %invitation_id, "invited user created");
+        Ok(session)
+    }
+
+    /// A retry for `user`, who holds the invitation's email: only the user this invitation
+    /// created, proving the same password, gets a new session.
+    async fn resume_invited(
+        &self,
+        user: UserRecord,
+        invitation_id: Uuid,
+        password: &str,
+    ) -> Result<pb::LoginResponse> {
+        if user.invitation_id != Some(invitation_id) {
+            return Err(has_an_account(&user.email));
+        }
+        let user = self.verify_login(Some(user), password).await?;
+        self.start_session(user).await
+    }
+}
