@@ -40,7 +40,9 @@ const ACCEPT_CONCURRENCY: Concurrency = Concurrency {
 const ACCEPT_TOKENS: usize = 4 * BULK;
 
 fn addresses(prefix: &str, count: usize) -> Vec<String> {
-    (0..count).map(|i| format!("{prefix}{i:05}@bench.test")).collect()
+    (0..count)
+        .map(|i| format!("{prefix}{i:05}@bench.test"))
+        .collect()
 }
 
 async fn invite(
@@ -85,7 +87,13 @@ async fn sending(env: &TestEnv, company: &Company, channel: &Channel) {
     );
     for round in 0..BULK_ROUNDS {
         let started = Instant::now();
-        invite(&mut client, token, company, addresses(&format!("bulk{round}-"), BULK)).await;
+        invite(
+            &mut client,
+            token,
+            company,
+            addresses(&format!("bulk{round}-"), BULK),
+        )
+        .await;
         sending_row(
             &format!("1 InviteUsers of {BULK} addresses (round {})", round + 1),
             BULK,
@@ -161,7 +169,9 @@ async fn accepting(env: &TestEnv, company: &Company, duration: Duration) -> Outc
             let token = tokens
                 .get(next.fetch_add(1, Ordering::Relaxed))
                 .cloned()
-                .ok_or_else(|| tonic::Status::resource_exhausted("the bench ran out of invitations"))?;
+                .ok_or_else(|| {
+                    tonic::Status::resource_exhausted("the bench ran out of invitations")
+                })?;
             InvitationServiceClient::new(channel)
                 .accept_invitation(pb::AcceptInvitationRequest {
                     token,

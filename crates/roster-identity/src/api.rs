@@ -4,6 +4,7 @@ use std::sync::Arc;
 use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, ServiceToken, bearer_token, parse_id};
 use roster_kit::clock::from_timestamp;
+use roster_kit::input::{ids, required};
 use roster_kit::paging::parse_order_by;
 use roster_kit::{Error, Result};
 use roster_proto::identity as pb;
@@ -179,15 +180,9 @@ impl IdentityService for IdentityApi {
         request: Request<pb::BatchGetUsersRequest>,
     ) -> Answer<pb::BatchGetUsersResponse> {
         let caller = self.caller(&request, "", Restricted::Refused).await?;
-        let ids = request
-            .get_ref()
-            .user_ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| parse_id(&format!("user_ids[{i}]"), id))
-            .collect::<Result<Vec<_>>>()?;
+        let user_ids = ids("user_ids", &request.get_ref().user_ids)?;
         Ok(Response::new(
-            self.identity.batch_get_users(&caller, ids).await?,
+            self.identity.batch_get_users(&caller, user_ids).await?,
         ))
     }
 
@@ -526,13 +521,5 @@ impl IdentityService for IdentityApi {
                 .provision_invited_user(&caller, invitation_id, message)
                 .await?,
         ))
-    }
-}
-
-fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
-    if value.is_empty() {
-        Err(Error::invalid(field, "is required"))
-    } else {
-        Ok(value)
     }
 }

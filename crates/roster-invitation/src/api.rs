@@ -4,6 +4,7 @@ use std::sync::Arc;
 use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, parse_id};
 use roster_kit::error::Violations;
+use roster_kit::input::{ids, optional_id, required, workspace_choice};
 use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
 use roster_proto::invitation as pb;
@@ -11,9 +12,8 @@ use roster_proto::invitation::invitation_service_server::{
     InvitationService, InvitationServiceServer,
 };
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
-use crate::domain::{Change, InviteRequest, Invitations, Invitee, ListRequest, MAX_EMAILS};
+use crate::domain::{Change, Invitations, InviteRequest, Invitee, ListRequest, MAX_EMAILS};
 use crate::store::InvitationQuery;
 
 /// The invitation service's gRPC service.
@@ -49,41 +49,14 @@ impl InvitationApi {
     }
 }
 
-fn optional_id(field: &str, value: &str) -> Result<Option<Uuid>> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        parse_id(field, value).map(Some)
-    }
-}
-
-fn ids(field: &str, values: &[String]) -> Result<Vec<Uuid>> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, id)| parse_id(&format!("{field}[{i}]"), id))
-        .collect()
-}
-
-fn required<'a>(field: &str, value: &'a str) -> Result<&'a str> {
-    if value.trim().is_empty() {
-        Err(Error::invalid(field, "is required"))
-    } else {
-        Ok(value)
-    }
-}
-
 fn invite_request(message: pb::InviteUsersRequest) -> Result<InviteRequest> {
     let mut violations = Violations::new();
     let account_id = violations.check(parse_id("account_id", &message.account_id));
-    let workspace_ids = violations.check(ids("workspace_ids", &message.workspace_ids));
+    let workspace_ids = violations.check(workspace_choice(
+        &message.workspace_ids,
+        message.all_workspaces,
+    ));
     let role_ids = violations.check(ids("role_ids", &message.role_ids));
-    if message.all_workspaces == !message.workspace_ids.is_empty() {
-        violations.add(
-            "workspace_ids",
-            "name the workspaces, or set all_workspaces (not both)",
-        );
-    }
     if message.emails.iter().all(|e| e.trim().is_empty()) {
         violations.add("emails", "name at least one address");
     }
@@ -109,7 +82,7 @@ fn invite_request(message: pb::InviteUsersRequest) -> Result<InviteRequest> {
     match (account_id, workspace_ids, role_ids) {
         (Some(account_id), Some(workspace_ids), Some(role_ids)) => Ok(InviteRequest {
             account_id,
-            workspace_ids,
+            workspace_ids: workspace_ids.unwrap_or_default(),
             all_workspaces: message.all_workspaces,
             emails,
             role_ids,

@@ -13,6 +13,7 @@ pub mod config;
 pub mod db;
 pub mod email;
 pub mod error;
+pub mod input;
 pub mod outbox;
 pub mod paging;
 pub mod protobuf;
@@ -22,6 +23,7 @@ pub mod server;
 pub mod sql;
 pub mod telemetry;
 pub mod token;
+pub mod worker;
 
 pub use error::{Error, Result};
 

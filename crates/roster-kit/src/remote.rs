@@ -13,6 +13,7 @@ use tonic_types::StatusExt as _;
 
 use crate::auth::{Caller, Principal, ServiceToken, bearer_token, parse_id};
 use crate::error::{ERROR_DOMAIN, Error, Result};
+use crate::input::optional_id;
 use crate::telemetry::TraceContextInterceptor;
 
 /// A client that carries the caller's trace context.
@@ -97,14 +98,6 @@ impl Authenticator {
             .await
             .map_err(|status| from_status("identity", &status))?;
         principal_from_proto(answer.into_inner().principal.unwrap_or_default())
-    }
-}
-
-fn optional_id(field: &str, value: &str) -> Result<Option<uuid::Uuid>> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        parse_id(field, value).map(Some)
     }
 }
 

@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, parse_id};
+use roster_kit::input::{ids, optional_id, workspace_choice};
 use roster_kit::paging::parse_order_by;
 use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
@@ -11,7 +12,6 @@ use roster_proto::membership::membership_service_server::{
     MembershipService, MembershipServiceServer,
 };
 use tonic::{Request, Response, Status};
-use uuid::Uuid;
 
 use crate::domain::accounts::AccountPatch;
 use crate::domain::model::MemberStatus;
@@ -93,39 +93,6 @@ member_request!(
     pb::RestoreMemberRequest,
     pb::PurgeMemberRequest
 );
-
-fn optional_id(field: &str, value: &str) -> Result<Option<Uuid>> {
-    if value.is_empty() {
-        Ok(None)
-    } else {
-        parse_id(field, value).map(Some)
-    }
-}
-
-fn ids(field: &str, values: &[String]) -> Result<Vec<Uuid>> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, id)| parse_id(&format!("{field}[{i}]"), id))
-        .collect()
-}
-
-/// The workspaces a request names: `None` for every workspace of the account
-/// (`all_workspaces`), else the listed ones. Exactly one of the two must be given.
-fn workspace_choice(workspace_ids: &[String], all_workspaces: bool) -> Result<Option<Vec<Uuid>>> {
-    match (all_workspaces, workspace_ids.is_empty()) {
-        (true, true) => Ok(None),
-        (false, false) => ids("workspace_ids", workspace_ids).map(Some),
-        (true, false) => Err(Error::invalid(
-            "workspace_ids",
-            "must be empty when all_workspaces is set",
-        )),
-        (false, true) => Err(Error::invalid(
-            "workspace_ids",
-            "name at least one workspace, or set all_workspaces",
-        )),
-    }
-}
 
 fn mask_paths(mask: Option<prost_types::FieldMask>, allowed: &str) -> Result<Vec<String>> {
     let paths = mask.map(|m| m.paths).unwrap_or_default();

@@ -12,12 +12,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use roster_identity::{AdministrationCheck, Identity, IdentityApi, IdentityConfig};
+use roster_invitation::{InvitationApi, InvitationConfig, Invitations};
 use roster_kit::auth::ServiceToken;
 use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
 use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
-use roster_invitation::{InvitationApi, InvitationConfig, Invitations};
 use roster_membership::{Membership, MembershipApi, MembershipConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -260,7 +260,10 @@ fn required_peer(
     peer_channel(options, service, url, local)?.ok_or_else(|| {
         Error::invalid(
             variable,
-            format!("is required when {} is not served by this process", service.name()),
+            format!(
+                "is required when {} is not served by this process",
+                service.name()
+            ),
         )
     })
 }
@@ -344,8 +347,7 @@ pub async fn serve(
             Service::Invitation => {
                 let identity = required_peer(&options, Service::Identity, local)?;
                 let membership = required_peer(&options, Service::Membership, local)?;
-                let invitations =
-                    open_invitation(&options, identity.clone(), membership).await?;
+                let invitations = open_invitation(&options, identity.clone(), membership).await?;
                 let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(
                     InvitationApi::new(Arc::clone(&invitations), authenticator).into_server(),

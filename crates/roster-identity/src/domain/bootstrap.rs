@@ -75,20 +75,10 @@ impl Identity {
         interval: Duration,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(interval) => {}
-            }
+        roster_kit::worker::every(interval, shutdown, "delete stale credentials", || async {
             let keep_after = self.now() - chrono::Duration::days(1);
-            let outcome =
-                async { store::delete_stale(&self.pool.get().await?, keep_after).await }.await;
-            match outcome {
-                Ok(deleted) if deleted > 0 => info!(deleted, "stale credentials deleted"),
-                Ok(_) => {}
-                Err(error) => warn!(error = %error, "janitor failed"),
-            }
-        }
+            store::delete_stale(&self.pool.get().await?, keep_after).await
+        })
+        .await;
     }
 }

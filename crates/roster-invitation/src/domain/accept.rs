@@ -63,7 +63,9 @@ impl Invitations {
 
     /// What the accept page shows.
     pub(crate) async fn preview(&self, secret: &str) -> Result<pb::PreviewInvitationResponse> {
-        let invitation = self.by_token(&self.pool.get().await?, secret, false).await?;
+        let invitation = self
+            .by_token(&self.pool.get().await?, secret, false)
+            .await?;
         let context = self
             .check_invitees(
                 invitation.account_id,
@@ -118,9 +120,11 @@ impl Invitations {
                 target_type: "invitation",
                 target_id: invitation.id.to_string(),
                 account_id: Some(invitation.account_id),
-                changes: Changes::new()
-                    .field("state", "pending", "accepted")
-                    .field("accepted_user_id", (), user_id.to_string()),
+                changes: Changes::new().field("state", "pending", "accepted").field(
+                    "accepted_user_id",
+                    (),
+                    user_id.to_string(),
+                ),
             },
         )
         .await?;
@@ -209,11 +213,19 @@ impl Invitations {
             workspace_ids: if invitation.all_workspaces {
                 Vec::new()
             } else {
-                invitation.workspace_ids.iter().map(ToString::to_string).collect()
+                invitation
+                    .workspace_ids
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect()
             },
             all_workspaces: invitation.all_workspaces,
             user_id: user_id.to_string(),
-            role_ids: invitation.role_ids.iter().map(ToString::to_string).collect(),
+            role_ids: invitation
+                .role_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             request_id: invitation.id.to_string(),
         });
         Ok(self

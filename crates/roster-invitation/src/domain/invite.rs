@@ -179,7 +179,10 @@ impl Context {
     }
 
     fn workspace_name(&self, id: Uuid) -> &str {
-        self.seats.names.get(&id).map_or("the workspace", String::as_str)
+        self.seats
+            .names
+            .get(&id)
+            .map_or("the workspace", String::as_str)
     }
 
     fn seat_refusal(&self, workspace_id: Uuid) -> Refusal {
@@ -212,7 +215,9 @@ impl Invitations {
             .check_invitees(account_id, workspace_ids, all_workspaces, role_ids, emails)
             .await?;
         let settings = answer.settings.unwrap_or_default();
-        let lifetime_secs = settings.invitation_lifetime.map_or(7 * 24 * 3600, |d| d.seconds);
+        let lifetime_secs = settings
+            .invitation_lifetime
+            .map_or(7 * 24 * 3600, |d| d.seconds);
         let mut seats = Seats {
             free: HashMap::new(),
             names: HashMap::new(),
@@ -244,7 +249,8 @@ impl Invitations {
         }
         let mut conflicts = HashMap::new();
         for conflict in &answer.conflicts {
-            let workspace_id = parse_id("workspace_id", &conflict.workspace_id).map_err(malformed)?;
+            let workspace_id =
+                parse_id("workspace_id", &conflict.workspace_id).map_err(malformed)?;
             let reason = conflict.reason();
             // An existing member outweighs a removed one elsewhere.
             let entry = conflicts
@@ -279,8 +285,13 @@ impl Invitations {
                 .await?;
             caller.principal()?
         } else {
-            self.require(caller, &request.workspace_ids, Need::Invite, Hidden::Workspace)
-                .await?
+            self.require(
+                caller,
+                &request.workspace_ids,
+                Need::Invite,
+                Hidden::Workspace,
+            )
+            .await?
         };
         let addresses = distinct_addresses(&request.emails);
         let valid: Vec<String> = addresses
@@ -355,8 +366,10 @@ impl Invitations {
                 Some(refusal) => {
                     result.refusal_reason = refusal.reason.into();
                     result.refusal_message = refusal.message;
-                    result.refusal_workspace_id =
-                        refusal.workspace_id.map(|id| id.to_string()).unwrap_or_default();
+                    result.refusal_workspace_id = refusal
+                        .workspace_id
+                        .map(|id| id.to_string())
+                        .unwrap_or_default();
                 }
                 None => {
                     let token = token::mint(TOKEN_PREFIX);
@@ -376,8 +389,10 @@ impl Invitations {
             results.push(result);
         }
         store::insert_invitations(&tx, &new).await?;
-        let sent: Vec<&pb::Invitation> =
-            results.iter().filter_map(|r| r.invitation.as_ref()).collect();
+        let sent: Vec<&pb::Invitation> = results
+            .iter()
+            .filter_map(|r| r.invitation.as_ref())
+            .collect();
         let send = Send {
             account_name: &context.account_name,
             workspace_names: context.workspace_names(),
@@ -428,11 +443,8 @@ impl Invitations {
     ) -> Result<pb::Invitation> {
         let hidden = Hidden::Invitation(invitation_id);
         let mut db = self.pool.get().await?;
-        let found = store::get_invitation(&db, Key::Id(invitation_id), false)
-            .await?
-            .ok_or_else(|| hidden.not_found(invitation_id))?;
-        let principal = self
-            .require(caller, &found.workspace_ids, Need::Invite, hidden)
+        let (found, principal) = self
+            .visible(&db, caller, invitation_id, Need::Invite)
             .await?;
         let inviter_name = self.display_name(principal.user_id).await?;
         let now = self.now();
@@ -441,7 +453,9 @@ impl Invitations {
             requests::begin::<pb::ResendInvitationResponse>(&tx, caller, "ResendInvitation", now)
                 .await?
         {
-            return answer.invitation.ok_or_else(|| hidden.not_found(invitation_id));
+            return answer
+                .invitation
+                .ok_or_else(|| hidden.not_found(invitation_id));
         }
         store::lock_account(&tx, found.account_id).await?;
         let mut invitation = store::get_invitation(&tx, Key::Id(invitation_id), true)
@@ -481,7 +495,9 @@ impl Invitations {
         if let Err(full) = context.seats.take() {
             return Err(context.seat_refusal(full).into_error());
         }
-        let before = rfc3339(Some(&roster_kit::clock::to_timestamp(invitation.expires_at)));
+        let before = rfc3339(Some(&roster_kit::clock::to_timestamp(
+            invitation.expires_at,
+        )));
         invitation.expires_at = now + context.lifetime;
         invitation.last_sent_at = now;
         invitation.send_count += 1;
@@ -507,7 +523,11 @@ impl Invitations {
                 account_id: Some(invitation.account_id),
                 changes: Changes::new()
                     .field("expire_time", before, rfc3339(proto.expire_time.as_ref()))
-                    .field("send_count", invitation.send_count - 1, invitation.send_count),
+                    .field(
+                        "send_count",
+                        invitation.send_count - 1,
+                        invitation.send_count,
+                    ),
             },
         )
         .await?;
@@ -576,7 +596,9 @@ impl Send<'_> {
 
 /// A timestamp as RFC 3339 text ("" when absent).
 pub(crate) fn rfc3339(time: Option<&prost_types::Timestamp>) -> String {
-    time.and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0)))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_default()
+    time.and_then(|t| {
+        DateTime::<Utc>::from_timestamp(t.seconds, u32::try_from(t.nanos).unwrap_or(0))
+    })
+    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+    .unwrap_or_default()
 }

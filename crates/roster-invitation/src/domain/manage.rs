@@ -60,12 +60,8 @@ pub(crate) enum Change {
 impl Invitations {
     /// Reads an invitation (roster.members.read in its workspaces).
     pub(crate) async fn get(&self, caller: &Caller, invitation_id: Uuid) -> Result<pb::Invitation> {
-        let hidden = Hidden::Invitation(invitation_id);
-        let invitation = store::get_invitation(&self.pool.get().await?, Key::Id(invitation_id), false)
-            .await?
-            .ok_or_else(|| hidden.not_found(invitation_id))?;
-        self.require(caller, &invitation.workspace_ids, Need::Read, hidden)
-            .await?;
+        let db = self.pool.get().await?;
+        let (invitation, _) = self.visible(&db, caller, invitation_id, Need::Read).await?;
         Ok(invitation.to_proto(self.now()))
     }
 
@@ -114,10 +110,8 @@ impl Invitations {
     ) -> Result<pb::Invitation> {
         let hidden = Hidden::Invitation(invitation_id);
         let mut db = self.pool.get().await?;
-        let found = store::get_invitation(&db, Key::Id(invitation_id), false)
-            .await?
-            .ok_or_else(|| hidden.not_found(invitation_id))?;
-        self.require(caller, &found.workspace_ids, Need::Invite, hidden)
+        let (found, _) = self
+            .visible(&db, caller, invitation_id, Need::Invite)
             .await?;
         if let Change::SetRoles(role_ids) = &change {
             // Membership says whether the roles belong to the account.
@@ -133,7 +127,9 @@ impl Invitations {
         if let Replay::Done(answer) =
             requests::begin::<pb::UpdateInvitationResponse>(&tx, caller, rpc, now).await?
         {
-            return answer.invitation.ok_or_else(|| hidden.not_found(invitation_id));
+            return answer
+                .invitation
+                .ok_or_else(|| hidden.not_found(invitation_id));
         }
         let mut invitation = store::get_invitation(&tx, Key::Id(invitation_id), true)
             .await?

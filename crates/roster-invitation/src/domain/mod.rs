@@ -24,7 +24,7 @@ use roster_proto::invitation as pb;
 use roster_proto::membership as membership_pb;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
 use tonic::Code;
-use tracing::{info, instrument, warn};
+use tracing::instrument;
 use uuid::Uuid;
 
 use crate::InvitationConfig;
@@ -232,14 +232,28 @@ impl Invitations {
         Ok(principal)
     }
 
+    /// The invitation, if the caller may act on it with `need`; one who may not even see
+    /// it is told it does not exist.
+    async fn visible<'c>(
+        &self,
+        db: &impl deadpool_postgres::GenericClient,
+        caller: &'c Caller,
+        invitation_id: Uuid,
+        need: Need,
+    ) -> Result<(model::InvitationRecord, &'c Principal)> {
+        let hidden = Hidden::Invitation(invitation_id);
+        let invitation = store::get_invitation(db, store::Key::Id(invitation_id), false)
+            .await?
+            .ok_or_else(|| hidden.not_found(invitation_id))?;
+        let principal = self
+            .require(caller, &invitation.workspace_ids, need, hidden)
+            .await?;
+        Ok((invitation, principal))
+    }
+
     /// `need` in every workspace of the account (there must be one), for account-wide
     /// lists.
-    async fn require_account(
-        &self,
-        caller: &Caller,
-        account_id: Uuid,
-        need: Need,
-    ) -> Result<()> {
+    async fn require_account(&self, caller: &Caller, account_id: Uuid, need: Need) -> Result<()> {
         if caller.is_operator() {
             return Ok(());
         }
@@ -287,8 +301,8 @@ impl Invitations {
     /// Deletes invitations that ended more than the retention period ago.
     #[instrument(skip(self), name = "invitation.cleanup")]
     async fn delete_old(&self) -> Result<u64> {
-        let retention = chrono::Duration::from_std(self.config.retention)
-            .unwrap_or(chrono::Duration::MAX);
+        let retention =
+            chrono::Duration::from_std(self.config.retention).unwrap_or(chrono::Duration::MAX);
         let cutoff = self
             .now()
             .checked_sub_signed(retention)
@@ -298,22 +312,12 @@ impl Invitations {
 
     /// Deletes old invitations every `cleanup_interval` until `shutdown` completes.
     pub async fn run_cleanup(&self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(self.config.cleanup_interval) => {}
-            }
-            loop {
-                match self.delete_old().await {
-                    Ok(0) => break,
-                    Ok(deleted) => info!(deleted, "old invitations deleted"),
-                    Err(error) => {
-                        warn!(error = %error, "deleting old invitations failed");
-                        break;
-                    }
-                }
-            }
-        }
+        roster_kit::worker::every(
+            self.config.cleanup_interval,
+            shutdown,
+            "delete old invitations",
+            || self.delete_old(),
+        )
+        .await;
     }
 }

@@ -79,12 +79,13 @@ pub(crate) async fn pending_seats(
     overlap: &Overlap<'_>,
     workspaces: &[Uuid],
 ) -> Result<HashMap<Uuid, i64>> {
-    let mut sql = QueryBuilder::new(
-        "SELECT w.workspace_id, count(*) FROM unnest(",
-    );
+    let mut sql = QueryBuilder::new("SELECT w.workspace_id, count(*) FROM unnest(");
     sql.push("{}::uuid[]) AS w(workspace_id) JOIN invitations i ON (i.all_workspaces OR w.workspace_id = ANY(i.workspace_ids))", &[&workspaces]);
     sql.push(" AND i.account_id = {}", &[&overlap.account_id]);
-    sql.push(" AND i.state = 'pending' AND i.expires_at > {}", &[&overlap.now]);
+    sql.push(
+        " AND i.state = 'pending' AND i.expires_at > {}",
+        &[&overlap.now],
+    );
     if let Some(except) = &overlap.except {
         sql.push(" AND i.invitation_id <> {}", &[except]);
     }
@@ -169,22 +170,16 @@ pub(crate) async fn get_invitation(
     lock: bool,
 ) -> Result<Option<InvitationRecord>> {
     let lock = if lock { " FOR UPDATE" } else { "" };
-    let row = match key {
-        Key::Id(id) => {
-            db.query_opt(
-                &format!("SELECT * FROM invitations WHERE invitation_id = $1{lock}"),
-                &[&id],
-            )
-            .await?
-        }
-        Key::TokenHash(hash) => {
-            db.query_opt(
-                &format!("SELECT * FROM invitations WHERE token_hash = $1{lock}"),
-                &[&hash],
-            )
-            .await?
-        }
+    let (column, value): (&str, &(dyn tokio_postgres::types::ToSql + Sync)) = match &key {
+        Key::Id(id) => ("invitation_id", id),
+        Key::TokenHash(hash) => ("token_hash", hash),
     };
+    let row = db
+        .query_opt(
+            &format!("SELECT * FROM invitations WHERE {column} = $1{lock}"),
+            &[value],
+        )
+        .await?;
     Ok(row.as_ref().map(invitation_from_row))
 }
 
@@ -266,8 +261,12 @@ pub(crate) async fn list_invitations(
         sql.push(" AND (false", &[]);
         for state in &query.states {
             match State::try_from(*state) {
-                Ok(State::Pending) => sql.push(" OR (state = 'pending' AND expires_at > {})", &[&now]),
-                Ok(State::Expired) => sql.push(" OR (state = 'pending' AND expires_at <= {})", &[&now]),
+                Ok(State::Pending) => {
+                    sql.push(" OR (state = 'pending' AND expires_at > {})", &[&now])
+                }
+                Ok(State::Expired) => {
+                    sql.push(" OR (state = 'pending' AND expires_at <= {})", &[&now])
+                }
                 Ok(State::Revoked) => sql.push(" OR state = 'revoked'", &[]),
                 Ok(State::Accepted) => sql.push(" OR state = 'accepted'", &[]),
                 Ok(State::Unspecified) | Err(_) => sql.push(" OR true", &[]),

@@ -603,22 +603,12 @@ impl Membership {
 
     /// Runs [`Self::purge_expired`] every `purge_interval` until `shutdown`.
     pub async fn run_purger(&self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(self.config.purge_interval) => {}
-            }
-            loop {
-                match self.purge_expired().await {
-                    Ok(0) => break,
-                    Ok(purged) => info!(purged, "removed members purged"),
-                    Err(error) => {
-                        warn!(error = %error, "purging removed members failed");
-                        break;
-                    }
-                }
-            }
-        }
+        roster_kit::worker::every(
+            self.config.purge_interval,
+            shutdown,
+            "purge removed members",
+            || async { self.purge_expired().await.map(|purged| purged as u64) },
+        )
+        .await;
     }
 }

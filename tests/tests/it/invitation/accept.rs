@@ -55,7 +55,10 @@ async fn a_new_person_previews_accepts_and_gets_a_session() {
         .expect("accept");
     assert_eq!(accepted.members.len(), 1);
     assert_eq!(accepted.members[0].workspace_id, company.workspace_id());
-    assert_eq!(accepted.members[0].role_ids, [company.member_role_id.clone()]);
+    assert_eq!(
+        accepted.members[0].role_ids,
+        std::slice::from_ref(&company.member_role_id)
+    );
     let principal = env
         .authenticate(&accepted.session_token)
         .await
@@ -69,6 +72,12 @@ async fn a_new_person_previews_accepts_and_gets_a_session() {
 
     assert_refused(
         env.try_accept(&token, new_user("Joe Again")).await,
+        Code::FailedPrecondition,
+        "INVITATION_ALREADY_ACCEPTED",
+    );
+    assert_refused(
+        env.try_resend(&admin.session, &invitation.invitation_id)
+            .await,
         Code::FailedPrecondition,
         "INVITATION_ALREADY_ACCEPTED",
     );

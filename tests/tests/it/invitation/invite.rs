@@ -34,9 +34,14 @@ async fn a_bulk_invite_of_500_mixed_addresses_answers_each_correctly() {
         .expect("allow only acme.test");
     let member = env.add_plain_member(&company, "alice@acme.test").await;
     let removed = env.add_plain_member(&company, "bob@acme.test").await;
-    env.remove_member(&env.operator_token, company.workspace_id(), removed.id(), "")
-        .await
-        .expect("remove bob");
+    env.remove_member(
+        &env.operator_token,
+        company.workspace_id(),
+        removed.id(),
+        "",
+    )
+    .await
+    .expect("remove bob");
     env.invite(&company, "carol@acme.test").await;
     let used = env.seat_usage(company.workspace_id()).await.used;
     assert_eq!(used, 1, "alice holds the only seat");
@@ -85,8 +90,10 @@ async fn a_bulk_invite_of_500_mixed_addresses_answers_each_correctly() {
     assert_eq!(reason("person397@acme.test"), "");
     assert_eq!(reason("person398@acme.test"), "SEAT_LIMIT_REACHED");
     assert_eq!(reason("person490@acme.test"), "SEAT_LIMIT_REACHED");
-    let invited: Vec<&pb::Invitation> =
-        results.iter().filter_map(|r| r.invitation.as_ref()).collect();
+    let invited: Vec<&pb::Invitation> = results
+        .iter()
+        .filter_map(|r| r.invitation.as_ref())
+        .collect();
     assert_eq!(invited.len(), 400);
     assert!(
         results
@@ -135,7 +142,10 @@ async fn pending_invitations_hold_seats_until_revoked() {
         .await
         .expect("revoke a");
     let results = env
-        .try_invite(&env.operator_token, invite_request(&company, &["c@acme.test"]))
+        .try_invite(
+            &env.operator_token,
+            invite_request(&company, &["c@acme.test"]),
+        )
         .await
         .expect("invite c again");
     assert_eq!(refusal(&results[0]), "");
@@ -161,8 +171,11 @@ async fn inviting_needs_members_invite_in_every_workspace() {
         "PERMISSION_DENIED",
     );
     assert_refused(
-        env.try_invite(&stranger.session, invite_request(&company, &["x@acme.test"]))
-            .await,
+        env.try_invite(
+            &stranger.session,
+            invite_request(&company, &["x@acme.test"]),
+        )
+        .await,
         Code::NotFound,
         "NOT_FOUND",
     );
