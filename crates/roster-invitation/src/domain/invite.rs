@@ -10,6 +10,7 @@ use roster_kit::outbox::{self, OutboxMessage};
 use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result, token};
 use roster_proto::invitation as pb;
+use roster_proto::membership as membership_pb;
 use roster_proto::types::ErrorReason;
 use serde_json::json;
 use tonic::Code;
@@ -197,81 +198,76 @@ impl Context {
     }
 }
 
-impl Invitations {
-    /// Reads what decides the invitations of `emails` to these workspaces; the account
-    /// must be locked.
-    #[allow(clippy::too_many_arguments)]
-    async fn context(
-        &self,
-        db: &impl deadpool_postgres::GenericClient,
-        account_id: Uuid,
-        workspace_ids: &[Uuid],
-        all_workspaces: bool,
-        role_ids: &[Uuid],
-        emails: &[String],
-        except: Option<Uuid>,
-    ) -> Result<Context> {
-        let answer = self
-            .check_invitees(account_id, workspace_ids, all_workspaces, role_ids, emails)
-            .await?;
-        let settings = answer.settings.unwrap_or_default();
-        let lifetime_secs = settings
-            .invitation_lifetime
-            .map_or(7 * 24 * 3600, |d| d.seconds);
-        let mut seats = Seats {
-            free: HashMap::new(),
-            names: HashMap::new(),
-        };
-        let mut ids = Vec::new();
-        for workspace in &answer.workspaces {
-            let id = parse_id("workspace_id", &workspace.workspace_id).map_err(malformed)?;
-            let usage = workspace.seat_usage.clone().unwrap_or_default();
-            let free = (usage.limit > 0).then(|| i64::from(usage.limit) - i64::from(usage.used));
-            seats.free.insert(id, free);
-            seats.names.insert(id, workspace.name.clone());
-            ids.push(id);
-        }
-        let now = self.now();
-        let overlap = Overlap {
-            account_id,
-            workspace_ids: &ids,
-            all_workspaces,
-            except,
-            now,
-        };
-        for (id, pending) in store::pending_seats(db, &overlap, &ids).await? {
-            if let Some(Some(free)) = seats.free.get_mut(&id) {
-                *free = (*free - pending).max(0);
-            }
-        }
-        for free in seats.free.values_mut().flatten() {
-            *free = (*free).max(0);
-        }
-        let mut conflicts = HashMap::new();
-        for conflict in &answer.conflicts {
-            let workspace_id =
-                parse_id("workspace_id", &conflict.workspace_id).map_err(malformed)?;
-            let reason = conflict.reason();
-            // An existing member outweighs a removed one elsewhere.
-            let entry = conflicts
-                .entry(conflict.email.clone())
-                .or_insert((workspace_id, reason));
-            if reason == ErrorReason::AlreadyMember {
-                *entry = (workspace_id, reason);
-            }
-        }
-        let invited = store::pending_invitations(db, &overlap, emails).await?;
-        Ok(Context {
-            account_name: answer.account_name,
-            lifetime: chrono::Duration::seconds(lifetime_secs),
-            allowed_domains: settings.allowed_email_domains,
-            workspace_ids: ids,
-            invited,
-            seats,
-            conflicts,
-        })
+/// Builds what decides the invitations of `emails` from membership's `answer` and this
+/// service's pending invitations; the account must be locked. Membership is asked before
+/// the lock is taken: the lock guards this service's own rows, and membership enforces
+/// seats again when an invitation is accepted.
+async fn read_context(
+    db: &impl deadpool_postgres::GenericClient,
+    answer: membership_pb::CheckInviteesResponse,
+    account_id: Uuid,
+    all_workspaces: bool,
+    emails: &[String],
+    except: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Context> {
+    let settings = answer.settings.unwrap_or_default();
+    let lifetime_secs = settings
+        .invitation_lifetime
+        .map_or(7 * 24 * 3600, |d| d.seconds);
+    let mut seats = Seats {
+        free: HashMap::new(),
+        names: HashMap::new(),
+    };
+    let mut ids = Vec::new();
+    for workspace in &answer.workspaces {
+        let id = parse_id("workspace_id", &workspace.workspace_id).map_err(malformed)?;
+        let usage = workspace.seat_usage.clone().unwrap_or_default();
+        let free = (usage.limit > 0).then(|| i64::from(usage.limit) - i64::from(usage.used));
+        seats.free.insert(id, free);
+        seats.names.insert(id, workspace.name.clone());
+        ids.push(id);
     }
+    let overlap = Overlap {
+        account_id,
+        workspace_ids: &ids,
+        all_workspaces,
+        except,
+        now,
+    };
+    for (id, pending) in store::pending_seats(db, &overlap, &ids).await? {
+        if let Some(Some(free)) = seats.free.get_mut(&id) {
+            *free = (*free - pending).max(0);
+        }
+    }
+    for free in seats.free.values_mut().flatten() {
+        *free = (*free).max(0);
+    }
+    let mut conflicts = HashMap::new();
+    for conflict in &answer.conflicts {
+        let workspace_id = parse_id("workspace_id", &conflict.workspace_id).map_err(malformed)?;
+        let reason = conflict.reason();
+        // An existing member outweighs a removed one elsewhere.
+        let entry = conflicts
+            .entry(conflict.email.clone())
+            .or_insert((workspace_id, reason));
+        if reason == ErrorReason::AlreadyMember {
+            *entry = (workspace_id, reason);
+        }
+    }
+    let invited = store::pending_invitations(db, &overlap, emails).await?;
+    Ok(Context {
+        account_name: answer.account_name,
+        lifetime: chrono::Duration::seconds(lifetime_secs),
+        allowed_domains: settings.allowed_email_domains,
+        workspace_ids: ids,
+        invited,
+        seats,
+        conflicts,
+    })
+}
 
+impl Invitations {
     /// Invites each address of `request` or says why not.
     #[instrument(skip_all, name = "invitation.invite_users", fields(account_id = %request.account_id, emails = request.emails.len()))]
     pub(crate) async fn invite_users(
@@ -300,6 +296,15 @@ impl Invitations {
             .map(|a| a.text.clone())
             .collect();
         let inviter_name = self.display_name(principal.user_id).await?;
+        let answer = self
+            .check_invitees(
+                request.account_id,
+                &request.workspace_ids,
+                request.all_workspaces,
+                &request.role_ids,
+                &valid,
+            )
+            .await?;
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
@@ -307,17 +312,16 @@ impl Invitations {
             return Ok(answer);
         }
         store::lock_account(&tx, request.account_id).await?;
-        let mut context = self
-            .context(
-                &tx,
-                request.account_id,
-                &request.workspace_ids,
-                request.all_workspaces,
-                &request.role_ids,
-                &valid,
-                None,
-            )
-            .await?;
+        let mut context = read_context(
+            &tx,
+            answer,
+            request.account_id,
+            request.all_workspaces,
+            &valid,
+            None,
+            now,
+        )
+        .await?;
         if context.workspace_ids.is_empty() {
             return Err(Error::invalid(
                 "all_workspaces",
@@ -447,6 +451,15 @@ impl Invitations {
             .visible(&db, caller, invitation_id, Need::Invite)
             .await?;
         let inviter_name = self.display_name(principal.user_id).await?;
+        let answer = self
+            .check_invitees(
+                found.account_id,
+                &found.workspace_ids,
+                found.all_workspaces,
+                &found.role_ids,
+                std::slice::from_ref(&found.email),
+            )
+            .await?;
         let now = self.now();
         let tx = db.transaction().await?;
         if let Replay::Done(answer) =
@@ -474,17 +487,16 @@ impl Invitations {
             )
             .with_metadata("retry_after_seconds", seconds.to_string()));
         }
-        let mut context = self
-            .context(
-                &tx,
-                invitation.account_id,
-                &invitation.workspace_ids,
-                invitation.all_workspaces,
-                &invitation.role_ids,
-                std::slice::from_ref(&invitation.email),
-                Some(invitation.id),
-            )
-            .await?;
+        let mut context = read_context(
+            &tx,
+            answer,
+            invitation.account_id,
+            invitation.all_workspaces,
+            std::slice::from_ref(&invitation.email),
+            Some(invitation.id),
+            now,
+        )
+        .await?;
         let address = Address {
             text: invitation.email.clone(),
             valid: true,
