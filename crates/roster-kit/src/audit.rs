@@ -59,10 +59,11 @@ pub async fn record(
     now: DateTime<Utc>,
     record: AuditRecord<'_>,
 ) -> Result<()> {
-    db.execute(
-        "INSERT INTO audit_events (audit_event_id, account_id, occurred_at, actor_user_id, impersonator_user_id,
+    let statement = db.prepare_cached("INSERT INTO audit_events (audit_event_id, account_id, occurred_at, actor_user_id, impersonator_user_id,
                                    action, target_type, target_id, changes, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)").await?;
+    db.execute(
+        &statement,
         &[
             &Uuid::now_v7(),
             &record.account_id,

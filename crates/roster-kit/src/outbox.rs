@@ -26,10 +26,18 @@ pub async fn enqueue(
     message: OutboxMessage<'_>,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
+    let statement = db.prepare_cached("INSERT INTO outbox (outbox_id, created_at, template, recipient, variables, secret_variables)
+         VALUES ($1, $2, $3, $4, $5, $6)").await?;
     db.execute(
-        "INSERT INTO outbox (outbox_id, created_at, template, recipient, variables, secret_variables)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[&id, &now, &message.template, &message.recipient, &message.variables, &message.secret_variables],
+        &statement,
+        &[
+            &id,
+            &now,
+            &message.template,
+            &message.recipient,
+            &message.variables,
+            &message.secret_variables,
+        ],
     )
     .await?;
     Ok(id)

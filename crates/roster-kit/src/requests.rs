@@ -33,21 +33,21 @@ pub async fn begin<M: Message + Default>(
         return Ok(Replay::Fresh);
     }
     let actor = caller.actor_id().unwrap_or(Uuid::nil());
+    let statement = db.prepare_cached("INSERT INTO request_log (actor_user_id, request_id, rpc, created_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT DO NOTHING").await?;
     let inserted = db
-        .execute(
-            "INSERT INTO request_log (actor_user_id, request_id, rpc, created_at) VALUES ($1, $2, $3, $4)
-             ON CONFLICT DO NOTHING",
-            &[&actor, &caller.request_id, &rpc, &now],
-        )
+        .execute(&statement, &[&actor, &caller.request_id, &rpc, &now])
         .await?;
     if inserted == 1 {
         return Ok(Replay::Fresh);
     }
-    let row = db
-        .query_one(
+    let statement = db
+        .prepare_cached(
             "SELECT rpc, response FROM request_log WHERE actor_user_id = $1 AND request_id = $2",
-            &[&actor, &caller.request_id],
         )
+        .await?;
+    let row = db
+        .query_one(&statement, &[&actor, &caller.request_id])
         .await?;
     let earlier_rpc: String = row.get(0);
     if earlier_rpc != rpc {
@@ -77,8 +77,13 @@ pub async fn finish(
     if caller.request_id.is_empty() {
         return Ok(());
     }
+    let statement = db
+        .prepare_cached(
+            "UPDATE request_log SET response = $3 WHERE actor_user_id = $1 AND request_id = $2",
+        )
+        .await?;
     db.execute(
-        "UPDATE request_log SET response = $3 WHERE actor_user_id = $1 AND request_id = $2",
+        &statement,
         &[
             &caller.actor_id().unwrap_or(Uuid::nil()),
             &caller.request_id,

@@ -16,16 +16,14 @@ const PENDING: &str = "state = 'pending' AND expires_at > {}";
 /// Locks the account's row (creating it on first use), so one request at a time decides
 /// what counts as already invited and how many seats pending invitations hold.
 pub(crate) async fn lock_account(db: &impl GenericClient, account_id: Uuid) -> Result<()> {
-    db.execute(
-        "INSERT INTO accounts (account_id) VALUES ($1) ON CONFLICT DO NOTHING",
-        &[&account_id],
-    )
-    .await?;
-    db.execute(
-        "SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE",
-        &[&account_id],
-    )
-    .await?;
+    let statement = db
+        .prepare_cached("INSERT INTO accounts (account_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .await?;
+    db.execute(&statement, &[&account_id]).await?;
+    let statement = db
+        .prepare_cached("SELECT 1 FROM accounts WHERE account_id = $1 FOR UPDATE")
+        .await?;
+    db.execute(&statement, &[&account_id]).await?;
     Ok(())
 }
 
@@ -65,8 +63,9 @@ pub(crate) async fn pending_invitations(
     let mut sql = QueryBuilder::new("SELECT email, invitation_id FROM invitations WHERE true");
     overlap.push_filter(&mut sql);
     sql.push(" AND email = ANY({})", &[&emails]);
+    let statement = db.prepare_cached(sql.sql()).await?;
     Ok(db
-        .query(sql.sql(), sql.params())
+        .query(&statement, sql.params())
         .await?
         .iter()
         .map(|row| (row.get(0), row.get(1)))
@@ -90,8 +89,9 @@ pub(crate) async fn pending_seats(
         sql.push(" AND i.invitation_id <> {}", &[except]);
     }
     sql.push(" GROUP BY w.workspace_id", &[]);
+    let statement = db.prepare_cached(sql.sql()).await?;
     Ok(db
-        .query(sql.sql(), sql.params())
+        .query(&statement, sql.params())
         .await?
         .iter()
         .map(|row| (row.get(0), row.get(1)))
@@ -112,12 +112,13 @@ pub(crate) async fn insert_invitations(
     new: &NewInvitations<'_>,
 ) -> Result<()> {
     let t = new.template;
-    db.execute(
-        "INSERT INTO invitations (account_id, invitation_id, workspace_ids, all_workspaces, email, role_ids,
+    let statement = db.prepare_cached("INSERT INTO invitations (account_id, invitation_id, workspace_ids, all_workspaces, email, role_ids,
                                   message, state, token_hash, inviter_user_id, created_at, expires_at,
                                   last_sent_at, send_count)
          SELECT $1, n.id, $2, $3, n.email, $4, $5, 'pending', n.token_hash, $6, $7, $8, $7, 1
-         FROM unnest($9::uuid[], $10::text[], $11::bytea[]) AS n(id, email, token_hash)",
+         FROM unnest($9::uuid[], $10::text[], $11::bytea[]) AS n(id, email, token_hash)").await?;
+    db.execute(
+        &statement,
         &[
             &t.account_id,
             &t.workspace_ids,
@@ -174,12 +175,12 @@ pub(crate) async fn get_invitation(
         Key::Id(id) => ("invitation_id", id),
         Key::TokenHash(hash) => ("token_hash", hash),
     };
-    let row = db
-        .query_opt(
-            &format!("SELECT * FROM invitations WHERE {column} = $1{lock}"),
-            &[value],
-        )
+    let statement = db
+        .prepare_cached(&format!(
+            "SELECT * FROM invitations WHERE {column} = $1{lock}"
+        ))
         .await?;
+    let row = db.query_opt(&statement, &[value]).await?;
     Ok(row.as_ref().map(invitation_from_row))
 }
 
@@ -189,10 +190,11 @@ pub(crate) async fn record_resend(
     invitation: &InvitationRecord,
     token_hash: &[u8],
 ) -> Result<()> {
-    db.execute(
-        "UPDATE invitations SET token_hash = $3, expires_at = $4, last_sent_at = $5, send_count = $6,
+    let statement = db.prepare_cached("UPDATE invitations SET token_hash = $3, expires_at = $4, last_sent_at = $5, send_count = $6,
                                 workspace_ids = $7
-         WHERE account_id = $1 AND invitation_id = $2",
+         WHERE account_id = $1 AND invitation_id = $2").await?;
+    db.execute(
+        &statement,
         &[
             &invitation.account_id,
             &invitation.id,
@@ -212,10 +214,11 @@ pub(crate) async fn update_invitation(
     db: &impl GenericClient,
     invitation: &InvitationRecord,
 ) -> Result<()> {
-    db.execute(
-        "UPDATE invitations SET state = $3, role_ids = $4, accepted_user_id = $5, accepted_at = $6,
+    let statement = db.prepare_cached("UPDATE invitations SET state = $3, role_ids = $4, accepted_user_id = $5, accepted_at = $6,
                                 revoked_at = $7
-         WHERE account_id = $1 AND invitation_id = $2",
+         WHERE account_id = $1 AND invitation_id = $2").await?;
+    db.execute(
+        &statement,
         &[
             &invitation.account_id,
             &invitation.id,
@@ -282,8 +285,9 @@ pub(crate) async fn list_invitations(
         sql.push(" AND invitation_id < {}", &[after]);
     }
     sql.push(" ORDER BY invitation_id DESC LIMIT {}", &[&limit]);
+    let statement = db.prepare_cached(sql.sql()).await?;
     Ok(db
-        .query(sql.sql(), sql.params())
+        .query(&statement, sql.params())
         .await?
         .iter()
         .map(invitation_from_row)
