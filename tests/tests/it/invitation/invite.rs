@@ -270,3 +270,21 @@ async fn an_account_wide_invitation_joins_every_workspace() {
             .all(|m| m.role_ids == [company.admin_role_id.clone()])
     );
 }
+
+#[tokio::test]
+async fn a_retried_invite_answers_the_first_results_and_sends_nothing_twice() {
+    let env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let request = invite_request(&company, &["a@acme.test", "b@acme.test"]);
+    let first = env
+        .try_invite(&env.operator_token, request.clone())
+        .await
+        .expect("invite");
+    let retried = env
+        .try_invite(&env.operator_token, request)
+        .await
+        .expect("retry");
+    assert_eq!(first, retried);
+    let emails = "SELECT count(*) FROM invitation.outbox WHERE variables->>'account_id' = $1";
+    assert_eq!(count(&env, emails, company.account_id()).await, 2);
+}
