@@ -222,6 +222,13 @@ async fn bad_requests_name_their_fields() {
         "",
     );
     assert_eq!(roster_tests::violated_fields(&status), ["emails"]);
+    let mut unknown_workspace = invite_request(&company, &["a@acme.test"]);
+    unknown_workspace.workspace_ids = vec![uuid::Uuid::now_v7().to_string()];
+    assert_refused(
+        env.try_invite(&env.operator_token, unknown_workspace).await,
+        Code::NotFound,
+        "NOT_FOUND",
+    );
     let mut unknown_role = invite_request(&company, &["a@acme.test"]);
     unknown_role.role_ids = vec![uuid::Uuid::now_v7().to_string()];
     assert_refused(
