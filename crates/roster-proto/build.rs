@@ -13,6 +13,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "roster/membership/v1/membership_service.proto",
         "roster/invitation/v1/invitation.proto",
         "roster/invitation/v1/invitation_service.proto",
+        "roster/notification/v1/notification.proto",
+        "roster/notification/v1/notification_service.proto",
     ]
     .iter()
     .map(|file| proto_root.join(file))

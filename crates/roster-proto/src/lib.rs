@@ -1,7 +1,7 @@
 //! Generated gRPC code for Roster's protos, and their file descriptor set for reflection.
 //!
 //! Modules mirror the proto packages (generated code refers across them by path):
-//! `roster::identity::v1`, `roster::membership::v1`, `roster::invitation::v1`, `roster::r#type::v1`. The shorter aliases below are what the
+//! `roster::identity::v1`, `roster::membership::v1`, `roster::invitation::v1`, `roster::notification::v1`, `roster::r#type::v1`. The shorter aliases below are what the
 //! rest of Roster uses.
 #![allow(unreachable_pub, clippy::all, clippy::pedantic, missing_docs)]
 
@@ -32,6 +32,13 @@ pub mod roster {
             tonic::include_proto!("roster.invitation.v1");
         }
     }
+    /// `roster.notification.*`: the notification service.
+    pub mod notification {
+        /// `roster.notification.v1`.
+        pub mod v1 {
+            tonic::include_proto!("roster.notification.v1");
+        }
+    }
     /// `roster.membership.*`: the membership service.
     pub mod membership {
         /// `roster.membership.v1`.
@@ -44,4 +51,5 @@ pub mod roster {
 pub use roster::identity::v1 as identity;
 pub use roster::invitation::v1 as invitation;
 pub use roster::membership::v1 as membership;
+pub use roster::notification::v1 as notification;
 pub use roster::r#type::v1 as types;
