@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use roster_proto::invitation as pb;
 use roster_proto::invitation::invitation_service_client::InvitationServiceClient;
-use roster_tests::invitation::{invite_request, new_user};
+use roster_tests::invitation::{invite_request, link_token, new_user};
 use roster_tests::load::{self, Concurrency, Outcome};
 use roster_tests::membership::{Company, request_id};
 use roster_tests::{TestEnv, as_user};
@@ -147,20 +147,27 @@ async fn accepting(env: &TestEnv, company: &Company, duration: Duration) -> Outc
         )
         .await;
     }
-    let tokens: Arc<Vec<String>> = Arc::new(
-        env.sql()
+    // The tokens reach people by email: read them from the delivered messages (the log
+    // transport keeps their text).
+    let tokens: Arc<Vec<String>> = Arc::new(loop {
+        let texts: Vec<String> = env
+            .sql()
             .await
             .query(
-                "SELECT secret_variables->>'token' FROM invitation.outbox
-                 WHERE recipient LIKE 'accept%' ORDER BY outbox_id",
+                "SELECT rendered_text FROM notification.notifications
+                 WHERE recipient LIKE 'accept%' AND state = 'sent' ORDER BY notification_id",
                 &[],
             )
             .await
             .expect("tokens")
             .iter()
             .map(|row| row.get(0))
-            .collect(),
-    );
+            .collect();
+        if texts.len() == ACCEPT_TOKENS {
+            break texts.iter().map(|text| link_token(text)).collect();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    });
     let next = Arc::new(AtomicUsize::new(0));
     let channels = load::connections(env.address, ACCEPT_CONCURRENCY.connections).await;
     let call = load::call(move |channel| {

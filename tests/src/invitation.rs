@@ -5,7 +5,9 @@ use roster_proto::invitation as pb;
 use roster_proto::types::ErrorReason;
 use tonic::Status;
 
-use crate::membership::{Company, request_id};
+use std::time::Duration;
+
+use crate::membership::{Company, eventually, request_id};
 use crate::{TestEnv, as_user};
 
 /// The password new people register with in these tests.
@@ -28,6 +30,18 @@ pub fn refusal(result: &pb::InviteResult) -> &'static str {
         ErrorReason::Unspecified => "",
         reason => roster_kit::error::reason_name(reason),
     }
+}
+
+/// The token of the first link in an email's text (`...?token=<token>`).
+pub fn link_token(text: &str) -> String {
+    let start = text
+        .find("token=")
+        .unwrap_or_else(|| panic!("no link with a token in {text:?}"))
+        + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
 }
 
 /// A new person's profile.
@@ -63,19 +77,38 @@ impl TestEnv {
             .unwrap_or_else(|| panic!("{email} was refused: {}", result.refusal_message))
     }
 
-    /// The link token of the invitation's latest email, read from the outbox.
+    /// The link token of the invitation's latest email, once that email was delivered
+    /// (by the log transport, which keeps the rendered text; an SMTP test reads its
+    /// server instead).
     pub async fn invitation_token(&self, invitation_id: &str) -> String {
-        self.sql()
-            .await
-            .query_one(
-                "SELECT secret_variables->>'token' FROM invitation.outbox
-                 WHERE template = 'invitation' AND variables->>'invitation_id' = $1
-                 ORDER BY created_at DESC, outbox_id DESC LIMIT 1",
-                &[&invitation_id],
-            )
-            .await
-            .expect("an invitation email in the outbox")
-            .get(0)
+        eventually(Duration::from_secs(10), "the invitation email", || async {
+            let sql = self.sql().await;
+            let waiting: i64 = sql
+                .query_one(
+                    "SELECT count(*) FROM invitation.outbox
+                     WHERE variables->>'invitation_id' = $1 AND dispatched_at IS NULL",
+                    &[&invitation_id],
+                )
+                .await
+                .expect("outbox")
+                .get(0);
+            if waiting > 0 {
+                return None;
+            }
+            let text: Option<String> = sql
+                .query_opt(
+                    "SELECT rendered_text FROM notification.notifications
+                     WHERE template = 'invitation' AND variables->>'invitation_id' = $1
+                       AND state = 'sent'
+                     ORDER BY created_at DESC, notification_id DESC LIMIT 1",
+                    &[&invitation_id],
+                )
+                .await
+                .expect("notifications")?
+                .get(0);
+            text.map(|text| link_token(&text))
+        })
+        .await
     }
 
     /// Accepts with `token` as `invitee`.

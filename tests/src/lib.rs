@@ -3,12 +3,15 @@
 //! platform operator's token. The database is dropped when the environment is.
 pub mod invitation;
 pub mod membership;
+pub mod smtp;
 
 use std::sync::Arc;
 
 use roster::{Databases, Options, Service};
 use roster_identity::IdentityConfig;
 use roster_invitation::InvitationConfig;
+use roster_kit::relay::RelayConfig;
+use roster_notification::NotificationConfig;
 use roster_kit::clock::ShiftedClock;
 use roster_kit::config::{PoolConfig, ServerConfig};
 use roster_membership::MembershipConfig;
@@ -58,7 +61,15 @@ pub struct TestEnv {
 
 /// Serves `options` on an ephemeral port until the returned sender fires (or drops).
 async fn spawn_server(options: Options) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    spawn_server_at(([127, 0, 0, 1], 0).into(), options).await
+}
+
+/// Serves `options` at `address` until the returned sender fires (or drops).
+async fn spawn_server_at(
+    address: std::net::SocketAddr,
+    options: Options,
+) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind(address)
         .await
         .expect("bind");
     let address = listener.local_addr().expect("address");
@@ -114,8 +125,19 @@ impl TestEnv {
                 cleanup_interval: std::time::Duration::from_millis(100),
                 ..InvitationConfig::default()
             },
+            // The log transport (no SMTP server) unless a test sets one; both the relays
+            // and the delivery worker look for work often, so emails follow in moments.
+            notification: NotificationConfig {
+                poll_interval: std::time::Duration::from_millis(20),
+                ..NotificationConfig::default()
+            },
+            relay: RelayConfig {
+                poll: std::time::Duration::from_millis(20),
+                ..RelayConfig::default()
+            },
             identity_url: None,
             membership_url: None,
+            notification_url: None,
             clock: clock.clone(),
             service_token: roster_kit::auth::ServiceToken::new(&service_token),
         };
@@ -151,14 +173,35 @@ impl TestEnv {
         channel
     }
 
+    /// Starts another process's worth of services at `address` (port 0: any) on the same
+    /// database, token and clock, as `configure` adjusts this environment's options (for
+    /// example other services, or a peer's URL); returns where it listens and what stops
+    /// it. It stops too when the environment is dropped, if not before.
+    pub async fn serve_at(
+        &mut self,
+        address: std::net::SocketAddr,
+        configure: impl FnOnce(&mut Options),
+    ) -> (std::net::SocketAddr, Channel) {
+        let mut options = self.options.clone();
+        configure(&mut options);
+        let (address, channel, shutdown) = spawn_server_at(address, options).await;
+        self.replicas.push(shutdown);
+        (address, channel)
+    }
+
+    /// Stops every process started with [`Self::serve_at`] or [`Self::start_replica`].
+    pub fn stop_replicas(&mut self) {
+        for replica in self.replicas.drain(..) {
+            let _ = replica.send(());
+        }
+    }
+
     /// Signals the services to shut down, as SIGTERM does; in-flight calls may finish.
     pub fn stop_serving(&mut self) {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
-        for replica in self.replicas.drain(..) {
-            let _ = replica.send(());
-        }
+        self.stop_replicas();
     }
 
     /// A client of the identity service.

@@ -17,6 +17,7 @@ pub mod input;
 pub mod outbox;
 pub mod paging;
 pub mod protobuf;
+pub mod relay;
 pub mod remote;
 pub mod requests;
 pub mod server;

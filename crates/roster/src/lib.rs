@@ -19,10 +19,13 @@ use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
 use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
 use roster_membership::{Membership, MembershipApi, MembershipConfig};
+use roster_notification::{NotificationApi, NotificationConfig, Notifications};
+use roster_kit::relay::{Relay, RelayConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::Routes;
-use tracing::info;
+use deadpool_postgres::Pool;
+use tracing::{info, warn};
 
 /// A service `roster serve` can run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,11 +36,18 @@ pub enum Service {
     Membership,
     /// Invitations: invite, resend, revoke, accept.
     Invitation,
+    /// Email delivery: templates, transports, retries.
+    Notification,
 }
 
 impl Service {
     /// Every service, in start order.
-    pub const ALL: &[Self] = &[Self::Identity, Self::Membership, Self::Invitation];
+    pub const ALL: &[Self] = &[
+        Self::Identity,
+        Self::Membership,
+        Self::Invitation,
+        Self::Notification,
+    ];
 
     /// The name used in `--services`.
     pub fn name(self) -> &'static str {
@@ -45,6 +55,7 @@ impl Service {
             Self::Identity => "identity",
             Self::Membership => "membership",
             Self::Invitation => "invitation",
+            Self::Notification => "notification",
         }
     }
 
@@ -94,11 +105,19 @@ pub struct Options {
     pub membership: MembershipConfig,
     /// The invitation service's settings.
     pub invitation: InvitationConfig,
+    /// The notification service's settings.
+    pub notification: NotificationConfig,
+    /// How identity, membership and invitation hand their outbox to notification.
+    pub relay: RelayConfig,
     /// Where identity is served when it is not in this process (`ROSTER_IDENTITY_URL`);
     /// `None` means this process serves it.
     pub identity_url: Option<String>,
     /// Where membership is served when it is not in this process (`ROSTER_MEMBERSHIP_URL`).
     pub membership_url: Option<String>,
+    /// Where notification is served when it is not in this process
+    /// (`ROSTER_NOTIFICATION_URL`); without it and without notification here, emails
+    /// wait in the outboxes.
+    pub notification_url: Option<String>,
     /// Where time comes from.
     pub clock: SharedClock,
     /// How Roster's services authenticate to each other (`ROSTER_SERVICE_TOKEN`).
@@ -116,8 +135,11 @@ impl Options {
             identity: IdentityConfig::from_env()?,
             membership: MembershipConfig::from_env()?,
             invitation: InvitationConfig::from_env()?,
+            notification: NotificationConfig::from_env()?,
+            relay: RelayConfig::from_env()?,
             identity_url: roster_kit::config::optional("ROSTER_IDENTITY_URL"),
             membership_url: roster_kit::config::optional("ROSTER_MEMBERSHIP_URL"),
+            notification_url: roster_kit::config::optional("ROSTER_NOTIFICATION_URL"),
             clock: Arc::new(roster_kit::clock::SystemClock),
             service_token: roster_kit::config::optional("ROSTER_SERVICE_TOKEN")
                 .map_or_else(ServiceToken::generate, |token| ServiceToken::new(&token)),
@@ -150,16 +172,27 @@ pub async fn open_identity(
     options: &Options,
     administration: Option<AdministrationCheck>,
 ) -> Result<Arc<Identity>> {
-    let url = options.databases.url(Service::Identity);
-    info!(service = "identity", database = %redact_url(&url), "connecting");
-    let pool = roster_kit::db::connect(&url, roster_identity::SCHEMA, &options.pool).await?;
-    roster_kit::db::migrate(&pool, roster_identity::SCHEMA, roster_identity::MIGRATIONS).await?;
-    Ok(Arc::new(Identity::new(
-        pool,
+    Ok(identity_with_pool(options, administration).await?.0)
+}
+
+async fn identity_with_pool(
+    options: &Options,
+    administration: Option<AdministrationCheck>,
+) -> Result<(Arc<Identity>, Pool)> {
+    let (pool, _) = migrated_pool(
+        options,
+        Service::Identity,
+        roster_identity::SCHEMA,
+        roster_identity::MIGRATIONS,
+    )
+    .await?;
+    let identity = Identity::new(
+        pool.clone(),
         Arc::clone(&options.clock),
         options.identity.clone(),
         administration,
-    )))
+    );
+    Ok((Arc::new(identity), pool))
 }
 
 /// Opens `service`'s pool and brings its schema up to date.
@@ -168,7 +201,7 @@ async fn migrated_pool(
     service: Service,
     schema: &str,
     migrations: &[roster_kit::db::Migration],
-) -> Result<(deadpool_postgres::Pool, String)> {
+) -> Result<(Pool, String)> {
     let url = options.databases.url(service);
     info!(service = service.name(), database = %redact_url(&url), "connecting");
     let pool = roster_kit::db::connect(&url, schema, &options.pool).await?;
@@ -176,7 +209,7 @@ async fn migrated_pool(
     Ok((pool, url))
 }
 
-async fn migrated_membership_pool(options: &Options) -> Result<(deadpool_postgres::Pool, String)> {
+async fn migrated_membership_pool(options: &Options) -> Result<(Pool, String)> {
     migrated_pool(
         options,
         Service::Membership,
@@ -186,7 +219,7 @@ async fn migrated_membership_pool(options: &Options) -> Result<(deadpool_postgre
     .await
 }
 
-async fn migrated_invitation_pool(options: &Options) -> Result<deadpool_postgres::Pool> {
+async fn migrated_invitation_pool(options: &Options) -> Result<Pool> {
     let (pool, _) = migrated_pool(
         options,
         Service::Invitation,
@@ -197,37 +230,51 @@ async fn migrated_invitation_pool(options: &Options) -> Result<deadpool_postgres
     Ok(pool)
 }
 
+async fn migrated_notification_pool(options: &Options) -> Result<Pool> {
+    let (pool, _) = migrated_pool(
+        options,
+        Service::Notification,
+        roster_notification::SCHEMA,
+        roster_notification::MIGRATIONS,
+    )
+    .await?;
+    Ok(pool)
+}
+
 /// Opens membership (migrated) and builds its domain, calling identity over `identity`.
-pub async fn open_membership(
+async fn open_membership(
     options: &Options,
     identity: tonic::transport::Channel,
-) -> Result<Arc<Membership>> {
+) -> Result<(Arc<Membership>, Pool)> {
     let (pool, url) = migrated_membership_pool(options).await?;
-    Ok(Arc::new(Membership::new(
-        pool,
+    let membership = Membership::new(
+        pool.clone(),
         url,
         Arc::clone(&options.clock),
         options.membership.clone(),
         identity,
         options.service_token.clone(),
-    )))
+    );
+    Ok((Arc::new(membership), pool))
 }
 
 /// Opens the invitation service's pool (migrated) and builds its domain, calling identity
 /// and membership over their channels.
-pub async fn open_invitation(
+async fn open_invitation(
     options: &Options,
     identity: tonic::transport::Channel,
     membership: tonic::transport::Channel,
-) -> Result<Arc<Invitations>> {
-    Ok(Arc::new(Invitations::new(
-        migrated_invitation_pool(options).await?,
+) -> Result<(Arc<Invitations>, Pool)> {
+    let pool = migrated_invitation_pool(options).await?;
+    let invitations = Invitations::new(
+        pool.clone(),
         Arc::clone(&options.clock),
         options.invitation.clone(),
         identity,
         membership,
         options.service_token.clone(),
-    )))
+    );
+    Ok((Arc::new(invitations), pool))
 }
 
 /// A channel to `service`: `url` when set, else this process at `local` when it serves
@@ -256,6 +303,7 @@ fn required_peer(
         Service::Identity => (options.identity_url.as_ref(), "ROSTER_IDENTITY_URL"),
         Service::Membership => (options.membership_url.as_ref(), "ROSTER_MEMBERSHIP_URL"),
         Service::Invitation => (None, "ROSTER_INVITATION_URL"),
+        Service::Notification => (options.notification_url.as_ref(), "ROSTER_NOTIFICATION_URL"),
     };
     peer_channel(options, service, url, local)?.ok_or_else(|| {
         Error::invalid(
@@ -275,6 +323,7 @@ pub async fn migrate(options: &Options) -> Result<()> {
             Service::Identity => drop(open_identity(options, None).await?),
             Service::Membership => drop(migrated_membership_pool(options).await?),
             Service::Invitation => drop(migrated_invitation_pool(options).await?),
+            Service::Notification => drop(migrated_notification_pool(options).await?),
         }
     }
     Ok(())
@@ -300,6 +349,8 @@ pub async fn serve(
             let _ = stopped.wait_for(|s| *s).await;
         }
     };
+    // The outboxes of the services served here, for the relays.
+    let mut outboxes: Vec<(&'static str, Pool)> = Vec::new();
     for service in &options.services {
         match service {
             Service::Identity => {
@@ -312,7 +363,8 @@ pub async fn serve(
                 let administration = membership.map(|channel| {
                     AdministrationCheck::new(channel, options.service_token.clone())
                 });
-                let identity = open_identity(&options, administration).await?;
+                let (identity, pool) = identity_with_pool(&options, administration).await?;
+                outboxes.push(("identity", pool));
                 routes = routes.add_service(
                     IdentityApi::new(Arc::clone(&identity), options.service_token.clone())
                         .into_server(),
@@ -325,7 +377,8 @@ pub async fn serve(
             }
             Service::Membership => {
                 let identity = required_peer(&options, Service::Identity, local)?;
-                let membership = open_membership(&options, identity.clone()).await?;
+                let (membership, pool) = open_membership(&options, identity.clone()).await?;
+                outboxes.push(("membership", pool));
                 let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(
                     MembershipApi::new(Arc::clone(&membership), authenticator).into_server(),
@@ -347,7 +400,9 @@ pub async fn serve(
             Service::Invitation => {
                 let identity = required_peer(&options, Service::Identity, local)?;
                 let membership = required_peer(&options, Service::Membership, local)?;
-                let invitations = open_invitation(&options, identity.clone(), membership).await?;
+                let (invitations, pool) =
+                    open_invitation(&options, identity.clone(), membership).await?;
+                outboxes.push(("invitation", pool));
                 let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(
                     InvitationApi::new(Arc::clone(&invitations), authenticator).into_server(),
@@ -358,7 +413,50 @@ pub async fn serve(
                     invitations.run_cleanup(stop).await;
                 }));
             }
+            Service::Notification => {
+                let identity = required_peer(&options, Service::Identity, local)?;
+                let notifications = Arc::new(Notifications::new(
+                    migrated_notification_pool(&options).await?,
+                    Arc::clone(&options.clock),
+                    options.notification.clone(),
+                )?);
+                let authenticator = Authenticator::new(identity, options.service_token.clone());
+                routes = routes.add_service(
+                    NotificationApi::new(Arc::clone(&notifications), authenticator).into_server(),
+                );
+                names.push(roster_notification::SERVICE_NAME);
+                let stop = stopped();
+                workers.push(tokio::spawn(async move {
+                    notifications.run_delivery(stop).await;
+                }));
+            }
         }
+    }
+    let notification = peer_channel(
+        &options,
+        Service::Notification,
+        options.notification_url.as_ref(),
+        local,
+    )?;
+    match notification {
+        Some(channel) => {
+            for (service, pool) in outboxes {
+                let relay = Relay::new(
+                    service,
+                    pool,
+                    Arc::clone(&options.clock),
+                    channel.clone(),
+                    options.service_token.clone(),
+                    options.relay.clone(),
+                );
+                let stop = stopped();
+                workers.push(tokio::spawn(async move { relay.run(stop).await }));
+            }
+        }
+        None if !outboxes.is_empty() => warn!(
+            "no notification service (ROSTER_NOTIFICATION_URL): emails wait in the outboxes"
+        ),
+        None => {}
     }
     let served =
         roster_kit::server::serve(listener, routes, &names, &options.server, shutdown).await;

@@ -4,4 +4,5 @@ mod administration;
 mod identity;
 mod invitation;
 mod membership;
+mod notification;
 mod platform;

@@ -1,0 +1,210 @@
+//! The outbox relay: hands a service's committed outbox rows to the notification service.
+//!
+//! Rows are claimed with `FOR UPDATE SKIP LOCKED`, so replicas share the work without
+//! sending a row twice, and each row's id is its idempotency key, so a row handed over
+//! twice (a crash between the call and the commit) still makes one message. A row is
+//! marked dispatched only after `Enqueue` succeeded: while the notification service is
+//! down, rows wait and the relay backs off.
+use std::time::Duration;
+
+use deadpool_postgres::{GenericClient, Pool};
+use roster_proto::notification as pb;
+use roster_proto::notification::notification_service_client::NotificationServiceClient;
+use serde_json::Value;
+use tonic::Code;
+use tonic::transport::Channel;
+use tracing::{info, warn};
+use uuid::Uuid;
+
+use crate::auth::ServiceToken;
+use crate::clock::SharedClock;
+use crate::config::duration_or;
+use crate::error::{Error, Result};
+use crate::protobuf::json_to_struct;
+use crate::remote::{Traced, from_status};
+use crate::telemetry::TraceContextInterceptor;
+
+/// The longest the relay waits between attempts while the notification service fails.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How the relay runs.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// How often it looks for new rows (`ROSTER_OUTBOX_POLL`, default 200ms).
+    pub poll: Duration,
+    /// Rows handed over per transaction (default 50).
+    pub batch: i64,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_millis(200),
+            batch: 50,
+        }
+    }
+}
+
+impl RelayConfig {
+    /// From the environment, over the defaults.
+    pub fn from_env() -> Result<Self> {
+        let defaults = Self::default();
+        Ok(Self {
+            poll: duration_or("ROSTER_OUTBOX_POLL", defaults.poll)?,
+            ..defaults
+        })
+    }
+}
+
+/// One service's outbox relay.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    service: &'static str,
+    pool: Pool,
+    clock: SharedClock,
+    notification: NotificationServiceClient<Traced>,
+    service_token: ServiceToken,
+    config: RelayConfig,
+}
+
+/// What one batch did.
+struct Batch {
+    relayed: u64,
+    /// The error that stopped the batch early, if any: the service is failing.
+    stopped: Option<Error>,
+}
+
+impl Relay {
+    /// The relay of `service`'s outbox in `pool`, calling the notification service at
+    /// `notification`.
+    pub fn new(
+        service: &'static str,
+        pool: Pool,
+        clock: SharedClock,
+        notification: Channel,
+        service_token: ServiceToken,
+        config: RelayConfig,
+    ) -> Self {
+        Self {
+            service,
+            pool,
+            clock,
+            notification: NotificationServiceClient::with_interceptor(
+                notification,
+                TraceContextInterceptor,
+            ),
+            service_token,
+            config,
+        }
+    }
+
+    /// Relays rows until `shutdown` completes.
+    pub async fn run(&self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        let mut wait = self.config.poll;
+        loop {
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(wait) => {}
+            }
+            wait = self.config.poll;
+            loop {
+                match self.relay_batch().await {
+                    Ok(Batch { relayed, stopped: None }) => {
+                        if relayed > 0 {
+                            info!(service = self.service, relayed, "outbox relayed");
+                        }
+                        if relayed < self.batch_len() {
+                            break;
+                        }
+                    }
+                    Ok(Batch { stopped: Some(error), .. }) | Err(error) => {
+                        warn!(service = self.service, error = %error, "outbox relay waits");
+                        wait = (wait * 2).min(MAX_BACKOFF);
+                        break;
+                    }
+                }
+            }
+        }
+    }
+
+    fn batch_len(&self) -> u64 {
+        u64::try_from(self.config.batch).unwrap_or(0)
+    }
+
+    /// Hands over one batch of rows in one transaction.
+    async fn relay_batch(&self) -> Result<Batch> {
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let claim = tx
+            .prepare_cached(
+                "SELECT outbox_id, template, recipient, locale, variables, secret_variables
+                 FROM outbox WHERE dispatched_at IS NULL
+                 ORDER BY created_at, outbox_id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            )
+            .await?;
+        let rows = tx.query(&claim, &[&self.config.batch]).await?;
+        let mut batch = Batch {
+            relayed: 0,
+            stopped: None,
+        };
+        for row in &rows {
+            let id: Uuid = row.get("outbox_id");
+            let mut request = tonic::Request::new(pb::EnqueueRequest {
+                template: row.get("template"),
+                recipient: row.get("recipient"),
+                locale: row.get("locale"),
+                variables: Some(json_to_struct(row.get::<_, Value>("variables"))),
+                secret_variables: row
+                    .get::<_, Option<Value>>("secret_variables")
+                    .map(json_to_struct),
+                idempotency_key: id.to_string(),
+            });
+            self.service_token.authorize(request.metadata_mut());
+            match self.notification.clone().enqueue(request).await {
+                Ok(_) => {
+                    self.mark(&tx, id, None).await?;
+                    batch.relayed += 1;
+                }
+                // The notification service refuses the message itself (an unknown
+                // template, a bad address): retrying cannot help, so it is set aside.
+                Err(status) if status.code() == Code::InvalidArgument => {
+                    warn!(service = self.service, outbox_id = %id, error = %status, "outbox row refused");
+                    self.mark(&tx, id, Some(status.message())).await?;
+                }
+                Err(status) => {
+                    self.record_failure(&tx, id, status.message()).await?;
+                    batch.stopped = Some(from_status("notification", &status));
+                    break;
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(batch)
+    }
+
+    /// Marks a row dispatched (with the refusal, if it was set aside) and wipes its
+    /// secrets: the notification service holds them now.
+    async fn mark(&self, db: &impl GenericClient, id: Uuid, refusal: Option<&str>) -> Result<()> {
+        let statement = db
+            .prepare_cached(
+                "UPDATE outbox SET dispatched_at = $2, secret_variables = NULL, attempts = attempts + 1,
+                                   last_error = $3
+                 WHERE outbox_id = $1",
+            )
+            .await?;
+        db.execute(&statement, &[&id, &self.clock.now(), &refusal])
+            .await?;
+        Ok(())
+    }
+
+    async fn record_failure(&self, db: &impl GenericClient, id: Uuid, error: &str) -> Result<()> {
+        let statement = db
+            .prepare_cached(
+                "UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE outbox_id = $1",
+            )
+            .await?;
+        db.execute(&statement, &[&id, &error]).await?;
+        Ok(())
+    }
+}
