@@ -1,0 +1,220 @@
+//! Notification records, the templates there are, and how records read as protos.
+use chrono::{DateTime, Utc};
+use roster_kit::clock::to_timestamp;
+use roster_kit::protobuf::json_to_struct;
+use roster_kit::{Error, Result};
+use roster_proto::notification as pb;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The emails Roster sends; each has a subject, text and HTML template under `templates/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Template {
+    Invitation,
+    PasswordReset,
+    EmailChangeVerification,
+    AccountLocked,
+    TemporaryPasswordSet,
+    MemberRemoved,
+    ImpersonationRequest,
+}
+
+impl Template {
+    pub(crate) const ALL: [Self; 7] = [
+        Self::Invitation,
+        Self::PasswordReset,
+        Self::EmailChangeVerification,
+        Self::AccountLocked,
+        Self::TemporaryPasswordSet,
+        Self::MemberRemoved,
+        Self::ImpersonationRequest,
+    ];
+
+    /// The name senders use, and the stem of its template files.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::Invitation => "invitation",
+            Self::PasswordReset => "password_reset",
+            Self::EmailChangeVerification => "email_change_verification",
+            Self::AccountLocked => "account_locked",
+            Self::TemporaryPasswordSet => "temporary_password_set",
+            Self::MemberRemoved => "member_removed",
+            Self::ImpersonationRequest => "impersonation_request",
+        }
+    }
+
+    /// The template called `name`; `field` names the request field in the error.
+    pub(crate) fn parse(field: &str, name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|t| t.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|t| t.name()).collect();
+                Error::invalid(
+                    field,
+                    format!("unknown template {name:?}; use one of {}", names.join(", ")),
+                )
+            })
+    }
+}
+
+/// Where a message is in its delivery, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) enum State {
+    Queued,
+    Sent,
+    Failed,
+}
+
+impl State {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Queued => "queued",
+            Self::Sent => "sent",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub(crate) fn parse(text: &str) -> Self {
+        match text {
+            "sent" => Self::Sent,
+            "failed" => Self::Failed,
+            _ => Self::Queued,
+        }
+    }
+
+    /// The state a list filter names; `None` for every state.
+    pub(crate) fn from_proto(state: pb::NotificationState) -> Option<Self> {
+        match state {
+            pb::NotificationState::Unspecified => None,
+            pb::NotificationState::Queued => Some(Self::Queued),
+            pb::NotificationState::Sent => Some(Self::Sent),
+            pb::NotificationState::Failed => Some(Self::Failed),
+        }
+    }
+
+    fn to_proto(self) -> pb::NotificationState {
+        match self {
+            Self::Queued => pb::NotificationState::Queued,
+            Self::Sent => pb::NotificationState::Sent,
+            Self::Failed => pb::NotificationState::Failed,
+        }
+    }
+}
+
+/// A message as the recipient sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rendered {
+    pub(crate) subject: String,
+    pub(crate) text: String,
+    pub(crate) html: String,
+}
+
+/// A message to store, checked.
+#[derive(Debug, Clone)]
+pub(crate) struct NewNotification {
+    pub(crate) template: Template,
+    pub(crate) recipient: String,
+    pub(crate) locale: String,
+    /// A JSON object.
+    pub(crate) variables: Value,
+    /// A JSON object, or `None` when there are no secrets.
+    pub(crate) secret_variables: Option<Value>,
+    pub(crate) idempotency_key: String,
+}
+
+/// A queued message claimed for an attempt, with what rendering it needs. Not `Debug`:
+/// it holds the secret variables, which are never logged.
+pub(crate) struct Due {
+    pub(crate) id: Uuid,
+    pub(crate) template: String,
+    pub(crate) recipient: String,
+    pub(crate) variables: Value,
+    pub(crate) secret_variables: Option<Value>,
+    /// Attempts made before this one.
+    pub(crate) attempts: i32,
+}
+
+/// What one attempt left behind, to store.
+#[derive(Debug, Clone)]
+pub(crate) struct Attempt<'a> {
+    /// Sent, queued for another attempt, or failed for good.
+    pub(crate) state: State,
+    pub(crate) error: Option<&'a str>,
+    /// When queued again.
+    pub(crate) next_attempt_at: Option<DateTime<Utc>>,
+    pub(crate) sent_at: Option<DateTime<Utc>>,
+    /// The message as sent, kept by the log transport.
+    pub(crate) rendered: Option<&'a Rendered>,
+}
+
+/// A row of `notifications`, without its secret variables (which only the delivery worker
+/// reads).
+#[derive(Debug, Clone)]
+pub(crate) struct NotificationRecord {
+    pub(crate) id: Uuid,
+    pub(crate) idempotency_key: String,
+    pub(crate) template: String,
+    pub(crate) recipient: String,
+    pub(crate) locale: String,
+    pub(crate) variables: Value,
+    pub(crate) state: State,
+    pub(crate) attempts: i32,
+    pub(crate) next_attempt_at: DateTime<Utc>,
+    pub(crate) last_error: Option<String>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) sent_at: Option<DateTime<Utc>>,
+    /// Kept by the log transport only.
+    pub(crate) rendered: Option<Rendered>,
+}
+
+impl NotificationRecord {
+    pub(crate) fn to_proto(&self) -> pb::Notification {
+        pb::Notification {
+            notification_id: self.id.to_string(),
+            template: self.template.clone(),
+            recipient: self.recipient.clone(),
+            locale: self.locale.clone(),
+            variables: Some(json_to_struct(self.variables.clone())),
+            idempotency_key: self.idempotency_key.clone(),
+            state: self.state.to_proto().into(),
+            attempts: self.attempts,
+            last_error: self.last_error.clone().unwrap_or_default(),
+            create_time: Some(to_timestamp(self.created_at)),
+            next_attempt_time: (self.state == State::Queued)
+                .then(|| to_timestamp(self.next_attempt_at)),
+            send_time: self.sent_at.map(to_timestamp),
+            rendered: self.rendered.as_ref().map(|r| pb::RenderedMessage {
+                subject: r.subject.clone(),
+                text_body: r.text.clone(),
+                html_body: r.html.clone(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_names_round_trip_and_unknown_ones_are_refused() {
+        for template in Template::ALL {
+            assert_eq!(
+                Template::parse("template", template.name()).ok(),
+                Some(template)
+            );
+        }
+        assert!(Template::parse("template", "newsletter").is_err());
+        assert!(Template::parse("template", "Invitation").is_err());
+    }
+
+    #[test]
+    fn states_round_trip() {
+        for state in [State::Queued, State::Sent, State::Failed] {
+            assert_eq!(State::parse(state.as_str()), state);
+            assert_eq!(State::from_proto(state.to_proto()), Some(state));
+        }
+        assert_eq!(State::from_proto(pb::NotificationState::Unspecified), None);
+    }
+}
