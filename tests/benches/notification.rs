@@ -123,7 +123,14 @@ async fn bench() -> Vec<String> {
         "{:<36}  {:>12}  {:>14}  {:>8}",
         "processes", "enqueued/s", "delivered/s", "received"
     );
-    run(&env, &smtp, 1, vec![env.channel()], "1 notification process").await;
+    run(
+        &env,
+        &smtp,
+        1,
+        vec![env.channel()],
+        "1 notification process",
+    )
+    .await;
     let identity = format!("http://{}", env.address);
     let smtp_url = smtp.url();
     let (_, second) = env
@@ -133,7 +140,14 @@ async fn bench() -> Vec<String> {
             options.notification.smtp_url = Some(smtp_url);
         })
         .await;
-    run(&env, &smtp, 2, vec![env.channel(), second], "2 notification processes").await;
+    run(
+        &env,
+        &smtp,
+        2,
+        vec![env.channel(), second],
+        "2 notification processes",
+    )
+    .await;
     Vec::new()
 }
 

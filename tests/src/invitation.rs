@@ -5,9 +5,8 @@ use roster_proto::invitation as pb;
 use roster_proto::types::ErrorReason;
 use tonic::Status;
 
-use std::time::Duration;
-
-use crate::membership::{Company, eventually, request_id};
+pub use crate::emailed::link_token;
+use crate::membership::{Company, request_id};
 use crate::{TestEnv, as_user};
 
 /// The password new people register with in these tests.
@@ -30,18 +29,6 @@ pub fn refusal(result: &pb::InviteResult) -> &'static str {
         ErrorReason::Unspecified => "",
         reason => roster_kit::error::reason_name(reason),
     }
-}
-
-/// The token of the first link in an email's text (`...?token=<token>`).
-pub fn link_token(text: &str) -> String {
-    let start = text
-        .find("token=")
-        .unwrap_or_else(|| panic!("no link with a token in {text:?}"))
-        + "token=".len();
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect()
 }
 
 /// A new person's profile.
@@ -77,38 +64,19 @@ impl TestEnv {
             .unwrap_or_else(|| panic!("{email} was refused: {}", result.refusal_message))
     }
 
-    /// The link token of the invitation's latest email, once that email was delivered
-    /// (by the log transport, which keeps the rendered text; an SMTP test reads its
-    /// server instead).
+    /// The link token of the invitation's latest email, once it was delivered.
     pub async fn invitation_token(&self, invitation_id: &str) -> String {
-        eventually(Duration::from_secs(10), "the invitation email", || async {
-            let sql = self.sql().await;
-            let waiting: i64 = sql
-                .query_one(
-                    "SELECT count(*) FROM invitation.outbox
-                     WHERE variables->>'invitation_id' = $1 AND dispatched_at IS NULL",
-                    &[&invitation_id],
-                )
-                .await
-                .expect("outbox")
-                .get(0);
-            if waiting > 0 {
-                return None;
-            }
-            let text: Option<String> = sql
-                .query_opt(
-                    "SELECT rendered_text FROM notification.notifications
-                     WHERE template = 'invitation' AND variables->>'invitation_id' = $1
-                       AND state = 'sent'
-                     ORDER BY created_at DESC, notification_id DESC LIMIT 1",
-                    &[&invitation_id],
-                )
-                .await
-                .expect("notifications")?
-                .get(0);
-            text.map(|text| link_token(&text))
-        })
-        .await
+        let email: String = self
+            .sql()
+            .await
+            .query_one(
+                "SELECT email FROM invitation.invitations WHERE invitation_id::text = $1",
+                &[&invitation_id],
+            )
+            .await
+            .expect("the invitation")
+            .get(0);
+        self.emailed_token("invitation", "invitation", &email).await
     }
 
     /// Accepts with `token` as `invitee`.

@@ -1,6 +1,7 @@
 //! Test harness: each test gets a fresh database, the services running in-process on an
 //! ephemeral port (through the same `roster::serve` as production), typed clients and a
 //! platform operator's token. The database is dropped when the environment is.
+pub mod emailed;
 pub mod invitation;
 pub mod membership;
 pub mod smtp;
@@ -10,11 +11,11 @@ use std::sync::Arc;
 use roster::{Databases, Options, Service};
 use roster_identity::IdentityConfig;
 use roster_invitation::InvitationConfig;
-use roster_kit::relay::RelayConfig;
-use roster_notification::NotificationConfig;
 use roster_kit::clock::ShiftedClock;
 use roster_kit::config::{PoolConfig, ServerConfig};
+use roster_kit::relay::RelayConfig;
 use roster_membership::MembershipConfig;
+use roster_notification::NotificationConfig;
 use roster_proto::identity as pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
 use roster_proto::invitation::invitation_service_client::InvitationServiceClient;
@@ -69,9 +70,7 @@ async fn spawn_server_at(
     address: std::net::SocketAddr,
     options: Options,
 ) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind(address)
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
     let address = listener.local_addr().expect("address");
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {

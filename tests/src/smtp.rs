@@ -29,7 +29,7 @@ pub struct Email {
 impl Email {
     /// The token of the first link in the text.
     pub fn link_token(&self) -> String {
-        crate::invitation::link_token(&self.text)
+        crate::emailed::link_token(&self.text)
     }
 }
 
@@ -100,7 +100,10 @@ impl SmtpServer {
             maildir,
         };
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -137,7 +140,10 @@ impl SmtpServer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{count} emails to {to} did not arrive; got {:?}", self.emails());
+        panic!(
+            "{count} emails to {to} did not arrive; got {:?}",
+            self.emails()
+        );
     }
 }
 

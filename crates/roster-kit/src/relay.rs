@@ -110,7 +110,10 @@ impl Relay {
             wait = self.config.poll;
             loop {
                 match self.relay_batch().await {
-                    Ok(Batch { relayed, stopped: None }) => {
+                    Ok(Batch {
+                        relayed,
+                        stopped: None,
+                    }) => {
                         if relayed > 0 {
                             info!(service = self.service, relayed, "outbox relayed");
                         }
@@ -118,7 +121,11 @@ impl Relay {
                             break;
                         }
                     }
-                    Ok(Batch { stopped: Some(error), .. }) | Err(error) => {
+                    Ok(Batch {
+                        stopped: Some(error),
+                        ..
+                    })
+                    | Err(error) => {
                         warn!(service = self.service, error = %error, "outbox relay waits");
                         wait = (wait * 2).min(MAX_BACKOFF);
                         break;

@@ -11,20 +11,20 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use deadpool_postgres::Pool;
 use roster_identity::{AdministrationCheck, Identity, IdentityApi, IdentityConfig};
 use roster_invitation::{InvitationApi, InvitationConfig, Invitations};
 use roster_kit::auth::ServiceToken;
 use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
+use roster_kit::relay::{Relay, RelayConfig};
 use roster_kit::remote::Authenticator;
 use roster_kit::{Error, Result};
 use roster_membership::{Membership, MembershipApi, MembershipConfig};
 use roster_notification::{NotificationApi, NotificationConfig, Notifications};
-use roster_kit::relay::{Relay, RelayConfig};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tonic::service::Routes;
-use deadpool_postgres::Pool;
 use tracing::{info, warn};
 
 /// A service `roster serve` can run.
@@ -453,9 +453,9 @@ pub async fn serve(
                 workers.push(tokio::spawn(async move { relay.run(stop).await }));
             }
         }
-        None if !outboxes.is_empty() => warn!(
-            "no notification service (ROSTER_NOTIFICATION_URL): emails wait in the outboxes"
-        ),
+        None if !outboxes.is_empty() => {
+            warn!("no notification service (ROSTER_NOTIFICATION_URL): emails wait in the outboxes")
+        }
         None => {}
     }
     let served =

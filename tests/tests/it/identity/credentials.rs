@@ -326,11 +326,9 @@ async fn no_token_key_or_password_is_stored_in_plain_text() {
         .unwrap()
         .get(0);
     assert_eq!(token_hash, roster_kit::token::hash(&session));
-    let reset_token: String = db
-        .query_one("SELECT secret_variables->>'token' FROM identity.outbox WHERE template = 'password_reset'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let reset_token = env
+        .emailed_token("identity", "password_reset", "joe@example.com")
+        .await;
     let stored: i64 = db
         .query_one(
             "SELECT count(*) FROM identity.one_time_tokens WHERE token_hash = $1",

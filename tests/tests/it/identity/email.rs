@@ -26,12 +26,13 @@ async fn an_email_change_applies_only_once_the_new_address_confirms() {
     // The old email keeps working until the change is confirmed.
     env.login("joe@example.com", PASSWORD).await;
 
-    let db = env.sql().await;
-    let token: String = db
-        .query_one("SELECT secret_variables->>'token' FROM identity.outbox WHERE template = 'email_change_verification' AND recipient = 'joe@new.example.com'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let token = env
+        .emailed_token(
+            "identity",
+            "email_change_verification",
+            "joe@new.example.com",
+        )
+        .await;
     let confirmed = env
         .identity()
         .confirm_email_change(pb::ConfirmEmailChangeRequest {
@@ -98,13 +99,9 @@ async fn the_address_taken_meanwhile_fails_confirmation() {
         .await
         .unwrap();
     env.create_user("new@example.com", PASSWORD).await;
-    let token: String = env
-        .sql()
-        .await
-        .query_one("SELECT secret_variables->>'token' FROM identity.outbox WHERE template = 'email_change_verification'", &[])
-        .await
-        .unwrap()
-        .get(0);
+    let token = env
+        .emailed_token("identity", "email_change_verification", "new@example.com")
+        .await;
     let taken = env
         .identity()
         .confirm_email_change(pb::ConfirmEmailChangeRequest { token })

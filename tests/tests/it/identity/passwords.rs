@@ -9,16 +9,7 @@ use super::PASSWORD;
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 async fn reset_token_for(env: &TestEnv, email: &str) -> String {
-    env.sql()
-        .await
-        .query_one(
-            "SELECT secret_variables->>'token' FROM identity.outbox
-             WHERE template = 'password_reset' AND recipient = $1 ORDER BY created_at DESC, outbox_id DESC LIMIT 1",
-            &[&email],
-        )
-        .await
-        .unwrap()
-        .get(0)
+    env.emailed_token("identity", "password_reset", email).await
 }
 
 #[tokio::test]

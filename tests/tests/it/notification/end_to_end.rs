@@ -92,10 +92,18 @@ async fn an_account_invites_three_people_and_manages_them_through_their_emails()
 
     // Ann becomes an admin of the workspace.
     let promoted = env
-        .update_member_roles(&admin.session, workspace, &ann.user_id, &[&company.admin_role_id])
+        .update_member_roles(
+            &admin.session,
+            workspace,
+            &ann.user_id,
+            &[&company.admin_role_id],
+        )
         .await
         .expect("change ann's role");
-    assert_eq!(promoted.role_ids, [company.admin_role_id.clone()]);
+    assert_eq!(
+        promoted.role_ids,
+        std::slice::from_ref(&company.admin_role_id)
+    );
 
     // Ben is suspended: denied at once; resumed: allowed again.
     let read = "roster.members.read";
@@ -141,11 +149,17 @@ async fn an_account_invites_three_people_and_manages_them_through_their_emails()
         .into_iter()
         .find(|e| e.text.contains("reset-password?token="))
         .expect("a reset email");
+    let identity = env.identity();
     let reset_with = |token: String| {
-        env.identity().reset_password(ipb::ResetPasswordRequest {
-            token,
-            new_password: "a brand new passphrase".to_owned(),
-        })
+        let mut identity = identity.clone();
+        async move {
+            identity
+                .reset_password(ipb::ResetPasswordRequest {
+                    token,
+                    new_password: "a brand new passphrase".to_owned(),
+                })
+                .await
+        }
     };
     reset_with(reset.link_token()).await.expect("reset once");
     assert!(reset_with(reset.link_token()).await.is_err());

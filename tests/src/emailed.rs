@@ -1,0 +1,52 @@
+//! Tokens as people receive them: from the emails the notification service delivered.
+//! Without an SMTP server the log transport delivers, keeping each rendered message.
+use std::time::Duration;
+
+use crate::TestEnv;
+use crate::membership::eventually;
+
+/// The token of the first link in an email's text (`...?token=<token>`).
+pub fn link_token(text: &str) -> String {
+    let start = text
+        .find("token=")
+        .unwrap_or_else(|| panic!("no link with a token in {text:?}"))
+        + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+impl TestEnv {
+    /// The link token of the latest `template` email to `recipient`, once every such
+    /// email in the `schema` service's outbox was handed over and the latest delivered.
+    pub async fn emailed_token(&self, schema: &str, template: &str, recipient: &str) -> String {
+        let waiting = format!(
+            "SELECT count(*) FROM {schema}.outbox
+             WHERE template = $1 AND recipient = $2 AND dispatched_at IS NULL"
+        );
+        eventually(Duration::from_secs(10), "the email", || async {
+            let sql = self.sql().await;
+            let waiting: i64 = sql
+                .query_one(&waiting, &[&template, &recipient])
+                .await
+                .expect("outbox")
+                .get(0);
+            if waiting > 0 {
+                return None;
+            }
+            let text: Option<String> = sql
+                .query_opt(
+                    "SELECT rendered_text FROM notification.notifications
+                     WHERE template = $1 AND recipient = $2 AND state = 'sent'
+                     ORDER BY created_at DESC, notification_id DESC LIMIT 1",
+                    &[&template, &recipient],
+                )
+                .await
+                .expect("notifications")?
+                .get(0);
+            text.map(|text| link_token(&text))
+        })
+        .await
+    }
+}
