@@ -64,8 +64,6 @@ pub struct IdentityConfig {
     pub email_change_ttl: Duration,
     /// Every password reset request answers after at least this long, known email or not.
     pub reset_response_floor: Duration,
-    /// Base of the links in emails (`ROSTER_PUBLIC_URL`, default `http://localhost:8080`).
-    pub public_url: String,
 }
 
 impl Default for IdentityConfig {
@@ -81,7 +79,6 @@ impl Default for IdentityConfig {
             reset_token_ttl: Duration::from_secs(3600),
             email_change_ttl: Duration::from_secs(24 * 3600),
             reset_response_floor: Duration::from_millis(250),
-            public_url: "http://localhost:8080".to_owned(),
         }
     }
 }
@@ -107,9 +104,6 @@ impl IdentityConfig {
                 defaults.password_hash_wait,
             )?,
             email_change_ttl: duration_or("ROSTER_EMAIL_CHANGE_TTL", defaults.email_change_ttl)?,
-            public_url: var_or("ROSTER_PUBLIC_URL", defaults.public_url)?
-                .trim_end_matches('/')
-                .to_owned(),
             ..defaults
         })
     }

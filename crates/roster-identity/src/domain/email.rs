@@ -54,10 +54,8 @@ impl Identity {
             template: "email_change_verification",
             recipient: &new_email,
             variables: json!({ "display_name": after.display_name, "expire_time": expires_at }),
-            secret_variables: Some(json!({
-                "token": minted.secret,
-                "verify_url": format!("{}/verify-email?token={}", self.config.public_url, minted.secret),
-            })),
+            // The notification service builds the link from ROSTER_PUBLIC_URL.
+            secret_variables: Some(json!({ "token": minted.secret })),
         })
         .await?;
         self.audit_user(

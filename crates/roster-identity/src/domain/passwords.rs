@@ -105,10 +105,8 @@ impl Identity {
             template: "password_reset",
             recipient: &user.email,
             variables: json!({ "display_name": user.display_name, "expire_time": expires_at }),
-            secret_variables: Some(json!({
-                "token": minted.secret,
-                "reset_url": format!("{}/reset-password?token={}", self.config.public_url, minted.secret),
-            })),
+            // The notification service builds the link from ROSTER_PUBLIC_URL.
+            secret_variables: Some(json!({ "token": minted.secret })),
         })
         .await?;
         self.audit_user(

@@ -2,6 +2,7 @@
 use chrono::{DateTime, Utc};
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use roster_kit::config::redact_url;
 use roster_kit::{Error, Result};
@@ -75,9 +76,14 @@ impl Mailer {
                 // Without a runtime the pool's start would panic; say so instead.
                 tokio::runtime::Handle::try_current()
                     .map_err(|e| Error::internal("the SMTP transport needs a Tokio runtime", e))?;
+                // One connection per message of a batch, so a batch goes out at once
+                // rather than queueing behind each message's SMTP round trips.
+                let connections = u32::try_from(config.batch_size).unwrap_or(1).max(1);
                 Transport::Smtp {
                     server,
-                    transport: builder.build(),
+                    transport: builder
+                        .pool_config(PoolConfig::new().max_size(connections))
+                        .build(),
                 }
             }
         };
