@@ -50,13 +50,17 @@ impl Identity {
             now,
         )
         .await?;
-        outbox::enqueue(&tx, now, OutboxMessage {
-            template: "email_change_verification",
-            recipient: &new_email,
-            variables: json!({ "display_name": after.display_name, "expire_time": expires_at }),
-            // The notification service builds the link from ROSTER_PUBLIC_URL.
-            secret_variables: Some(json!({ "token": minted.secret })),
-        })
+        outbox::enqueue(
+            &tx,
+            now,
+            OutboxMessage {
+                template: "email_change_verification",
+                recipient: &new_email,
+                variables: json!({ "display_name": after.display_name, "expire_time": expires_at }),
+                // The notification service builds the link from ROSTER_PUBLIC_URL.
+                secret_variables: Some(json!({ "token": minted.secret })),
+            },
+        )
         .await?;
         self.audit_user(
             &tx,

@@ -101,13 +101,17 @@ impl Identity {
             expires_at,
         )
         .await?;
-        outbox::enqueue(&tx, now, OutboxMessage {
-            template: "password_reset",
-            recipient: &user.email,
-            variables: json!({ "display_name": user.display_name, "expire_time": expires_at }),
-            // The notification service builds the link from ROSTER_PUBLIC_URL.
-            secret_variables: Some(json!({ "token": minted.secret })),
-        })
+        outbox::enqueue(
+            &tx,
+            now,
+            OutboxMessage {
+                template: "password_reset",
+                recipient: &user.email,
+                variables: json!({ "display_name": user.display_name, "expire_time": expires_at }),
+                // The notification service builds the link from ROSTER_PUBLIC_URL.
+                secret_variables: Some(json!({ "token": minted.secret })),
+            },
+        )
         .await?;
         self.audit_user(
             &tx,

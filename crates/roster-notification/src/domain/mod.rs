@@ -4,8 +4,6 @@
 mod delivery;
 pub(crate) mod model;
 mod render;
-#[cfg(test)]
-mod tests;
 mod transport;
 
 use chrono::{DateTime, Utc};

@@ -286,3 +286,92 @@ async fn emails_wait_while_the_notification_service_is_down_and_none_is_lost() {
     }
     assert_eq!(smtp.emails().len(), 4);
 }
+
+#[tokio::test]
+async fn operators_list_messages_newest_first_a_page_at_a_time() {
+    let env = TestEnv::start().await;
+    for i in 0..5 {
+        let recipient = if i % 2 == 0 {
+            "joe@example.test"
+        } else {
+            "ann@example.test"
+        };
+        enqueue(
+            env.channel(),
+            &env.service_token,
+            enqueue_request(&format!("k{i}"), recipient),
+        )
+        .await
+        .expect("enqueue");
+    }
+    let list = |request: pb::ListNotificationsRequest, token: &str| {
+        let token = token.to_owned();
+        let channel = env.channel();
+        async move {
+            NotificationServiceClient::new(channel)
+                .list_notifications(as_user(&token, request))
+                .await
+                .map(tonic::Response::into_inner)
+        }
+    };
+    let operator = env.operator_token.clone();
+    let mut keys = Vec::new();
+    let mut page_token = String::new();
+    let mut second_page = None;
+    loop {
+        let request = pb::ListNotificationsRequest {
+            page_size: 2,
+            page_token: page_token.clone(),
+            ..Default::default()
+        };
+        let page = list(request, &operator).await.expect("page");
+        keys.extend(page.notifications.into_iter().map(|n| n.idempotency_key));
+        page_token = page.next_page_token;
+        second_page.get_or_insert_with(|| page_token.clone());
+        if page_token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(keys, ["k4", "k3", "k2", "k1", "k0"]);
+    let joe = pb::ListNotificationsRequest {
+        recipient: "joe@example.test".to_owned(),
+        ..Default::default()
+    };
+    let page = list(joe.clone(), &operator).await.expect("joe's");
+    assert_eq!(page.notifications.len(), 3);
+    // A page token belongs to its query.
+    for token in [
+        second_page.expect("a second page"),
+        "not a token".to_owned(),
+    ] {
+        let request = pb::ListNotificationsRequest {
+            page_token: token,
+            ..joe.clone()
+        };
+        assert_eq!(
+            list(request, &operator)
+                .await
+                .expect_err("foreign token")
+                .code(),
+            Code::InvalidArgument
+        );
+    }
+    let missing = NotificationServiceClient::new(env.channel())
+        .get_notification(as_user(
+            &operator,
+            pb::GetNotificationRequest {
+                notification_id: uuid::Uuid::now_v7().to_string(),
+            },
+        ))
+        .await
+        .expect_err("missing");
+    assert_eq!(missing.code(), Code::NotFound);
+    env.create_user("ann@example.test", "a long passphrase")
+        .await;
+    let session = env.login("ann@example.test", "a long passphrase").await;
+    assert_refused(
+        list(pb::ListNotificationsRequest::default(), &session).await,
+        Code::PermissionDenied,
+        "PERMISSION_DENIED",
+    );
+}
