@@ -35,16 +35,18 @@ impl TestEnv {
             if waiting > 0 {
                 return None;
             }
-            let text: Option<String> = sql
+            // The newest message, once it is sent (an older one's link may be void).
+            let newest = sql
                 .query_opt(
-                    "SELECT rendered_text FROM notification.notifications
-                     WHERE template = $1 AND recipient = $2 AND state = 'sent'
+                    "SELECT state, rendered_text FROM notification.notifications
+                     WHERE template = $1 AND recipient = $2
                      ORDER BY created_at DESC, notification_id DESC LIMIT 1",
                     &[&template, &recipient],
                 )
                 .await
-                .expect("notifications")?
-                .get(0);
+                .expect("notifications")?;
+            let (state, text): (String, Option<String>) = (newest.get(0), newest.get(1));
+            (state == "sent").then_some(())?;
             text.map(|text| link_token(&text))
         })
         .await

@@ -159,7 +159,9 @@ async fn a_resend_replaces_the_link_and_restarts_the_expiry() {
     assert_eq!(resent.send_count, 2);
     let restarted = resent.expire_time.expect("expiry").seconds;
     let first = invitation.expire_time.expect("expiry").seconds;
-    assert_eq!(restarted - first, 3 * 24 * 3600);
+    // Three days on, plus the seconds the test itself took.
+    let restart = restarted - first - 3 * 24 * 3600;
+    assert!((0..=5).contains(&restart), "restarted {restart} s late");
     let new_token = env.invitation_token(&invitation.invitation_id).await;
     assert_ne!(new_token, old_token);
 
