@@ -112,7 +112,12 @@ struct Seats {
 impl Seats {
     /// One more invitation to every workspace, or the first workspace that is full.
     fn take(&mut self) -> Result<(), Uuid> {
-        if let Some((full, _)) = self.free.iter().find(|(_, free)| **free == Some(0)) {
+        // Below zero when the limit was lowered under the seats already taken.
+        if let Some((full, _)) = self
+            .free
+            .iter()
+            .find(|(_, free)| free.is_some_and(|n| n <= 0))
+        {
             return Err(*full);
         }
         for free in self.free.values_mut().flatten() {
@@ -237,11 +242,8 @@ async fn read_context(
     };
     for (id, pending) in store::pending_seats(db, &overlap, &ids).await? {
         if let Some(Some(free)) = seats.free.get_mut(&id) {
-            *free = (*free - pending).max(0);
+            *free -= pending;
         }
-    }
-    for free in seats.free.values_mut().flatten() {
-        *free = (*free).max(0);
     }
     let mut conflicts = HashMap::new();
     for conflict in &answer.conflicts {

@@ -295,3 +295,37 @@ async fn a_retried_invite_answers_the_first_results_and_sends_nothing_twice() {
     let emails = "SELECT count(*) FROM invitation.outbox WHERE variables->>'account_id' = $1";
     assert_eq!(count(&env, emails, company.account_id()).await, 2);
 }
+
+#[tokio::test]
+async fn an_invitation_lasts_the_accounts_invitation_lifetime() {
+    let env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let default = env.invite(&company, "a@acme.test").await;
+    let lifetime = |i: &pb::Invitation| {
+        i.expire_time.expect("expiry").seconds - i.create_time.expect("created").seconds
+    };
+    assert_eq!(lifetime(&default), 7 * 24 * 3600);
+    let update = mpb::UpdateAccountRequest {
+        account: Some(mpb::Account {
+            account_id: company.account_id().to_owned(),
+            settings: Some(mpb::AccountSettings {
+                invitation_lifetime: Some(prost_types::Duration {
+                    seconds: 2 * 24 * 3600,
+                    nanos: 0,
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["settings.invitation_lifetime".to_owned()],
+        }),
+        request_id: request_id(),
+    };
+    env.membership()
+        .update_account(as_user(&env.operator_token, update))
+        .await
+        .expect("two-day invitations");
+    let short = env.invite(&company, "b@acme.test").await;
+    assert_eq!(lifetime(&short), 2 * 24 * 3600);
+}

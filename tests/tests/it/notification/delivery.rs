@@ -375,3 +375,40 @@ async fn operators_list_messages_newest_first_a_page_at_a_time() {
         "PERMISSION_DENIED",
     );
 }
+
+#[tokio::test]
+async fn nothing_is_sent_for_a_transaction_that_rolled_back() {
+    let env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let sql = env.sql().await;
+    // The invitation's audit event fails after its outbox row was written.
+    sql.batch_execute(
+        "CREATE FUNCTION invitation.refuse() RETURNS trigger LANGUAGE plpgsql AS
+           $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+         CREATE TRIGGER injected BEFORE INSERT ON invitation.audit_events
+           FOR EACH ROW EXECUTE FUNCTION invitation.refuse();",
+    )
+    .await
+    .expect("inject a failure");
+    env.try_invite(
+        &env.operator_token,
+        invite_request(&company, &["lost@acme.test"]),
+    )
+    .await
+    .expect_err("the invite fails");
+    sql.batch_execute("DROP TRIGGER injected ON invitation.audit_events")
+        .await
+        .expect("heal");
+    // A later email to someone else goes out; the rolled-back one never does.
+    env.invite(&company, "later@acme.test").await;
+    env.emailed_token("invitation", "invitation", "later@acme.test")
+        .await;
+    let lost = "SELECT (SELECT count(*) FROM invitation.outbox WHERE recipient = $1)
+                     + (SELECT count(*) FROM notification.notifications WHERE recipient = $1)";
+    let count: i64 = sql
+        .query_one(lost, &[&"lost@acme.test"])
+        .await
+        .expect("count")
+        .get(0);
+    assert_eq!(count, 0);
+}
