@@ -5,6 +5,7 @@ use std::{env, path::PathBuf};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let proto_root = PathBuf::from(env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let files: Vec<PathBuf> = [
+        "roster/type/v1/bounds.proto",
         "roster/type/v1/error_reason.proto",
         "roster/type/v1/audit.proto",
         "roster/identity/v1/user.proto",
