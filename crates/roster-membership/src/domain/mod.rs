@@ -28,7 +28,7 @@ use roster_proto::identity::identity_service_client::IdentityServiceClient;
 use roster_proto::membership as pb;
 use roster_proto::types::ErrorReason;
 use tonic::Code;
-use tracing::{info, instrument, warn};
+use tracing::{error, info, instrument, warn};
 use uuid::Uuid;
 
 use self::access::AccessCache;
@@ -48,6 +48,7 @@ pub struct Membership {
     identity: IdentityServiceClient<Traced>,
     service_token: ServiceToken,
     cache: AccessCache,
+    feed: feed::FeedFreshness,
     /// Where the change listener connects (the pool's database).
     database_url: String,
 }
@@ -139,16 +140,15 @@ impl Membership {
         service_token: ServiceToken,
     ) -> Self {
         let cache = AccessCache::new(config.access_cache_ttl, config.access_cache_capacity);
+        let feed = feed::FeedFreshness::new(config.user_feed_max_lag);
         Self {
             pool,
             clock,
             config,
-            identity: IdentityServiceClient::with_interceptor(
-                identity,
-                roster_kit::telemetry::TraceContextInterceptor,
-            ),
+            identity: roster_kit::client!(IdentityServiceClient, identity),
             service_token,
             cache,
+            feed,
             database_url,
         }
     }
