@@ -3,6 +3,7 @@ mod access;
 mod accounts;
 mod admins;
 mod audit;
+mod feed;
 mod fields;
 mod invitees;
 mod listing;
