@@ -13,7 +13,7 @@ use roster_proto::invitation::invitation_service_server::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Change, Invitations, InviteRequest, Invitee, ListRequest, MAX_EMAILS};
+use crate::domain::{Change, Invitations, InviteRequest, Invitee, ListRequest};
 use crate::store::InvitationQuery;
 
 /// The invitation service's gRPC service.
@@ -24,9 +24,6 @@ pub struct InvitationApi {
 }
 
 type Answer<T> = std::result::Result<Response<T>, Status>;
-
-/// The longest note an inviter may add.
-const MAX_MESSAGE_CHARS: usize = 1000;
 
 impl InvitationApi {
     /// Serves `invitations`, resolving callers with `authenticator`.
@@ -60,19 +57,7 @@ fn invite_request(message: pb::InviteUsersRequest) -> Result<InviteRequest> {
     if message.emails.iter().all(|e| e.trim().is_empty()) {
         violations.add("emails", "name at least one address");
     }
-    if message.emails.len() > MAX_EMAILS {
-        violations.add(
-            "emails",
-            format!("at most {MAX_EMAILS} addresses per request"),
-        );
-    }
     let note = message.message.trim();
-    if note.chars().count() > MAX_MESSAGE_CHARS {
-        violations.add(
-            "message",
-            format!("is longer than {MAX_MESSAGE_CHARS} characters"),
-        );
-    }
     violations.finish()?;
     let emails = message
         .emails
