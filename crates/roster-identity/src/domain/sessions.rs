@@ -72,21 +72,19 @@ impl Identity {
         self.start_session(user).await
     }
 
-    /// Proves `password` is `user`'s, as a login does: service accounts are refused, an
-    /// unknown user takes as long as a known one, a wrong password counts toward the
-    /// lockout, and disabled or locked users are refused.
+    /// Proves `password` is `user`'s, as a login does: a service account reads as an
+    /// unknown user, an unknown user takes as long as a known one (the same hashing work
+    /// against a decoy), a wrong password counts toward the lockout, and disabled or
+    /// locked users are refused.
     pub(super) async fn verify_login(
         &self,
         user: Option<UserRecord>,
         password: &str,
     ) -> Result<UserRecord> {
-        if user.as_ref().is_some_and(|u| u.kind == Kind::Service) {
-            return Err(Error::refused(
-                Code::FailedPrecondition,
-                ErrorReason::ServiceAccountLogin,
-                "service accounts cannot log in; authenticate with an API key",
-            ));
-        }
+        // A service account's email answers exactly as an unknown one: a distinct refusal
+        // would tell a stranger the address exists. Its failures count toward no lockout
+        // either (a lock would stop its API keys).
+        let user = user.filter(|u| u.kind == Kind::Human);
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let matches = self.hasher.verify(password, stored).await?;
         let Some(user) = user else {

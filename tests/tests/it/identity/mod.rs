@@ -2,6 +2,7 @@
 mod audit;
 mod credentials;
 mod email;
+mod enumeration;
 mod invited;
 mod passwords;
 mod status;
