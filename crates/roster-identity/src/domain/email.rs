@@ -91,6 +91,8 @@ impl Identity {
         let patch = UserPatch {
             email: Some(new_email.clone()),
             pending_email: Some(None),
+            // The link reached the new address.
+            email_verified_at: Some(now),
             ..UserPatch::default()
         };
         let after = or_email_taken(

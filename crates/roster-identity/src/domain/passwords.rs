@@ -143,6 +143,8 @@ impl Identity {
         let patch = UserPatch {
             password_hash: Some(hash),
             password_change_required: Some(false),
+            // The link reached the user's email: that proves it.
+            email_verified_at: Some(now),
             ..UserPatch::default()
         };
         store::update_user(&tx, user_id, patch, now).await?;

@@ -7,5 +7,6 @@ mod invited;
 mod passwords;
 mod status;
 mod users;
+mod verified;
 
 pub(crate) const PASSWORD: &str = "correct horse battery";
