@@ -441,8 +441,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RequestPasswordResetRequest>,
     ) -> Answer<pb::RequestPasswordResetResponse> {
+        let message = request.get_ref();
         self.identity
-            .request_password_reset(&request.get_ref().email)
+            .request_password_reset(&message.email, &message.request_id)
             .await?;
         Ok(Response::new(pb::RequestPasswordResetResponse {}))
     }

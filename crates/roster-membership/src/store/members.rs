@@ -394,6 +394,25 @@ pub(crate) async fn administers_every_account_of(
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
 }
 
+/// Whether `user_id` may reset their password by email: they belong to no account (as a
+/// non-removed member or an administrator), or one of their accounts allows it.
+pub(crate) async fn self_service_reset_allowed(
+    db: &impl GenericClient,
+    user_id: Uuid,
+) -> Result<bool> {
+    let row = db
+        .query_one(
+            "WITH accounts_of_user AS (
+                 SELECT account_id FROM members WHERE user_id = $1 AND status <> 'removed'
+                 UNION SELECT account_id FROM account_administrators WHERE user_id = $1)
+             SELECT count(*) = 0 OR bool_or(a.self_service_password_reset)
+             FROM accounts_of_user u JOIN accounts a ON a.account_id = u.account_id",
+            &[&user_id],
+        )
+        .await?;
+    Ok(row.get::<_, Option<bool>>(0).unwrap_or(true))
+}
+
 /// What an access check needs to know about a user in a workspace, in one round trip.
 #[derive(Debug, Clone)]
 pub(crate) struct AccessFacts {

@@ -5,6 +5,7 @@ mod email;
 mod enumeration;
 mod invited;
 mod passwords;
+mod reset_policy;
 mod status;
 mod users;
 mod verified;
