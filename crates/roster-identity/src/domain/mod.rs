@@ -305,6 +305,23 @@ fn anonymous(request_id: &str, credential: &str) -> Caller {
     }
 }
 
+/// A caller who is `user_id` and nothing more, for looking up that user's request log.
+fn actor(user_id: Uuid, request_id: &str) -> Caller {
+    Caller {
+        principal: Some(Principal {
+            user_id,
+            is_service: false,
+            is_operator: false,
+            impersonator_id: None,
+            email: String::new(),
+            session_id: None,
+            api_key_id: None,
+            is_roster_service: false,
+        }),
+        request_id: request_id.to_owned(),
+    }
+}
+
 /// The start of an API key's secret, shown in lists so people can tell keys apart.
 fn secret_prefix(secret: &str) -> String {
     secret.chars().take(12).collect()

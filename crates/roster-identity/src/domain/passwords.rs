@@ -18,6 +18,12 @@ impl Identity {
         }
         let user = {
             let db = self.pool.get().await?;
+            // A retry after success would fail the old-password check: the log answers it.
+            let answered =
+                requests::answered::<pb::ChangePasswordResponse>(&db, caller, "ChangePassword");
+            if answered.await?.is_some() {
+                return Ok(());
+            }
             self.load(&db, user_id, false).await?
         };
         if user.kind == Kind::Service {
@@ -35,6 +41,13 @@ impl Identity {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        if let Replay::Done(_) =
+            requests::begin::<pb::ChangePasswordResponse>(&tx, caller, "ChangePassword", now)
+                .await?
+        {
+            // A concurrent duplicate finished first.
+            return Ok(());
+        }
         let patch = UserPatch {
             password_hash: Some(hash),
             password_change_required: Some(false),
@@ -54,6 +67,7 @@ impl Identity {
             Changes::new().field("password", "(set)", "(changed)"),
         )
         .await?;
+        requests::finish(&tx, caller, Some(&pb::ChangePasswordResponse {})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -156,13 +170,25 @@ impl Identity {
         Ok(())
     }
 
-    /// Sets a new password with a reset token; ends every session.
-    pub(crate) async fn reset_password(&self, secret: &str, new: &str) -> Result<()> {
+    /// Sets a new password with a reset token; ends every session and marks the email
+    /// verified. A retry with the same token and `request_id` answers as the first call.
+    pub(crate) async fn reset_password(
+        &self,
+        secret: &str,
+        new: &str,
+        request_id: &str,
+    ) -> Result<()> {
         check_policy("new_password", new, "")?;
         let hash = self.hasher.hash(new).await?;
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        let logged = anonymous(request_id, secret);
+        if let Replay::Done(_) =
+            requests::begin::<pb::ResetPasswordResponse>(&tx, &logged, "ResetPassword", now).await?
+        {
+            return Ok(());
+        }
         let (user_id, _) =
             store::consume_one_time_token(&tx, Purpose::PasswordReset, &token::hash(secret), now)
                 .await?
@@ -189,6 +215,7 @@ impl Identity {
             Changes::new().field("password", "(set)", "(reset)"),
         )
         .await?;
+        requests::finish(&tx, &logged, Some(&pb::ResetPasswordResponse {})).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -384,6 +384,17 @@ pub(crate) async fn api_key_owner(
         .map(|row| owner_from_row(&row, false)))
 }
 
+/// The user of the session with this token hash, live, ended or expired.
+pub(crate) async fn session_user(db: &impl GenericClient, hash: &[u8]) -> Result<Option<Uuid>> {
+    Ok(db
+        .query_opt(
+            "SELECT user_id FROM sessions WHERE token_hash = $1",
+            &[&hash],
+        )
+        .await?
+        .map(|row| row.get(0)))
+}
+
 /// Stores a session.
 pub(crate) async fn insert_session(
     db: &impl GenericClient,

@@ -6,6 +6,7 @@ mod enumeration;
 mod invited;
 mod passwords;
 mod reset_policy;
+mod retries;
 mod status;
 mod users;
 mod verified;
