@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "membership",
         sql: include_str!("../migrations/0002_membership.sql"),
     },
+    Migration {
+        version: 3,
+        name: "user_email_verified",
+        sql: include_str!("../migrations/0003_user_email_verified.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.
