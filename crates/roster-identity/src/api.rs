@@ -540,4 +540,22 @@ impl IdentityService for IdentityApi {
                 .await?,
         ))
     }
+
+    async fn verify_invited_email(
+        &self,
+        request: Request<pb::VerifyInvitedEmailRequest>,
+    ) -> Answer<pb::VerifyInvitedEmailResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let message = request.get_ref();
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let invitation_id = parse_id("invitation_id", &message.invitation_id)?;
+        let email = roster_kit::email::normalize("email", &message.email)?;
+        let user = self
+            .identity
+            .verify_invited_email(&caller, user_id, &email, invitation_id)
+            .await?;
+        Ok(Response::new(pb::VerifyInvitedEmailResponse {
+            user: Some(user),
+        }))
+    }
 }

@@ -113,4 +113,59 @@ impl Identity {
         let user = self.verify_login(Some(user), password).await?;
         self.start_session(user).await
     }
+
+    /// Marks `email` verified for `user_id`, who accepted an invitation sent to it with
+    /// their own session (Roster services). Idempotent: a verified email keeps its time.
+    #[instrument(
+        skip(self, caller, email),
+        name = "identity.domain.verify_invited_email"
+    )]
+    pub(crate) async fn verify_invited_email(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+        email: &str,
+        invitation_id: Uuid,
+    ) -> Result<pb::User> {
+        if !caller.principal()?.is_roster_service {
+            return Err(Error::permission_denied(
+                "only Roster's services may record an accepted invitation",
+            ));
+        }
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        let user = self.load(&tx, user_id, true).await?;
+        if user.email != email {
+            return Err(Error::refused(
+                Code::FailedPrecondition,
+                ErrorReason::EmailMismatch,
+                "the user's email is no longer the invited one",
+            ));
+        }
+        if user.email_verified_at.is_some() {
+            return Ok(user.to_proto(now));
+        }
+        let patch = UserPatch {
+            email_verified_at: Some(now),
+            ..UserPatch::default()
+        };
+        let verified = store::update_user(&tx, user_id, patch, now).await?;
+        let actor = acting_as(&user);
+        self.audit_user(
+            &tx,
+            &actor,
+            now,
+            "identity.user.verify_email",
+            user_id,
+            Changes::new().field("email_verified", false, true).field(
+                "invitation_id",
+                "",
+                invitation_id.to_string(),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(verified.to_proto(now))
+    }
 }

@@ -157,6 +157,24 @@ async fn accepting_an_invitation_as_a_new_person_verifies_the_email() {
 }
 
 #[tokio::test]
+async fn accepting_an_invitation_with_ones_own_session_verifies_the_email() {
+    let env = TestEnv::start().await;
+    let acme = env.create_company("Acme", 0).await;
+    let joe = env.create_user("joe@example.com", PASSWORD).await;
+    assert!(!joe.email_verified);
+    let session = env.login("joe@example.com", PASSWORD).await;
+    let invitation = env.invite(&acme, "joe@example.com").await;
+    let token = env.invitation_token(&invitation.invitation_id).await;
+    let invitee =
+        roster_proto::invitation::accept_invitation_request::Invitee::SessionToken(session);
+    env.try_accept(&token, invitee).await.unwrap();
+    let user = env.get_user(&joe.user_id).await;
+    assert!(user.email_verified);
+    let member = member_verified(&env, acme.workspace_id(), &joe.user_id).await;
+    assert_eq!(member.email_verify_time, user.email_verify_time);
+}
+
+#[tokio::test]
 async fn people_created_by_an_operator_start_unverified() {
     let env = TestEnv::start().await;
     let joe = env.create_user("joe@example.com", PASSWORD).await;
