@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "membership",
         sql: include_str!("../migrations/0002_membership.sql"),
     },
+    Migration {
+        version: 4,
+        name: "seat_allowance_invitation_scope",
+        sql: include_str!("../migrations/0004_seat_allowance_invitation_scope.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.

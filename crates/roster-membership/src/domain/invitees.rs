@@ -1,7 +1,7 @@
 //! What the invitation service checks before inviting people: the account, the
 //! workspaces with their seats, and who among the invitees is already there.
 use super::*;
-use crate::domain::model::MemberStatus;
+use crate::domain::model::{InvitationScope, MemberStatus};
 
 impl Membership {
     /// Describes the account and the workspaces invited to (`None`: all of them, by
@@ -26,7 +26,7 @@ impl Membership {
         }
         let db = self.pool.get().await?;
         let account = self.account(&db, account_id, false).await?;
-        let workspaces =
+        let mut workspaces =
             store::workspaces_by_name(&db, account_id, workspace_ids.as_deref()).await?;
         if let Some(missing) = workspace_ids
             .iter()
@@ -35,18 +35,30 @@ impl Membership {
         {
             return Err(Error::not_found("workspace", missing));
         }
+        // An account whose invitations are account-wide is described whole, whatever
+        // workspaces the invitation names.
+        if account.settings.invitation_scope == InvitationScope::Account && workspace_ids.is_some()
+        {
+            workspaces = store::workspaces_by_name(&db, account_id, None).await?;
+        }
         if let Some(foreign) = self.foreign_role(&db, account_id, &role_ids).await? {
             return Err(Error::not_found("role", foreign));
         }
-        let holders = if emails.is_empty() {
-            Vec::new()
+        let (holders, seated_emails) = if emails.is_empty() {
+            (Vec::new(), Vec::new())
         } else {
             let ids: Vec<Uuid> = workspaces.iter().map(|w| w.id).collect();
             // One conflict per (email, workspace), however often an email is sent.
             let mut emails = emails.to_vec();
             emails.sort_unstable();
             emails.dedup();
-            store::email_holders(&db, account_id, &ids, &emails, self.now()).await?
+            let holders = store::email_holders(&db, account_id, &ids, &emails, self.now()).await?;
+            let seated = if account.seat_allowance > 0 {
+                store::seated_emails(&db, account_id, &emails).await?
+            } else {
+                Vec::new()
+            };
+            (holders, seated)
         };
         Ok(pb::CheckInviteesResponse {
             account_name: account.name,
@@ -73,6 +85,9 @@ impl Membership {
                     user_id: holder.user_id.to_string(),
                 })
                 .collect(),
+            seat_allowance: account.seat_allowance,
+            seat_allowance_used: account.seats_held,
+            seated_emails,
         })
     }
 }
