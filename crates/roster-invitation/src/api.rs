@@ -25,6 +25,12 @@ pub struct InvitationApi {
 
 type Answer<T> = std::result::Result<Response<T>, Status>;
 
+/// The most workspaces one CountPendingInvitations may name.
+const MAX_COUNTED_WORKSPACES: usize = 100;
+
+/// The longest request_id a public call may carry.
+const MAX_REQUEST_ID_CHARS: usize = 64;
+
 /// The longest note an inviter may add.
 const MAX_MESSAGE_CHARS: usize = 1000;
 
@@ -255,9 +261,43 @@ impl InvitationService for InvitationApi {
     ) -> Answer<pb::AcceptInvitationResponse> {
         let message = request.into_inner();
         required("token", &message.token)?;
+        if message.request_id.chars().count() > MAX_REQUEST_ID_CHARS {
+            return Err(Error::invalid(
+                "request_id",
+                format!("is longer than {MAX_REQUEST_ID_CHARS} characters"),
+            )
+            .into());
+        }
         let invitee = invitee(message.invitee)?;
         Ok(Response::new(
-            self.invitations.accept(&message.token, invitee).await?,
+            self.invitations
+                .accept(&message.token, invitee, message.request_id.trim())
+                .await?,
+        ))
+    }
+
+    async fn count_pending_invitations(
+        &self,
+        request: Request<pb::CountPendingInvitationsRequest>,
+    ) -> Answer<pb::CountPendingInvitationsResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let account_id = parse_id("account_id", &message.account_id)?;
+        if message.workspace_ids.is_empty() {
+            return Err(Error::invalid("workspace_ids", "name at least one workspace").into());
+        }
+        if message.workspace_ids.len() > MAX_COUNTED_WORKSPACES {
+            return Err(Error::invalid(
+                "workspace_ids",
+                format!("at most {MAX_COUNTED_WORKSPACES} workspaces per call"),
+            )
+            .into());
+        }
+        let workspace_ids = ids("workspace_ids", &message.workspace_ids)?;
+        Ok(Response::new(
+            self.invitations
+                .count_pending(&caller, account_id, &workspace_ids)
+                .await?,
         ))
     }
 

@@ -68,6 +68,8 @@ struct Refusal {
     reason: ErrorReason,
     message: String,
     workspace_id: Option<Uuid>,
+    /// A refusal for the account's seat allowance rather than a workspace's limit.
+    account_scope: bool,
 }
 
 impl Refusal {
@@ -76,6 +78,7 @@ impl Refusal {
             reason,
             message,
             workspace_id: None,
+            account_scope: false,
         }
     }
 
@@ -95,7 +98,10 @@ impl Refusal {
 
     fn into_error(self) -> Error {
         let code = self.code();
-        let error = Error::refused(code, self.reason, self.message);
+        let mut error = Error::refused(code, self.reason, self.message);
+        if self.account_scope {
+            error = error.with_metadata("scope", "account");
+        }
         match self.workspace_id {
             Some(id) => error.with_metadata("workspace_id", id.to_string()),
             None => error,
@@ -138,6 +144,19 @@ struct Context {
     conflicts: HashMap<String, (Uuid, ErrorReason)>,
     /// email -> its pending invitation overlapping these workspaces.
     invited: HashMap<String, Uuid>,
+    /// Places of the account's seat allowance left for new users (`None`: no allowance).
+    allowance_free: Option<i64>,
+    /// The account's allowance, for messages.
+    allowance: i32,
+    /// Emails whose users already hold a seat in the account (they take no place).
+    seated: HashSet<String>,
+}
+
+/// Whether membership describes the account as one whose invitations are account-wide.
+fn account_wide(answer: &membership_pb::CheckInviteesResponse) -> bool {
+    answer.settings.as_ref().is_some_and(|settings| {
+        settings.invitation_scope() == membership_pb::InvitationScope::Account
+    })
 }
 
 fn malformed(e: Error) -> Error {
@@ -182,6 +201,32 @@ impl Context {
             ));
         }
         None
+    }
+
+    /// Refuses an address that would be one more user than the account's allowance.
+    fn allowance_refusal(&self, address: &Address) -> Option<Refusal> {
+        let free = self.allowance_free?;
+        if free > 0 || self.seated.contains(&address.text) {
+            return None;
+        }
+        Some(Refusal {
+            reason: ErrorReason::SeatLimitReached,
+            message: format!(
+                "{}'s seat allowance of {} users is taken by members and pending invitations",
+                self.account_name, self.allowance
+            ),
+            workspace_id: None,
+            account_scope: true,
+        })
+    }
+
+    /// Takes a place of the allowance for an invited address that holds no seat yet.
+    fn take_allowance(&mut self, address: &Address) {
+        if let Some(free) = &mut self.allowance_free
+            && !self.seated.contains(&address.text)
+        {
+            *free -= 1;
+        }
     }
 
     fn workspace_name(&self, id: Uuid) -> &str {
@@ -258,6 +303,14 @@ async fn read_context(
         }
     }
     let invited = store::pending_invitations(db, &overlap, emails).await?;
+    // Pending invitations reserve places of the allowance as they reserve seats (counted
+    // by address: one to a user already seated here reserves a place it will not take).
+    let allowance_free = if answer.seat_allowance > 0 {
+        let pending = store::pending_people(db, &overlap).await?;
+        Some(i64::from(answer.seat_allowance) - i64::from(answer.seat_allowance_used) - pending)
+    } else {
+        None
+    };
     Ok(Context {
         account_name: answer.account_name,
         lifetime: chrono::Duration::seconds(lifetime_secs),
@@ -266,6 +319,9 @@ async fn read_context(
         invited,
         seats,
         conflicts,
+        allowance_free,
+        allowance: answer.seat_allowance,
+        seated: answer.seated_emails.into_iter().collect(),
     })
 }
 
@@ -307,6 +363,9 @@ impl Invitations {
                 &valid,
             )
             .await?;
+        // An account whose invitations are all account-wide (seed 000: "Users invited from
+        // a workspace will belong to all workspaces that belong to the account").
+        let all_workspaces = request.all_workspaces || account_wide(&answer);
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
@@ -318,7 +377,7 @@ impl Invitations {
             &tx,
             answer,
             request.account_id,
-            request.all_workspaces,
+            all_workspaces,
             &valid,
             None,
             now,
@@ -334,7 +393,7 @@ impl Invitations {
             account_id: request.account_id,
             id: Uuid::nil(),
             workspace_ids: context.workspace_ids.clone(),
-            all_workspaces: request.all_workspaces,
+            all_workspaces,
             email: String::new(),
             role_ids: request.role_ids.clone(),
             message: request.message.clone(),
@@ -357,13 +416,16 @@ impl Invitations {
         let mut secrets = Vec::new();
         let mut results = Vec::with_capacity(addresses.len());
         for address in &addresses {
-            let refusal = context.refusal(address).or_else(|| {
-                context
-                    .seats
-                    .take()
-                    .err()
-                    .map(|full| context.seat_refusal(full))
-            });
+            let refusal = context
+                .refusal(address)
+                .or_else(|| context.allowance_refusal(address))
+                .or_else(|| {
+                    context
+                        .seats
+                        .take()
+                        .err()
+                        .map(|full| context.seat_refusal(full))
+                });
             let mut result = pb::InviteResult {
                 email: address.text.clone(),
                 ..Default::default()
@@ -378,6 +440,7 @@ impl Invitations {
                         .unwrap_or_default();
                 }
                 None => {
+                    context.take_allowance(address);
                     let token = token::mint(TOKEN_PREFIX);
                     let invitation = InvitationRecord {
                         id: Uuid::now_v7(),
@@ -462,6 +525,7 @@ impl Invitations {
                 std::slice::from_ref(&found.email),
             )
             .await?;
+        let account_wide = account_wide(&answer);
         let now = self.now();
         let tx = db.transaction().await?;
         if let Replay::Done(answer) =
@@ -477,6 +541,8 @@ impl Invitations {
             .await?
             .ok_or_else(|| hidden.not_found(invitation_id))?;
         super::manage::require_open(&invitation, now, false)?;
+        // Resent under an account-wide scope, it joins the whole account too.
+        invitation.all_workspaces |= account_wide;
         let wait = invitation.last_sent_at
             + chrono::Duration::from_std(self.config.resend_interval).unwrap_or_default()
             - now;
@@ -503,7 +569,10 @@ impl Invitations {
             text: invitation.email.clone(),
             valid: true,
         };
-        if let Some(refusal) = context.refusal(&address) {
+        if let Some(refusal) = context
+            .refusal(&address)
+            .or_else(|| context.allowance_refusal(&address))
+        {
             return Err(refusal.into_error());
         }
         if let Err(full) = context.seats.take() {
