@@ -16,7 +16,8 @@ pub(crate) struct AccountRecord {
     pub(crate) administrators: Vec<Uuid>,
     /// The most distinct users holding a seat at once; 0 means no allowance.
     pub(crate) seat_allowance: i32,
-    /// The distinct users holding a seat now (active or suspended somewhere).
+    /// The distinct users holding a seat now (active or suspended somewhere); 0 when there
+    /// is no allowance.
     pub(crate) seats_held: i32,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,

@@ -20,8 +20,11 @@ use crate::domain::model::{
 
 const ACCOUNT_SELECT: &str = "SELECT a.*, ARRAY(SELECT user_id FROM account_administrators d
                                  WHERE d.account_id = a.account_id ORDER BY d.created_at, d.user_id) AS administrators,
-                                 (SELECT count(DISTINCT m.user_id)::integer FROM members m
-                                   WHERE m.account_id = a.account_id AND m.status <> 'removed') AS seats_held
+                                 -- Counted only where there is an allowance to count against.
+                                 CASE WHEN a.seat_allowance > 0 THEN
+                                     (SELECT count(DISTINCT m.user_id)::integer FROM members m
+                                       WHERE m.account_id = a.account_id AND m.status <> 'removed')
+                                 ELSE 0 END AS seats_held
                           FROM accounts a";
 
 fn account_from_row(row: &Row) -> AccountRecord {
