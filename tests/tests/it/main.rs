@@ -6,3 +6,4 @@ mod invitation;
 mod membership;
 mod notification;
 mod platform;
+mod retries;
