@@ -326,6 +326,31 @@ async fn read_context(
 }
 
 impl Invitations {
+    /// What membership knows for an invitation to `workspace_ids` (or all), following the
+    /// account's invitation scope: where every invitation is account-wide (seed 000: "Users
+    /// invited from a workspace will belong to all workspaces that belong to the account"),
+    /// the named workspaces are checked, then the whole account is described. The answer,
+    /// and whether the invitation is account-wide.
+    async fn check_in_scope(
+        &self,
+        account_id: Uuid,
+        workspace_ids: &[Uuid],
+        all_workspaces: bool,
+        role_ids: &[Uuid],
+        emails: &[String],
+    ) -> Result<(membership_pb::CheckInviteesResponse, bool)> {
+        let answer = self
+            .check_invitees(account_id, workspace_ids, all_workspaces, role_ids, emails)
+            .await?;
+        if all_workspaces || !account_wide(&answer) {
+            return Ok((answer, all_workspaces));
+        }
+        let whole = self
+            .check_invitees(account_id, &[], true, role_ids, emails)
+            .await?;
+        Ok((whole, true))
+    }
+
     /// Invites each address of `request` or says why not.
     #[instrument(skip_all, name = "invitation.invite_users", fields(account_id = %request.account_id, emails = request.emails.len()))]
     pub(crate) async fn invite_users(
@@ -354,8 +379,8 @@ impl Invitations {
             .map(|a| a.text.clone())
             .collect();
         let inviter_name = self.display_name(principal.user_id).await?;
-        let answer = self
-            .check_invitees(
+        let (answer, all_workspaces) = self
+            .check_in_scope(
                 request.account_id,
                 &request.workspace_ids,
                 request.all_workspaces,
@@ -363,9 +388,6 @@ impl Invitations {
                 &valid,
             )
             .await?;
-        // An account whose invitations are all account-wide (seed 000: "Users invited from
-        // a workspace will belong to all workspaces that belong to the account").
-        let all_workspaces = request.all_workspaces || account_wide(&answer);
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
@@ -516,8 +538,8 @@ impl Invitations {
             .visible(&db, caller, invitation_id, Need::Invite)
             .await?;
         let inviter_name = self.display_name(principal.user_id).await?;
-        let answer = self
-            .check_invitees(
+        let (answer, account_wide) = self
+            .check_in_scope(
                 found.account_id,
                 &found.workspace_ids,
                 found.all_workspaces,
@@ -525,7 +547,6 @@ impl Invitations {
                 std::slice::from_ref(&found.email),
             )
             .await?;
-        let account_wide = account_wide(&answer);
         let now = self.now();
         let tx = db.transaction().await?;
         if let Replay::Done(answer) =

@@ -1,7 +1,7 @@
 //! What the invitation service checks before inviting people: the account, the
 //! workspaces with their seats, and who among the invitees is already there.
 use super::*;
-use crate::domain::model::{InvitationScope, MemberStatus};
+use crate::domain::model::MemberStatus;
 
 impl Membership {
     /// Describes the account and the workspaces invited to (`None`: all of them, by
@@ -26,7 +26,7 @@ impl Membership {
         }
         let db = self.pool.get().await?;
         let account = self.account(&db, account_id, false).await?;
-        let mut workspaces =
+        let workspaces =
             store::workspaces_by_name(&db, account_id, workspace_ids.as_deref()).await?;
         if let Some(missing) = workspace_ids
             .iter()
@@ -34,12 +34,6 @@ impl Membership {
             .find(|id| !workspaces.iter().any(|w| w.id == **id))
         {
             return Err(Error::not_found("workspace", missing));
-        }
-        // An account whose invitations are account-wide is described whole, whatever
-        // workspaces the invitation names.
-        if account.settings.invitation_scope == InvitationScope::Account && workspace_ids.is_some()
-        {
-            workspaces = store::workspaces_by_name(&db, account_id, None).await?;
         }
         if let Some(foreign) = self.foreign_role(&db, account_id, &role_ids).await? {
             return Err(Error::not_found("role", foreign));

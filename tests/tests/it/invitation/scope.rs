@@ -167,6 +167,61 @@ async fn with_the_account_scope_an_invitation_from_one_workspace_joins_them_all(
 }
 
 #[tokio::test]
+async fn an_invitation_sent_before_the_switch_keeps_its_workspaces_until_resent() {
+    let env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let second = env
+        .create_workspace(company.account_id(), "Second", 0)
+        .await;
+    let before = env.invite(&company, "joe@acme.test").await;
+    let kept = env.invite(&company, "kim@acme.test").await;
+    set_scope(&env, &company, mpb::InvitationScope::Account).await;
+
+    // What the link shows is what it joins: the workspace it was sent for.
+    let token = env.invitation_token(&kept.invitation_id).await;
+    let preview = env
+        .invitation()
+        .preview_invitation(pb::PreviewInvitationRequest {
+            token: token.clone(),
+        })
+        .await
+        .expect("preview")
+        .into_inner();
+    assert!(!preview.all_workspaces);
+    assert_eq!(preview.workspace_names, ["Main"]);
+    let accepted = env
+        .try_accept(&token, new_user("Kim"))
+        .await
+        .expect("accept");
+    assert_eq!(accepted.members.len(), 1);
+
+    // Resent under the account scope, it becomes account-wide.
+    env.clock.advance(chrono::Duration::seconds(61));
+    let resent = env
+        .try_resend(&env.operator_token, &before.invitation_id)
+        .await
+        .expect("resend");
+    assert!(resent.all_workspaces);
+    let token = env.invitation_token(&before.invitation_id).await;
+    let accepted = env
+        .try_accept(&token, new_user("Joe"))
+        .await
+        .expect("accept");
+    let mut joined: Vec<String> = accepted
+        .members
+        .iter()
+        .map(|m| m.workspace_id.clone())
+        .collect();
+    joined.sort();
+    let mut every = vec![
+        company.workspace_id().to_owned(),
+        second.workspace_id.clone(),
+    ];
+    every.sort();
+    assert_eq!(joined, every);
+}
+
+#[tokio::test]
 async fn the_seat_allowance_bounds_invitations_of_new_users() {
     let env = TestEnv::start().await;
     let company = env.create_company("Acme", 0).await;
