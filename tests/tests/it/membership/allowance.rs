@@ -469,3 +469,51 @@ async fn only_roster_services_count_pending_invitations() {
     assert_eq!(counts[0].workspace_id, company.workspace_id());
     assert_eq!(counts[0].pending, 1);
 }
+
+#[tokio::test]
+async fn a_membership_process_asks_the_invitation_service_at_its_url() {
+    use roster::Service;
+    use roster_proto::membership::membership_service_client::MembershipServiceClient;
+    let mut env = TestEnv::start().await;
+    let company = env.create_company("Acme", 5).await;
+    env.invite(&company, "joe@acme.test").await;
+    let main = format!("http://{}", env.address);
+    let (token, workspace_id) = (
+        env.operator_token.clone(),
+        company.workspace_id().to_owned(),
+    );
+    let usage = |channel: tonic::transport::Channel| {
+        let (token, workspace_id) = (token.clone(), workspace_id.clone());
+        async move {
+            MembershipServiceClient::new(channel)
+                .get_seat_usage(as_user(&token, pb::GetSeatUsageRequest { workspace_id }))
+                .await
+                .expect("seat usage")
+                .into_inner()
+                .seat_usage
+                .expect("seat usage")
+        }
+    };
+    // Membership alone, with invitation elsewhere (ROSTER_INVITATION_URL).
+    let (_, split) = env
+        .serve_at(([127, 0, 0, 1], 0).into(), |options| {
+            options.services = vec![Service::Membership];
+            options.identity_url = Some(main.clone());
+            options.invitation_url = Some(main.clone());
+        })
+        .await;
+    let seen = usage(split).await;
+    assert_eq!((seen.pending_invitations, seen.invitable), (1, 4));
+    // Membership alone with no invitation service anywhere: none pending to show.
+    let (_, alone) = env
+        .serve_at(([127, 0, 0, 1], 0).into(), |options| {
+            options.services = vec![Service::Membership];
+            options.identity_url = Some(main.clone());
+        })
+        .await;
+    let seen = usage(alone).await;
+    assert_eq!(
+        (seen.used, seen.pending_invitations, seen.invitable),
+        (0, 0, 5)
+    );
+}
