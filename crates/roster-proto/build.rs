@@ -20,13 +20,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     .iter()
     .map(|file| proto_root.join(file))
     .collect();
-    let descriptors = protox::compile(&files, [&proto_root])?;
+    let mut compiler = protox::Compiler::new([&proto_root])?;
+    compiler
+        .include_source_info(true)
+        .include_imports(true)
+        .open_files(&files)?;
 
+    // Encoded by protox itself: prost's types would drop the field options Roster declares
+    // (`roster.type.v1.max_length` ...), which the servers read back at run time.
     let out_dir = PathBuf::from(env::var("OUT_DIR")?);
     std::fs::write(
         out_dir.join("roster_descriptor.bin"),
-        prost::Message::encode_to_vec(&descriptors),
+        compiler.encode_file_descriptor_set(),
     )?;
+    let descriptors = compiler.file_descriptor_set();
     tonic_prost_build::configure().compile_fds(descriptors)?;
     println!("cargo:rerun-if-changed={}", proto_root.display());
     Ok(())

@@ -173,7 +173,12 @@ pub fn parse_id(field: &str, value: &str) -> Result<Uuid> {
     if value.is_empty() {
         return Err(Error::invalid(field, "is required"));
     }
-    Uuid::parse_str(value).map_err(|_| Error::invalid(field, format!("is not a UUID: {value:?}")))
+    Uuid::parse_str(value).map_err(|_| {
+        Error::invalid(
+            field,
+            format!("is not a UUID: {}", crate::error::quote(value)),
+        )
+    })
 }
 
 #[cfg(test)]

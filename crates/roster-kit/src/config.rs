@@ -71,6 +71,10 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// Requests served at once by the process; more wait (`ROSTER_MAX_CONCURRENT_REQUESTS`, default 1024).
     pub max_concurrent_requests: usize,
+    /// The largest request message accepted, in bytes; larger ones are `RESOURCE_EXHAUSTED`
+    /// (`ROSTER_MAX_REQUEST_SIZE`, default 1 MiB: an `InviteUsers` of 500 addresses is about
+    /// 130 KiB).
+    pub max_request_bytes: usize,
 }
 
 impl ServerConfig {
@@ -80,6 +84,7 @@ impl ServerConfig {
             listen: var_or("ROSTER_LISTEN", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
             request_timeout: duration_or("ROSTER_REQUEST_TIMEOUT", Duration::from_secs(30))?,
             max_concurrent_requests: var_or("ROSTER_MAX_CONCURRENT_REQUESTS", 1024)?,
+            max_request_bytes: var_or("ROSTER_MAX_REQUEST_SIZE", 1 << 20)?,
         })
     }
 }

@@ -8,7 +8,7 @@ const MAX_EMAIL_LENGTH: usize = 254;
 /// `field` names the request field in the error.
 pub fn normalize(field: &str, raw: &str) -> Result<String> {
     let email = raw.trim().to_lowercase();
-    let invalid = |why: &str| Error::invalid(field, format!("{why}: {raw:?}"));
+    let invalid = |why: &str| Error::invalid(field, format!("{why}: {}", crate::error::quote(raw)));
     if email.is_empty() {
         return Err(Error::invalid(field, "is required"));
     }

@@ -52,6 +52,35 @@ fn describe(violations: &[Violation]) -> String {
         .join("; ")
 }
 
+/// Violations a status carries at most, and the longest field path and description, so
+/// that an error's details stay under 1 KiB whatever the input.
+const MAX_VIOLATIONS_SENT: usize = 4;
+const MAX_FIELD_SENT: usize = 80;
+const MAX_DESCRIPTION_SENT: usize = 120;
+/// The longest message or metadata value a status carries.
+const MAX_TEXT_SENT: usize = 300;
+
+/// Characters of a caller's value that an error quotes.
+const QUOTED_PREFIX: usize = 32;
+
+/// A short, quoted prefix of a caller's value for an error message: never the whole input.
+pub fn quote(value: &str) -> String {
+    let prefix: String = value.chars().take(QUOTED_PREFIX).collect();
+    if prefix.len() == value.len() {
+        format!("{prefix:?}")
+    } else {
+        format!("{prefix:?}...")
+    }
+}
+
+/// `text` cut to `max` characters at most.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => format!("{}...", &text[..end]),
+        None => text.to_owned(),
+    }
+}
+
 /// The result type of Roster's services.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -178,8 +207,20 @@ impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
             Error::InvalidArgument(violations) => {
-                let message = describe(&violations);
-                let violations: Vec<FieldViolation> = violations
+                let total = violations.len();
+                let sent: Vec<Violation> = violations
+                    .into_iter()
+                    .take(MAX_VIOLATIONS_SENT)
+                    .map(|v| Violation {
+                        field: clip(&v.field, MAX_FIELD_SENT),
+                        description: clip(&v.description, MAX_DESCRIPTION_SENT),
+                    })
+                    .collect();
+                let mut message = describe(&sent);
+                if total > sent.len() {
+                    message.push_str(&format!(" (and {} more)", total - sent.len()));
+                }
+                let violations: Vec<FieldViolation> = sent
                     .into_iter()
                     .map(|v| FieldViolation::new(v.field, v.description))
                     .collect();
@@ -194,11 +235,17 @@ impl From<Error> for Status {
                 reason,
                 message,
                 metadata,
-            } => Status::with_error_details(
-                code,
-                message,
-                ErrorDetails::with_error_info(reason_name(reason), ERROR_DOMAIN, metadata),
-            ),
+            } => {
+                let metadata = metadata
+                    .into_iter()
+                    .map(|(key, value)| (key, clip(&value, MAX_TEXT_SENT)))
+                    .collect::<HashMap<_, _>>();
+                Status::with_error_details(
+                    code,
+                    clip(&message, MAX_TEXT_SENT),
+                    ErrorDetails::with_error_info(reason_name(reason), ERROR_DOMAIN, metadata),
+                )
+            }
             Error::Internal(text) => {
                 tracing::error!(error = %text, "internal error");
                 Status::internal("internal error")
@@ -231,6 +278,16 @@ impl From<tokio_postgres::Error> for Error {
                 ErrorReason::NotFound,
                 "a referenced resource does not exist",
             ),
+            // Data exceptions (class 22: a NUL byte, a malformed date, a value out of range)
+            // and values too large to index (54000) are the caller's input, never a fault.
+            Some(code) if code.code().starts_with("22") => {
+                tracing::info!(error = %error, "database refused a value");
+                Self::invalid("", "a value of this request is malformed or out of range")
+            }
+            Some(code) if *code == SqlState::PROGRAM_LIMIT_EXCEEDED => {
+                tracing::info!(error = %error, "database refused a value");
+                Self::invalid("", "a value of this request is too large")
+            }
             _ if error.is_closed() => Self::refused(
                 Code::Unavailable,
                 ErrorReason::Unavailable,
@@ -290,6 +347,34 @@ mod tests {
         let bad = status.get_details_bad_request().expect("bad request");
         assert_eq!(bad.field_violations.len(), 2);
         assert_eq!(bad.field_violations[0].field, "email");
+    }
+
+    #[test]
+    fn details_stay_small_whatever_the_input() {
+        let huge = "x".repeat(1 << 20);
+        let mut violations = Violations::new();
+        for _ in 0..500 {
+            violations.add(huge.clone(), huge.clone());
+        }
+        let status: Status = violations.finish().expect_err("violations").into();
+        assert!(
+            status.details().len() < 1024,
+            "{} bytes",
+            status.details().len()
+        );
+        assert!(status.message().len() < 1024);
+        assert!(status.message().ends_with("(and 496 more)"));
+        let status: Status = Error::refused(Code::NotFound, ErrorReason::NotFound, huge.clone())
+            .with_metadata("resource_id", huge)
+            .into();
+        assert!(status.details().len() < 1024);
+        assert!(status.message().len() < 1024);
+    }
+
+    #[test]
+    fn quotes_only_a_prefix() {
+        assert_eq!(quote("abc"), "\"abc\"");
+        assert_eq!(quote(&"é".repeat(100)), format!("{:?}...", "é".repeat(32)));
     }
 
     #[test]

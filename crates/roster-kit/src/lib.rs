@@ -11,6 +11,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod edge;
 pub mod email;
 pub mod error;
 pub mod input;

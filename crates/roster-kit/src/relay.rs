@@ -22,7 +22,6 @@ use crate::config::duration_or;
 use crate::error::{Error, Result};
 use crate::protobuf::json_to_struct;
 use crate::remote::{Traced, from_status};
-use crate::telemetry::TraceContextInterceptor;
 
 /// The longest the relay waits between attempts while the notification service fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -89,10 +88,7 @@ impl Relay {
             service,
             pool,
             clock,
-            notification: NotificationServiceClient::with_interceptor(
-                notification,
-                TraceContextInterceptor,
-            ),
+            notification: crate::client!(NotificationServiceClient, notification),
             service_token,
             config,
         }

@@ -19,6 +19,26 @@ use crate::telemetry::TraceContextInterceptor;
 /// A client that carries the caller's trace context.
 pub type Traced = InterceptedService<Channel, TraceContextInterceptor>;
 
+/// The largest answer a Roster client reads from another Roster service. Feed pages are
+/// bounded by bytes well below it (and every field by its declared bound), so no single
+/// row can make a page unreadable.
+pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
+
+/// The largest request a Roster client sends to another Roster service: what the server
+/// side accepts by default (`ROSTER_MAX_REQUEST_SIZE`).
+pub const MAX_REQUEST_BYTES: usize = 1 << 20;
+
+/// A generated client over `channel` with Roster's setup: the trace-context interceptor
+/// and explicit message limits both ways.
+#[macro_export]
+macro_rules! client {
+    ($client:ident, $channel:expr) => {
+        $client::with_interceptor($channel, $crate::telemetry::TraceContextInterceptor)
+            .max_decoding_message_size($crate::remote::MAX_RESPONSE_BYTES)
+            .max_encoding_message_size($crate::remote::MAX_REQUEST_BYTES)
+    };
+}
+
 /// A channel to `url` that connects on first use (and reconnects after failures), so
 /// services in one process can reach each other before the server is listening.
 pub fn channel(url: &str, timeout: Duration) -> Result<Channel> {
@@ -70,7 +90,7 @@ impl Authenticator {
     /// Authenticates through identity at `identity`.
     pub fn new(identity: Channel, service_token: ServiceToken) -> Self {
         Self {
-            identity: IdentityServiceClient::with_interceptor(identity, TraceContextInterceptor),
+            identity: crate::client!(IdentityServiceClient, identity),
             service_token,
         }
     }

@@ -1,5 +1,6 @@
-//! Serving gRPC: health, reflection, request timeout, a concurrency limit, tracing and
-//! graceful shutdown (in-flight calls finish; health turns NOT_SERVING first).
+//! Serving gRPC: health, reflection, the request edge (deadlines, size limit, field bounds),
+//! a concurrency limit, tracing and graceful shutdown (in-flight calls finish; health turns
+//! NOT_SERVING first).
 use std::future::Future;
 
 use tokio::net::TcpListener;
@@ -11,6 +12,7 @@ use tower::limit::GlobalConcurrencyLimitLayer;
 use tracing::info;
 
 use crate::config::ServerConfig;
+use crate::edge::{Edge, EdgeLayer};
 use crate::error::{Error, Result};
 use crate::telemetry::request_span;
 
@@ -58,8 +60,9 @@ pub async fn serve(
                 .await;
         }
     };
+    let edge = Edge::new(config.max_request_bytes, config.request_timeout)?;
     Server::builder()
-        .timeout(config.request_timeout)
+        .layer(EdgeLayer::new(edge))
         .layer(GlobalConcurrencyLimitLayer::new(
             config.max_concurrent_requests,
         ))

@@ -45,6 +45,10 @@ pub struct MembershipConfig {
     /// How often the follower asks identity for user changes when it has caught up
     /// (`ROSTER_USER_FEED_POLL`, default 250ms).
     pub user_feed_poll: Duration,
+    /// Longest the follower may go without reaching the end of identity's feed before
+    /// access checks stop allowing (`ROSTER_USER_FEED_MAX_LAG`, default 5s): a disable that
+    /// cannot arrive must not be ignored.
+    pub user_feed_max_lag: Duration,
     /// How often removed members whose restore window ended are purged
     /// (`ROSTER_PURGE_INTERVAL`, default 1m).
     pub purge_interval: Duration,
@@ -59,6 +63,7 @@ impl Default for MembershipConfig {
     fn default() -> Self {
         Self {
             user_feed_poll: Duration::from_millis(250),
+            user_feed_max_lag: Duration::from_secs(5),
             purge_interval: Duration::from_secs(60),
             access_cache_ttl: Duration::from_secs(60),
             access_cache_capacity: 100_000,
@@ -72,6 +77,7 @@ impl MembershipConfig {
         let defaults = Self::default();
         Ok(Self {
             user_feed_poll: duration_or("ROSTER_USER_FEED_POLL", defaults.user_feed_poll)?,
+            user_feed_max_lag: duration_or("ROSTER_USER_FEED_MAX_LAG", defaults.user_feed_max_lag)?,
             purge_interval: duration_or("ROSTER_PURGE_INTERVAL", defaults.purge_interval)?,
             access_cache_ttl: duration_or("ROSTER_ACCESS_CACHE_TTL", defaults.access_cache_ttl)?,
             ..defaults

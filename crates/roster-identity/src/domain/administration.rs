@@ -20,10 +20,7 @@ impl AdministrationCheck {
         service_token: roster_kit::auth::ServiceToken,
     ) -> Self {
         Self {
-            membership: MembershipServiceClient::with_interceptor(
-                membership,
-                roster_kit::telemetry::TraceContextInterceptor,
-            ),
+            membership: roster_kit::client!(MembershipServiceClient, membership),
             service_token,
         }
     }

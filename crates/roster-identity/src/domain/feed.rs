@@ -1,6 +1,10 @@
 //! The audit log and the user change feed.
 use super::*;
 
+/// The most bytes of changes one feed page carries (far below the 16 MiB Roster clients
+/// read, and above the largest user a row can hold).
+const FEED_PAGE_BYTES: usize = 1 << 20;
+
 impl Identity {
     /// Lists audit events (operators).
     pub(crate) async fn list_audit_events(
@@ -39,15 +43,24 @@ impl Identity {
         let db = self.pool.get().await?;
         let users = store::list_changes(&db, after, i64::from(limit)).await?;
         let now = self.now();
+        let mut changes = Vec::with_capacity(users.len());
+        let mut page_bytes = 0;
+        for user in &users {
+            let change = pb::UserChange {
+                sequence: user.change_seq,
+                user: Some(user.to_proto(now)),
+            };
+            page_bytes += prost::Message::encoded_len(&change);
+            // Bounded by bytes as well as rows, so a page always fits a reader's message
+            // limit; the first row goes out whatever its size.
+            if page_bytes > FEED_PAGE_BYTES && !changes.is_empty() {
+                break;
+            }
+            changes.push(change);
+        }
         Ok(pb::ListUserChangesResponse {
-            last_sequence: users.last().map_or(after, |u| u.change_seq),
-            changes: users
-                .iter()
-                .map(|u| pb::UserChange {
-                    sequence: u.change_seq,
-                    user: Some(u.to_proto(now)),
-                })
-                .collect(),
+            last_sequence: changes.last().map_or(after, |c| c.sequence),
+            changes,
         })
     }
 }

@@ -16,7 +16,6 @@ use roster_kit::audit::{self, AuditQuery};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
 use roster_kit::clock::SharedClock;
 use roster_kit::remote::{Authenticator, Traced, from_status};
-use roster_kit::telemetry::TraceContextInterceptor;
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
@@ -93,11 +92,8 @@ impl Invitations {
             clock,
             config,
             authenticator: Authenticator::new(identity.clone(), service_token.clone()),
-            identity: IdentityServiceClient::with_interceptor(identity, TraceContextInterceptor),
-            membership: MembershipServiceClient::with_interceptor(
-                membership,
-                TraceContextInterceptor,
-            ),
+            identity: roster_kit::client!(IdentityServiceClient, identity),
+            membership: roster_kit::client!(MembershipServiceClient, membership),
             service_token,
         }
     }

@@ -277,7 +277,12 @@ impl Membership {
         permission: &str,
     ) -> Result<Option<Decision>> {
         let facts = self.facts(workspace_id, user_id).await?;
-        Ok(facts.map(|facts| Decision::from_facts(&facts, permission, self.now())))
+        let decision = facts.map(|facts| Decision::from_facts(&facts, permission, self.now()));
+        // A disable or lock may not have arrived yet: allow only on a current copy.
+        if decision.is_some_and(Decision::allowed) && self.feed.is_stale() {
+            return Err(feed::feed_behind());
+        }
+        Ok(decision)
     }
 
     /// Forgets cached answers about an account in this replica (others hear it by notice).

@@ -1,5 +1,6 @@
 //! Following identity's user change feed into the local copy of users.
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use roster_kit::clock::from_timestamp;
 
@@ -36,10 +37,55 @@ pub(crate) fn user_copy(user: &identity_pb::User, sequence: i64) -> Result<UserC
     })
 }
 
+/// How current the local copy of users is: access checks trust it to allow only while the
+/// follower has caught up with identity recently.
+#[derive(Debug)]
+pub(crate) struct FeedFreshness {
+    started: Instant,
+    /// Milliseconds after `started` at which the follower last saw the end of the feed;
+    /// `u64::MAX` until it first has.
+    caught_up_at: AtomicU64,
+    max_lag: Duration,
+}
+
+impl FeedFreshness {
+    pub(crate) fn new(max_lag: Duration) -> Self {
+        Self {
+            started: Instant::now(),
+            caught_up_at: AtomicU64::new(u64::MAX),
+            max_lag,
+        }
+    }
+
+    fn caught_up(&self) {
+        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
+        self.caught_up_at.store(now, Ordering::Release);
+    }
+
+    /// Whether the copy may be behind identity by more than the allowed lag.
+    pub(crate) fn is_stale(&self) -> bool {
+        let caught_up_at = self.caught_up_at.load(Ordering::Acquire);
+        caught_up_at == u64::MAX
+            || self.started.elapsed()
+                > Duration::from_millis(caught_up_at).saturating_add(self.max_lag)
+    }
+}
+
+/// The refusal of an answer that would trust a stale copy of users.
+pub(crate) fn feed_behind() -> Error {
+    Error::refused(
+        Code::Unavailable,
+        ErrorReason::Unavailable,
+        "user statuses from identity are not current; retry shortly",
+    )
+    .with_metadata("retry_after_seconds", "1")
+}
+
 impl Membership {
     /// Follows identity's user feed until `shutdown`: polls every `user_feed_poll` once
-    /// caught up, at once while pages come back full, and backs off while identity is
-    /// unreachable.
+    /// caught up, at once while pages keep coming, and backs off while identity is
+    /// unreachable. A page that cannot be applied is logged as an error on every attempt:
+    /// meanwhile access checks refuse to allow (see [`FeedFreshness`]).
     pub async fn run_user_follower(&self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut failures = 0_u32;
@@ -47,13 +93,21 @@ impl Membership {
             let wait = match self.follow_once().await {
                 Ok(true) => Duration::ZERO,
                 Ok(false) => {
+                    if failures > 0 {
+                        info!(failures, "identity's user feed is followed again");
+                    }
                     failures = 0;
+                    self.feed.caught_up();
                     self.config.user_feed_poll
                 }
                 Err(error) => {
                     failures += 1;
-                    if failures == 1 || failures.is_power_of_two() {
-                        warn!(error = %error, failures, "following identity's user feed failed");
+                    if error.reason() == Some(ErrorReason::Unavailable) {
+                        if failures == 1 || failures.is_power_of_two() {
+                            warn!(error = %error, failures, "identity's user feed is unreachable");
+                        }
+                    } else {
+                        error!(error = %error, failures, "a page of identity's user feed cannot be applied; access checks deny until it is");
                     }
                     self.config.user_feed_poll * failures.min(20)
                 }
@@ -100,6 +154,8 @@ impl Membership {
         for account_id in changed_accounts {
             self.access_changed(account_id);
         }
-        Ok(page.changes.len() >= FEED_PAGE as usize)
+        // Pages are bounded by bytes too, so a short page does not mean the end: only an
+        // empty one does.
+        Ok(true)
     }
 }

@@ -30,7 +30,7 @@ use roster_proto::invitation::invitation_service_client::InvitationServiceClient
 use roster_proto::membership as pb;
 use roster_proto::types::ErrorReason;
 use tonic::Code;
-use tracing::{info, instrument, warn};
+use tracing::{error, info, instrument, warn};
 use uuid::Uuid;
 
 use self::access::AccessCache;
@@ -53,6 +53,7 @@ pub struct Membership {
     invitation: Option<InvitationServiceClient<Traced>>,
     service_token: ServiceToken,
     cache: AccessCache,
+    feed: feed::FeedFreshness,
     /// Where the change listener connects (the pool's database).
     database_url: String,
 }
@@ -158,17 +159,16 @@ impl Membership {
         service_token: ServiceToken,
     ) -> Self {
         let cache = AccessCache::new(config.access_cache_ttl, config.access_cache_capacity);
+        let feed = feed::FeedFreshness::new(config.user_feed_max_lag);
         Self {
             pool,
             clock,
             config,
-            identity: IdentityServiceClient::with_interceptor(
-                identity,
-                roster_kit::telemetry::TraceContextInterceptor,
-            ),
+            identity: roster_kit::client!(IdentityServiceClient, identity),
             invitation: None,
             service_token,
             cache,
+            feed,
             database_url,
         }
     }
@@ -176,10 +176,7 @@ impl Membership {
     /// Asks the invitation service at `invitation` for pending invitations (GetSeatUsage).
     #[must_use]
     pub fn with_invitation(mut self, invitation: tonic::transport::Channel) -> Self {
-        self.invitation = Some(InvitationServiceClient::with_interceptor(
-            invitation,
-            roster_kit::telemetry::TraceContextInterceptor,
-        ));
+        self.invitation = Some(roster_kit::client!(InvitationServiceClient, invitation));
         self
     }
 

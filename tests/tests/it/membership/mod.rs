@@ -4,6 +4,7 @@ mod accounts;
 mod admins;
 mod allowance;
 mod audit;
+mod feed;
 mod fields;
 mod invitees;
 mod listing;

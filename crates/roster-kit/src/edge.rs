@@ -1,0 +1,457 @@
+//! The edge of every Roster server: what a request must satisfy before any handler runs.
+//!
+//! - its deadline (the caller's `grpc-timeout` or the server's request timeout, whichever
+//!   is sooner) ends it with `DEADLINE_EXCEEDED`;
+//! - a request message over the size limit is `RESOURCE_EXHAUSTED`;
+//! - every string, list and map of a request is held to the bounds its proto declares
+//!   (`roster.type.v1.max_length`, `max_items`, `multiline`): a value over its bound, or a
+//!   string with NUL or another control character, is `INVALID_ARGUMENT` with a
+//!   `BadRequest` violation naming the field and the limit.
+//!
+//! The checks read the request against the descriptor set, so a new RPC or field is held to
+//! its bounds without code of its own.
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::{Buf as _, Bytes};
+use http_body_util::BodyExt as _;
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, MapKey, MessageDescriptor, Value,
+};
+use tonic::body::Body;
+use tonic::{Code, Status};
+
+use crate::error::{Error, Violations, quote};
+
+/// The bounds a field declares, read once from the descriptor set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Bounds {
+    /// The longest string, in characters (`max_length`).
+    pub max_length: Option<u32>,
+    /// The most entries of a list or map (`max_items`).
+    pub max_items: Option<u32>,
+    /// Whether newlines and tabs are allowed (`multiline`).
+    pub multiline: bool,
+}
+
+/// Bounds for fields that cannot carry options (well-known types such as `FieldMask` and
+/// `Struct`): generous, but finite.
+const UNDECLARED: Bounds = Bounds {
+    max_length: Some(2_000),
+    max_items: Some(100),
+    multiline: true,
+};
+
+/// The request schemas and limits every server applies.
+#[derive(Debug)]
+pub struct Edge {
+    methods: HashMap<String, MessageDescriptor>,
+    bounds: HashMap<String, Bounds>,
+    max_request_bytes: usize,
+    request_timeout: Duration,
+}
+
+impl Edge {
+    /// The edge for Roster's protos, with the given request size limit and timeout.
+    pub fn new(max_request_bytes: usize, request_timeout: Duration) -> Result<Self, Error> {
+        let pool = DescriptorPool::decode(roster_proto::FILE_DESCRIPTOR_SET)
+            .map_err(|e| Error::internal("reading the descriptor set", e))?;
+        let methods = pool
+            .services()
+            .flat_map(|service| service.methods().collect::<Vec<_>>())
+            .filter(|method| !method.is_client_streaming())
+            .map(|method| {
+                (
+                    format!("/{}/{}", method.parent_service().full_name(), method.name()),
+                    method.input(),
+                )
+            })
+            .collect();
+        Ok(Self {
+            bounds: declared_bounds(&pool),
+            methods,
+            max_request_bytes,
+            request_timeout,
+        })
+    }
+
+    /// The bounds a field declares.
+    pub fn bounds(&self, field: &FieldDescriptor) -> Bounds {
+        self.bounds
+            .get(field.full_name())
+            .copied()
+            .unwrap_or(UNDECLARED)
+    }
+
+    /// Checks one request message against its fields' bounds.
+    pub fn check_message(&self, message: &DynamicMessage) -> Result<(), Error> {
+        let mut violations = Violations::new();
+        self.check_fields(message, "", &mut violations);
+        violations.finish()
+    }
+
+    fn check_fields(&self, message: &DynamicMessage, prefix: &str, violations: &mut Violations) {
+        for (field, value) in message.fields() {
+            let path = if prefix.is_empty() {
+                field.name().to_owned()
+            } else {
+                format!("{prefix}.{}", field.name())
+            };
+            let bounds = self.bounds(&field);
+            match value {
+                Value::List(items) => {
+                    check_count(&path, items.len(), bounds, violations);
+                    for (i, item) in items.iter().enumerate() {
+                        self.check_value(&format!("{path}[{i}]"), item, bounds, violations);
+                    }
+                }
+                Value::Map(entries) => {
+                    check_count(&path, entries.len(), bounds, violations);
+                    for (key, item) in entries {
+                        let entry = match key {
+                            MapKey::String(key) => {
+                                check_text(&format!("{path} key"), key, bounds, violations);
+                                format!("{path}[{}]", quote(key))
+                            }
+                            other => format!("{path}[{other:?}]"),
+                        };
+                        self.check_value(&entry, item, bounds, violations);
+                    }
+                }
+                single => self.check_value(&path, single, bounds, violations),
+            }
+        }
+    }
+
+    fn check_value(&self, path: &str, value: &Value, bounds: Bounds, violations: &mut Violations) {
+        match value {
+            Value::String(text) => check_text(path, text, bounds, violations),
+            Value::Message(message) => self.check_fields(message, path, violations),
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.check_value(&format!("{path}[{i}]"), item, bounds, violations);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The deadline of a request: the caller's `grpc-timeout`, capped by the server's.
+    fn deadline(&self, headers: &http::HeaderMap) -> Duration {
+        headers
+            .get("grpc-timeout")
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_grpc_timeout)
+            .map_or(self.request_timeout, |asked| {
+                asked.min(self.request_timeout)
+            })
+    }
+
+    /// Reads, checks and puts back a unary request's message.
+    async fn admit(&self, request: http::Request<Body>) -> Result<http::Request<Body>, Status> {
+        let Some(input) = self.methods.get(request.uri().path()) else {
+            return Ok(request);
+        };
+        let (parts, body) = request.into_parts();
+        // The frame header (5 bytes) comes on top of the message.
+        let limited = http_body_util::Limited::new(body, self.max_request_bytes + 5);
+        let bytes = match limited.collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+                return Err(self.too_large());
+            }
+            Err(error) => return Err(Status::cancelled(format!("reading the request: {error}"))),
+        };
+        let message = self.unframe(bytes.clone())?;
+        let message = DynamicMessage::decode(input.clone(), message).map_err(|_| {
+            Status::from(Error::invalid(
+                "",
+                "the request is not a valid protobuf message",
+            ))
+        })?;
+        self.check_message(&message).map_err(Status::from)?;
+        Ok(http::Request::from_parts(
+            parts,
+            Body::new(http_body_util::Full::new(bytes)),
+        ))
+    }
+
+    /// The message of a unary request's one gRPC frame.
+    fn unframe(&self, mut bytes: Bytes) -> Result<Bytes, Status> {
+        if bytes.len() < 5 {
+            return Err(Error::invalid("", "the request carries no message").into());
+        }
+        let compressed = bytes.get_u8();
+        let length = bytes.get_u32() as usize;
+        if compressed != 0 {
+            return Err(Status::unimplemented(
+                "compressed requests are not accepted",
+            ));
+        }
+        if length > self.max_request_bytes {
+            return Err(self.too_large());
+        }
+        if length != bytes.len() {
+            return Err(Error::invalid("", "a unary request carries exactly one message").into());
+        }
+        Ok(bytes)
+    }
+
+    fn too_large(&self) -> Status {
+        Status::resource_exhausted(format!(
+            "the request is larger than the {} bytes this server accepts",
+            self.max_request_bytes
+        ))
+    }
+}
+
+fn check_count(path: &str, count: usize, bounds: Bounds, violations: &mut Violations) {
+    if let Some(max) = bounds.max_items
+        && count > max as usize
+    {
+        violations.add(path, format!("has more than {max} entries"));
+    }
+}
+
+fn check_text(path: &str, text: &str, bounds: Bounds, violations: &mut Violations) {
+    if let Some(max) = bounds.max_length
+        && text.len() > max as usize
+        && text.chars().count() > max as usize
+    {
+        violations.add(path, format!("is longer than {max} characters"));
+        return;
+    }
+    let allowed = |c: char| bounds.multiline && matches!(c, '\n' | '\t' | '\r');
+    if let Some((at, c)) = text
+        .chars()
+        .enumerate()
+        .find(|&(_, c)| c.is_control() && !allowed(c))
+    {
+        violations.add(
+            path,
+            format!(
+                "holds a control character (U+{:04X}) at character {at}",
+                u32::from(c)
+            ),
+        );
+    }
+}
+
+/// Every field's declared bounds, by full name.
+fn declared_bounds(pool: &DescriptorPool) -> HashMap<String, Bounds> {
+    let extension = |name: &str| pool.get_extension_by_name(&format!("roster.type.v1.{name}"));
+    let (Some(max_length), Some(max_items), Some(multiline)) = (
+        extension("max_length"),
+        extension("max_items"),
+        extension("multiline"),
+    ) else {
+        return HashMap::new();
+    };
+    let mut bounds = HashMap::new();
+    for message in pool.all_messages() {
+        for field in message.fields() {
+            let options = field.options();
+            let number = |ext| {
+                options
+                    .has_extension(ext)
+                    .then(|| options.get_extension(ext).as_u32())
+                    .flatten()
+            };
+            let declared = Bounds {
+                max_length: number(&max_length),
+                max_items: number(&max_items),
+                multiline: options.get_extension(&multiline).as_bool().unwrap_or(false),
+            };
+            if declared != Bounds::default() {
+                bounds.insert(field.full_name().to_owned(), declared);
+            }
+        }
+    }
+    bounds
+}
+
+/// Parses a `grpc-timeout` header value (`100m`, `5S`, ...).
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.is_empty() || digits.len() > 8 {
+        return None;
+    }
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+/// A tower layer putting [`Edge`] in front of a server's routes.
+#[derive(Debug, Clone)]
+pub struct EdgeLayer(Arc<Edge>);
+
+impl EdgeLayer {
+    /// The layer for `edge`.
+    pub fn new(edge: Edge) -> Self {
+        Self(Arc::new(edge))
+    }
+}
+
+impl<S> tower::Layer<S> for EdgeLayer {
+    type Service = EdgeService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EdgeService {
+            edge: Arc::clone(&self.0),
+            inner,
+        }
+    }
+}
+
+/// The service [`EdgeLayer`] makes.
+#[derive(Debug, Clone)]
+pub struct EdgeService<S> {
+    edge: Arc<Edge>,
+    inner: S,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S> tower::Service<http::Request<Body>> for EdgeService<S>
+where
+    S: tower::Service<http::Request<Body>, Response = http::Response<Body>>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        // The clone that was driven to readiness serves this call.
+        let mut inner = self.inner.clone();
+        std::mem::swap(&mut self.inner, &mut inner);
+        let edge = Arc::clone(&self.edge);
+        // Started here, before tonic's own timer for the same header, so this one fires
+        // first and the caller reads DEADLINE_EXCEEDED rather than CANCELLED.
+        let expired = tokio::time::sleep(edge.deadline(request.headers()));
+        Box::pin(async move {
+            let served = async {
+                match edge.admit(request).await {
+                    Ok(request) => inner.call(request).await,
+                    Err(status) => Ok(status.into_http()),
+                }
+            };
+            tokio::select! {
+                biased;
+                answer = served => answer,
+                () = expired => Ok(Status::new(
+                    Code::DeadlineExceeded,
+                    "the deadline passed before the call finished",
+                )
+                .into_http()),
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeouts_parse() {
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_grpc_timeout("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(parse_grpc_timeout("m"), None);
+        assert_eq!(parse_grpc_timeout("123456789S"), None);
+        assert_eq!(parse_grpc_timeout("5x"), None);
+    }
+
+    /// Every string, list and map a request can carry (through its nested messages)
+    /// declares its bound, so none is left to the generous default by accident.
+    #[test]
+    fn every_request_field_declares_its_bound() {
+        let edge = Edge::new(1 << 20, Duration::from_secs(1)).expect("edge");
+        let mut seen = std::collections::HashSet::new();
+        let mut pending: Vec<MessageDescriptor> = edge.methods.values().cloned().collect();
+        let mut undeclared = Vec::new();
+        while let Some(message) = pending.pop() {
+            if message.full_name().starts_with("google.")
+                || !seen.insert(message.full_name().to_owned())
+            {
+                continue;
+            }
+            for field in message.fields() {
+                let declared = edge
+                    .bounds
+                    .get(field.full_name())
+                    .copied()
+                    .unwrap_or_default();
+                let needs_length = matches!(field.kind(), prost_reflect::Kind::String)
+                    || field.is_map()
+                        && field.kind().as_message().is_some_and(|entry| {
+                            matches!(
+                                entry.map_entry_value_field().kind(),
+                                prost_reflect::Kind::String
+                            )
+                        });
+                if needs_length && declared.max_length.is_none()
+                    || (field.is_list() || field.is_map()) && declared.max_items.is_none()
+                {
+                    undeclared.push(field.full_name().to_owned());
+                }
+                if let Some(nested) = field.kind().as_message()
+                    && !field.is_map()
+                {
+                    pending.push(nested.clone());
+                }
+            }
+        }
+        undeclared.sort();
+        assert!(
+            undeclared.is_empty(),
+            "fields without bounds: {undeclared:#?}"
+        );
+    }
+
+    #[test]
+    fn strings_are_held_to_their_bounds() {
+        let mut violations = Violations::new();
+        let name = Bounds {
+            max_length: Some(5),
+            ..Bounds::default()
+        };
+        let text = Bounds {
+            max_length: Some(20),
+            multiline: true,
+            ..Bounds::default()
+        };
+        check_text("a", "héllo", name, &mut violations);
+        check_text("b", "line\nbreak", text, &mut violations);
+        assert!(violations.finish().is_ok());
+        for (value, bounds) in [
+            ("toolong", name),
+            ("a\0b", name),
+            ("a\nb", name),
+            ("a\u{7}b", text),
+            ("a\0b", text),
+        ] {
+            let mut violations = Violations::new();
+            check_text("f", value, bounds, &mut violations);
+            assert!(violations.finish().is_err(), "{value:?} passed");
+        }
+    }
+}

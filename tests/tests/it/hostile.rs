@@ -1,0 +1,336 @@
+//! Hostile input for every RPC, generated from the descriptor set: a new RPC or field is
+//! covered without a case of its own. Every answer must carry a documented code (never
+//! `INTERNAL` or `UNKNOWN`) and details under 1 KiB, bound violations must name their
+//! field, and the server must stay healthy.
+use std::time::Duration;
+
+use prost::Message as _;
+use prost_reflect::{
+    DescriptorPool, DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, MethodDescriptor,
+    Value,
+};
+use roster_tests::TestEnv;
+use tonic::Code;
+use tonic::codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::transport::Channel;
+use tonic_types::StatusExt as _;
+
+/// Encodes dynamic requests; reads answers as bytes (only their status matters here).
+#[derive(Debug, Clone, Copy, Default)]
+struct DynamicCodec;
+
+impl Codec for DynamicCodec {
+    type Encode = DynamicMessage;
+    type Decode = Vec<u8>;
+    type Encoder = Self;
+    type Decoder = Self;
+
+    fn encoder(&mut self) -> Self {
+        Self
+    }
+
+    fn decoder(&mut self) -> Self {
+        Self
+    }
+}
+
+impl Encoder for DynamicCodec {
+    type Item = DynamicMessage;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: DynamicMessage, dst: &mut EncodeBuf<'_>) -> Result<(), Self::Error> {
+        item.encode(dst)
+            .map_err(|e| tonic::Status::internal(e.to_string()))
+    }
+}
+
+impl Decoder for DynamicCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Vec<u8>>, Self::Error> {
+        use bytes::Buf as _;
+        Ok(Some(src.copy_to_bytes(src.remaining()).to_vec()))
+    }
+}
+
+/// The bounds a field declares, as the servers read them.
+fn declared(field: &FieldDescriptor, name: &str) -> Option<u32> {
+    let pool = field.parent_pool();
+    let extension = pool.get_extension_by_name(&format!("roster.type.v1.{name}"))?;
+    let options = field.options();
+    options
+        .has_extension(&extension)
+        .then(|| options.get_extension(&extension).as_u32())
+        .flatten()
+}
+
+fn roster_methods() -> Vec<MethodDescriptor> {
+    let pool = DescriptorPool::decode(roster_proto::FILE_DESCRIPTOR_SET).expect("descriptor set");
+    pool.services()
+        .filter(|service| service.full_name().starts_with("roster."))
+        .flat_map(|service| service.methods().collect::<Vec<_>>())
+        .collect()
+}
+
+/// One hostile request: what it holds and what the answer must be.
+struct Case {
+    what: String,
+    request: DynamicMessage,
+    /// A bound violation the edge must name (`INVALID_ARGUMENT`).
+    violated: Option<String>,
+    expected: Option<Code>,
+    timeout: Option<Duration>,
+}
+
+/// Strings and lists of `message` (and of its nested messages, `depth` deep), each with the
+/// path a violation names and a setter on a copy of the request.
+fn text_fields(message: &MessageDescriptor, depth: usize) -> Vec<(Vec<FieldDescriptor>, String)> {
+    let mut found = Vec::new();
+    for field in message.fields() {
+        if field.is_map() {
+            continue;
+        }
+        match field.kind() {
+            Kind::String => found.push((vec![field.clone()], field.name().to_owned())),
+            Kind::Message(nested)
+                if depth > 0 && !nested.full_name().starts_with("google.") && !field.is_list() =>
+            {
+                for (mut chain, path) in text_fields(&nested, depth - 1) {
+                    chain.insert(0, field.clone());
+                    found.push((chain, format!("{}.{path}", field.name())));
+                }
+            }
+            _ => {}
+        }
+    }
+    found
+}
+
+/// `message` with the field at the end of `chain` set to `value`.
+fn with_value(message: &DynamicMessage, chain: &[FieldDescriptor], value: Value) -> DynamicMessage {
+    let mut copy = message.clone();
+    set_path(&mut copy, chain, value);
+    copy
+}
+
+fn set_path(message: &mut DynamicMessage, chain: &[FieldDescriptor], value: Value) {
+    match chain {
+        [] => {}
+        [last] => message.set_field(last, value),
+        [first, rest @ ..] => {
+            let nested = message.get_field_mut(first);
+            if let Value::Message(nested) = nested {
+                set_path(nested, rest, value);
+            }
+        }
+    }
+}
+
+fn cases(method: &MethodDescriptor) -> Vec<Case> {
+    let input = method.input();
+    let empty = DynamicMessage::new(input.clone());
+    let mut cases = Vec::new();
+    let mut case = |what: String, request, violated, expected| {
+        cases.push(Case {
+            what,
+            request,
+            violated,
+            expected,
+            timeout: None,
+        });
+    };
+    for (chain, path) in text_fields(&input, 2) {
+        let field = chain.last().expect("a field");
+        let wrap = |text: String| {
+            if field.is_list() {
+                Value::List(vec![Value::String(text)])
+            } else {
+                Value::String(text)
+            }
+        };
+        let entry = if field.is_list() {
+            format!("{path}[0]")
+        } else {
+            path.clone()
+        };
+        for (name, text) in [("NUL", "a\0b"), ("control character", "a\u{1b}[2Jb")] {
+            case(
+                format!("{path}: {name}"),
+                with_value(&empty, &chain, wrap(text.to_owned())),
+                Some(entry.clone()),
+                Some(Code::InvalidArgument),
+            );
+        }
+        if let Some(max) = declared(field, "max_length") {
+            case(
+                format!("{path}: {} characters", max + 1),
+                with_value(&empty, &chain, wrap("é".repeat(max as usize + 1))),
+                Some(entry.clone()),
+                Some(Code::InvalidArgument),
+            );
+        }
+        if field.is_list()
+            && let Some(max) = declared(field, "max_items")
+        {
+            let items = vec![Value::String("x".to_owned()); max as usize + 1];
+            case(
+                format!("{path}: {} entries", max + 1),
+                with_value(&empty, &chain, Value::List(items)),
+                Some(path.clone()),
+                Some(Code::InvalidArgument),
+            );
+        }
+        if field.is_list() {
+            continue;
+        }
+        // Within bounds, but not what the field expects: the handler must refuse it
+        // with a documented code.
+        let malformed = if path.ends_with("page_token") {
+            vec![
+                "eyJxIjoiQUFBQSIsImsiOlsiMjAyNC0xMy0wMSIsIngiXX0",
+                "%%%not-base64%%%",
+            ]
+        } else if path.ends_with("_id") {
+            vec!["not-a-uuid", "00000000-0000-0000-0000-000000000000"]
+        } else {
+            vec!["  ", "x"]
+        };
+        for value in malformed {
+            case(
+                format!("{path}: {value:?}"),
+                with_value(&empty, &chain, Value::String(value.to_owned())),
+                None,
+                None,
+            );
+        }
+    }
+    for field in input.fields() {
+        if let Kind::Message(mask) = field.kind()
+            && mask.full_name() == "google.protobuf.FieldMask"
+        {
+            let mut value = DynamicMessage::new(mask.clone());
+            let paths = mask.get_field_by_name("paths").expect("paths");
+            value.set_field(
+                &paths,
+                Value::List(vec![Value::String("no_such_field".to_owned())]),
+            );
+            let mut request = empty.clone();
+            request.set_field(&field, Value::Message(value));
+            case(
+                format!("{}: unknown path", field.name()),
+                request,
+                None,
+                None,
+            );
+        }
+    }
+    if let Some((chain, _)) = text_fields(&input, 0).into_iter().next() {
+        let field = chain.last().expect("a field");
+        let huge = "x".repeat(2 << 20);
+        let value = if field.is_list() {
+            Value::List(vec![Value::String(huge)])
+        } else {
+            Value::String(huge)
+        };
+        case(
+            "a 2 MiB message".to_owned(),
+            with_value(&empty, &chain, value),
+            None,
+            Some(Code::ResourceExhausted),
+        );
+    }
+    cases.push(Case {
+        what: "a 1 ms deadline".to_owned(),
+        request: empty,
+        violated: None,
+        expected: None,
+        timeout: Some(Duration::from_millis(1)),
+    });
+    cases
+}
+
+async fn send(
+    channel: &Channel,
+    token: &str,
+    method: &MethodDescriptor,
+    case: &Case,
+) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.expect("channel ready");
+    let path = format!("/{}/{}", method.parent_service().full_name(), method.name());
+    let mut request = roster_tests::as_user(token, case.request.clone());
+    if let Some(timeout) = case.timeout {
+        request.set_timeout(timeout);
+    }
+    grpc.unary(request, path.parse().expect("path"), DynamicCodec)
+        .await
+        .map(drop)
+}
+
+#[tokio::test]
+async fn hostile_input_gets_documented_refusals_for_every_rpc() {
+    let env = TestEnv::start().await;
+    let channel = env.channel();
+    let mut failures = Vec::new();
+    let mut sent = 0;
+    for method in roster_methods() {
+        for case in cases(&method) {
+            sent += 1;
+            let name = format!(
+                "{}.{} ({})",
+                method.parent_service().name(),
+                method.name(),
+                case.what
+            );
+            let Err(status) = send(&channel, &env.operator_token, &method, &case).await else {
+                if case.violated.is_some() || case.expected.is_some() {
+                    failures.push(format!("{name}: accepted"));
+                }
+                continue;
+            };
+            if matches!(status.code(), Code::Internal | Code::Unknown) {
+                failures.push(format!("{name}: {:?} {}", status.code(), status.message()));
+            }
+            if status.details().len() >= 1024 || status.message().len() >= 1024 {
+                failures.push(format!(
+                    "{name}: {} bytes of details",
+                    status.details().len()
+                ));
+            }
+            if let Some(expected) = case.expected
+                && status.code() != expected
+            {
+                failures.push(format!(
+                    "{name}: {:?} instead of {expected:?}",
+                    status.code()
+                ));
+            }
+            if let Some(field) = &case.violated
+                && !status
+                    .get_details_bad_request()
+                    .is_some_and(|bad| bad.field_violations.iter().any(|v| &v.field == field))
+            {
+                failures.push(format!("{name}: no violation of {field} in {status:?}"));
+            }
+        }
+    }
+    eprintln!("{sent} hostile cases sent");
+    assert!(sent > 1000, "only {sent} cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {sent} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let answer = health
+        .check(tonic_health::pb::HealthCheckRequest::default())
+        .await
+        .expect("health after the hostile cases");
+    assert_eq!(
+        answer.into_inner().status(),
+        tonic_health::pb::health_check_response::ServingStatus::Serving
+    );
+}
