@@ -268,8 +268,12 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ConfirmEmailChangeRequest>,
     ) -> Answer<pb::ConfirmEmailChangeResponse> {
-        let token = required("token", &request.get_ref().token)?;
-        let user = self.identity.confirm_email_change(token).await?;
+        let message = request.get_ref();
+        let token = required("token", &message.token)?;
+        let user = self
+            .identity
+            .confirm_email_change(token, &message.request_id)
+            .await?;
         Ok(Response::new(pb::ConfirmEmailChangeResponse {
             user: Some(user),
         }))
@@ -352,7 +356,18 @@ impl IdentityService for IdentityApi {
     }
 
     async fn logout(&self, request: Request<pb::LogoutRequest>) -> Answer<pb::LogoutResponse> {
-        let caller = self.caller(&request, "", Restricted::Allowed).await?;
+        let request_id = &request.get_ref().request_id;
+        let caller = match self.caller(&request, request_id, Restricted::Allowed).await {
+            Ok(caller) => caller,
+            Err(refused) => {
+                // The retry of a logout that went through presents the session it ended.
+                let token = bearer_token(request.metadata())?;
+                if self.identity.logout_answered(token, request_id).await? {
+                    return Ok(Response::new(pb::LogoutResponse {}));
+                }
+                return Err(refused.into());
+            }
+        };
         self.identity.logout(&caller).await?;
         Ok(Response::new(pb::LogoutResponse {}))
     }
@@ -427,7 +442,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ChangePasswordRequest>,
     ) -> Answer<pb::ChangePasswordResponse> {
-        let caller = self.caller(&request, "", Restricted::Allowed).await?;
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Allowed)
+            .await?;
         let message = request.get_ref();
         let user_id = parse_id("user_id", &message.user_id)?;
         let old = required("old_password", &message.old_password)?;
@@ -441,8 +458,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::RequestPasswordResetRequest>,
     ) -> Answer<pb::RequestPasswordResetResponse> {
+        let message = request.get_ref();
         self.identity
-            .request_password_reset(&request.get_ref().email)
+            .request_password_reset(&message.email, &message.request_id)
             .await?;
         Ok(Response::new(pb::RequestPasswordResetResponse {}))
     }
@@ -454,7 +472,7 @@ impl IdentityService for IdentityApi {
         let message = request.get_ref();
         let token = required("token", &message.token)?;
         self.identity
-            .reset_password(token, &message.new_password)
+            .reset_password(token, &message.new_password, &message.request_id)
             .await?;
         Ok(Response::new(pb::ResetPasswordResponse {}))
     }

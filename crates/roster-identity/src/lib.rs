@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "invited_users",
         sql: include_str!("../migrations/0004_invited_users.sql"),
     },
+    Migration {
+        version: 5,
+        name: "email_verified",
+        sql: include_str!("../migrations/0005_email_verified.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.

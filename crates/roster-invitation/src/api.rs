@@ -13,7 +13,7 @@ use roster_proto::invitation::invitation_service_server::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Change, Invitations, InviteRequest, Invitee, ListRequest, MAX_EMAILS};
+use crate::domain::{Change, Invitations, InviteRequest, Invitee, ListRequest};
 use crate::store::InvitationQuery;
 
 /// The invitation service's gRPC service.
@@ -24,15 +24,6 @@ pub struct InvitationApi {
 }
 
 type Answer<T> = std::result::Result<Response<T>, Status>;
-
-/// The most workspaces one CountPendingInvitations may name.
-const MAX_COUNTED_WORKSPACES: usize = 100;
-
-/// The longest request_id a public call may carry.
-const MAX_REQUEST_ID_CHARS: usize = 64;
-
-/// The longest note an inviter may add.
-const MAX_MESSAGE_CHARS: usize = 1000;
 
 impl InvitationApi {
     /// Serves `invitations`, resolving callers with `authenticator`.
@@ -66,19 +57,7 @@ fn invite_request(message: pb::InviteUsersRequest) -> Result<InviteRequest> {
     if message.emails.iter().all(|e| e.trim().is_empty()) {
         violations.add("emails", "name at least one address");
     }
-    if message.emails.len() > MAX_EMAILS {
-        violations.add(
-            "emails",
-            format!("at most {MAX_EMAILS} addresses per request"),
-        );
-    }
     let note = message.message.trim();
-    if note.chars().count() > MAX_MESSAGE_CHARS {
-        violations.add(
-            "message",
-            format!("is longer than {MAX_MESSAGE_CHARS} characters"),
-        );
-    }
     violations.finish()?;
     let emails = message
         .emails
@@ -261,13 +240,6 @@ impl InvitationService for InvitationApi {
     ) -> Answer<pb::AcceptInvitationResponse> {
         let message = request.into_inner();
         required("token", &message.token)?;
-        if message.request_id.chars().count() > MAX_REQUEST_ID_CHARS {
-            return Err(Error::invalid(
-                "request_id",
-                format!("is longer than {MAX_REQUEST_ID_CHARS} characters"),
-            )
-            .into());
-        }
         let invitee = invitee(message.invitee)?;
         Ok(Response::new(
             self.invitations
@@ -285,13 +257,6 @@ impl InvitationService for InvitationApi {
         let account_id = parse_id("account_id", &message.account_id)?;
         if message.workspace_ids.is_empty() {
             return Err(Error::invalid("workspace_ids", "name at least one workspace").into());
-        }
-        if message.workspace_ids.len() > MAX_COUNTED_WORKSPACES {
-            return Err(Error::invalid(
-                "workspace_ids",
-                format!("at most {MAX_COUNTED_WORKSPACES} workspaces per call"),
-            )
-            .into());
         }
         let workspace_ids = ids("workspace_ids", &message.workspace_ids)?;
         Ok(Response::new(

@@ -55,8 +55,8 @@ fn describe(violations: &[Violation]) -> String {
 /// Violations a status carries at most, and the longest field path and description, so
 /// that an error's details stay under 1 KiB whatever the input.
 const MAX_VIOLATIONS_SENT: usize = 4;
-const MAX_FIELD_SENT: usize = 80;
-const MAX_DESCRIPTION_SENT: usize = 120;
+const MAX_FIELD_SENT: usize = 64;
+const MAX_DESCRIPTION_SENT: usize = 100;
 /// The longest message or metadata value a status carries.
 const MAX_TEXT_SENT: usize = 300;
 
@@ -207,22 +207,26 @@ impl From<Error> for Status {
     fn from(error: Error) -> Self {
         match error {
             Error::InvalidArgument(violations) => {
-                let total = violations.len();
-                let sent: Vec<Violation> = violations
-                    .into_iter()
+                let message = match violations.as_slice() {
+                    [only] => clip(&describe(std::slice::from_ref(only)), MAX_TEXT_SENT / 2),
+                    _ => {
+                        let fields: Vec<&str> =
+                            violations.iter().map(|v| v.field.as_str()).collect();
+                        clip(
+                            &format!("invalid fields: {}", fields.join(", ")),
+                            MAX_TEXT_SENT / 2,
+                        )
+                    }
+                };
+                let violations: Vec<FieldViolation> = violations
+                    .iter()
                     .take(MAX_VIOLATIONS_SENT)
-                    .map(|v| Violation {
-                        field: clip(&v.field, MAX_FIELD_SENT),
-                        description: clip(&v.description, MAX_DESCRIPTION_SENT),
+                    .map(|v| {
+                        FieldViolation::new(
+                            clip(&v.field, MAX_FIELD_SENT),
+                            clip(&v.description, MAX_DESCRIPTION_SENT),
+                        )
                     })
-                    .collect();
-                let mut message = describe(&sent);
-                if total > sent.len() {
-                    message.push_str(&format!(" (and {} more)", total - sent.len()));
-                }
-                let violations: Vec<FieldViolation> = sent
-                    .into_iter()
-                    .map(|v| FieldViolation::new(v.field, v.description))
                     .collect();
                 Status::with_error_details(
                     Code::InvalidArgument,
@@ -363,7 +367,6 @@ mod tests {
             status.details().len()
         );
         assert!(status.message().len() < 1024);
-        assert!(status.message().ends_with("(and 496 more)"));
         let status: Status = Error::refused(Code::NotFound, ErrorReason::NotFound, huge.clone())
             .with_metadata("resource_id", huge)
             .into();

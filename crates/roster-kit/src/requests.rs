@@ -93,3 +93,41 @@ pub async fn finish(
     .await?;
     Ok(())
 }
+
+/// The stored answer of `caller.request_id` for `rpc`, without claiming it: for RPCs that
+/// must recognise a retry before doing work a retry would fail (checking a password that
+/// has changed since, authenticating a session that has ended since). `None` when there is
+/// no request_id or no finished answer; a request_id used for another RPC is refused as
+/// [`begin`] refuses it.
+pub async fn answered<M: Message + Default>(
+    db: &impl GenericClient,
+    caller: &Caller,
+    rpc: &str,
+) -> Result<Option<M>> {
+    if caller.request_id.is_empty() {
+        return Ok(None);
+    }
+    let actor = caller.actor_id().unwrap_or(Uuid::nil());
+    let statement = db
+        .prepare_cached(
+            "SELECT rpc, response FROM request_log WHERE actor_user_id = $1 AND request_id = $2",
+        )
+        .await?;
+    let Some(row) = db
+        .query_opt(&statement, &[&actor, &caller.request_id])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let earlier_rpc: String = row.get(0);
+    if earlier_rpc != rpc {
+        return Err(Error::invalid(
+            "request_id",
+            format!("was already used for {earlier_rpc}"),
+        ));
+    }
+    row.get::<_, Option<Vec<u8>>>(1)
+        .map(|bytes| M::decode(bytes.as_slice()))
+        .transpose()
+        .map_err(|e| Error::internal("decoding a stored answer", e))
+}

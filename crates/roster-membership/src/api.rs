@@ -774,6 +774,21 @@ impl MembershipService for MembershipApi {
         }))
     }
 
+    async fn check_self_service_password_reset(
+        &self,
+        request: Request<pb::CheckSelfServicePasswordResetRequest>,
+    ) -> Answer<pb::CheckSelfServicePasswordResetResponse> {
+        let caller = self.caller(&request, "").await?;
+        let user_id = parse_id("user_id", &request.get_ref().user_id)?;
+        let allowed = self
+            .membership
+            .check_self_service_password_reset(&caller, user_id)
+            .await?;
+        Ok(Response::new(pb::CheckSelfServicePasswordResetResponse {
+            allowed,
+        }))
+    }
+
     async fn check_invitees(
         &self,
         request: Request<pb::CheckInviteesRequest>,

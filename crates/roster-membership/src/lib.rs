@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_membership.sql"),
     },
     Migration {
+        version: 3,
+        name: "user_email_verified",
+        sql: include_str!("../migrations/0003_user_email_verified.sql"),
+    },
+    Migration {
         version: 4,
         name: "seat_allowance_invitation_scope",
         sql: include_str!("../migrations/0004_seat_allowance_invitation_scope.sql"),

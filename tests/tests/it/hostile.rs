@@ -334,3 +334,88 @@ async fn hostile_input_gets_documented_refusals_for_every_rpc() {
         tonic_health::pb::health_check_response::ServingStatus::Serving
     );
 }
+
+/// A page token whose sort key was altered (its query fingerprint left intact) is the
+/// caller's mistake: `INVALID_ARGUMENT`, never a database fault.
+#[tokio::test]
+async fn an_altered_page_token_is_invalid_argument() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use roster_proto::identity as id;
+
+    let env = TestEnv::start().await;
+    for name in ["Ann", "Ben", "Cat"] {
+        env.create_user(
+            &format!("{}@example.com", name.to_lowercase()),
+            "correct horse battery",
+        )
+        .await;
+    }
+    let list = |page_token: String| {
+        let mut identity = env.identity();
+        let token = env.operator_token.clone();
+        async move {
+            identity
+                .list_users(roster_tests::as_user(
+                    &token,
+                    id::ListUsersRequest {
+                        page_size: 1,
+                        page_token,
+                        order_by: "display_name".into(),
+                        ..Default::default()
+                    },
+                ))
+                .await
+        }
+    };
+    let token = list(String::new())
+        .await
+        .expect("first page")
+        .into_inner()
+        .next_page_token;
+    let mut envelope: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&token).expect("base64")).expect("json");
+    for key in [
+        serde_json::json!(["a\u{0}b", uuid::Uuid::now_v7()]),
+        serde_json::json!(["ann", "not-a-uuid"]),
+        serde_json::json!([17, 4]),
+        serde_json::json!("x".repeat(5000)),
+    ] {
+        envelope["k"] = key.clone();
+        let altered = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&envelope).expect("json"));
+        let status = list(altered).await.expect_err("an altered token");
+        assert_eq!(status.code(), Code::InvalidArgument, "{key}: {status:?}");
+    }
+}
+
+/// A deadline that passes while the server works answers `DEADLINE_EXCEEDED` (the code
+/// gRPC documents), not `CANCELLED`.
+#[tokio::test]
+async fn a_deadline_passing_on_the_server_is_deadline_exceeded() {
+    use roster_proto::identity as id;
+    use roster_proto::identity::identity_service_client::IdentityServiceClient;
+
+    let env = TestEnv::start().await;
+    env.create_user("ann@example.com", "correct horse battery")
+        .await;
+    // A bare HTTP/2 client: tonic's own channel enforces `grpc-timeout` on the client side
+    // (answering CANCELLED itself) and would hide the server's answer.
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .http2_only(true)
+        .build_http::<tonic::body::Body>();
+    let origin: http::Uri = format!("http://{}", env.address).parse().expect("uri");
+    let mut identity = IdentityServiceClient::with_origin(http, origin);
+    for _ in 0..10 {
+        let mut request = tonic::Request::new(id::LoginRequest {
+            email: "ann@example.com".into(),
+            password: "correct horse battery".into(),
+        });
+        // An Argon2id verify takes far longer than 2 ms.
+        request.set_timeout(Duration::from_millis(2));
+        let status = identity
+            .login(request)
+            .await
+            .expect_err("too slow for 2 ms");
+        assert_eq!(status.code(), Code::DeadlineExceeded, "{status:?}");
+    }
+}

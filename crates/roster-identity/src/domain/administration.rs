@@ -1,12 +1,14 @@
-//! Who may act on a user platform-wide: operators, and account administrators for users
-//! whose every account they administer (membership knows; identity asks it).
+//! What identity asks membership about a user's accounts: who may act on the user
+//! platform-wide (operators, and account administrators of every account of the user),
+//! and whether the user may reset their own password by email.
 use roster_kit::remote::{Traced, from_status};
 use roster_proto::membership as membership_pb;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
 
 use super::*;
 
-/// Asks membership whether an account administrator may act on a user.
+/// Asks membership about a user's accounts: whether an account administrator may act on
+/// the user, and whether their accounts allow self-service password reset.
 #[derive(Debug, Clone)]
 pub struct AdministrationCheck {
     membership: MembershipServiceClient<Traced>,
@@ -35,6 +37,23 @@ impl AdministrationCheck {
             .membership
             .clone()
             .check_user_administration(request)
+            .await
+            .map_err(|status| from_status("membership", &status))?;
+        Ok(answer.into_inner().allowed)
+    }
+
+    /// Whether `user_id` may get a password reset link: in no account, or in at least one
+    /// whose self-service password reset is on.
+    pub(super) async fn self_service_reset_allowed(&self, user_id: Uuid) -> Result<bool> {
+        let mut request =
+            tonic::Request::new(membership_pb::CheckSelfServicePasswordResetRequest {
+                user_id: user_id.to_string(),
+            });
+        self.service_token.authorize(request.metadata_mut());
+        let answer = self
+            .membership
+            .clone()
+            .check_self_service_password_reset(request)
             .await
             .map_err(|status| from_status("membership", &status))?;
         Ok(answer.into_inner().allowed)

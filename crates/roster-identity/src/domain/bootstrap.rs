@@ -41,6 +41,7 @@ impl Identity {
                     is_operator: true,
                     password_hash: None,
                     invitation_id: None,
+                    email_verified_at: None,
                 },
                 now,
             )

@@ -77,11 +77,22 @@ impl Identity {
         Ok(answer)
     }
 
-    /// Applies an email change with its token.
-    pub(crate) async fn confirm_email_change(&self, secret: &str) -> Result<pb::User> {
+    /// Applies an email change with its token, which proves the new email. A retry with
+    /// the same token and `request_id` answers as the first call.
+    pub(crate) async fn confirm_email_change(
+        &self,
+        secret: &str,
+        request_id: &str,
+    ) -> Result<pb::User> {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        let logged = anonymous(request_id, secret);
+        if let Replay::Done(previous) =
+            requests::begin::<pb::User>(&tx, &logged, "ConfirmEmailChange", now).await?
+        {
+            return Ok(previous);
+        }
         let (user_id, new_email) =
             store::consume_one_time_token(&tx, Purpose::EmailChange, &token::hash(secret), now)
                 .await?
@@ -91,6 +102,8 @@ impl Identity {
         let patch = UserPatch {
             email: Some(new_email.clone()),
             pending_email: Some(None),
+            // The link reached the new address.
+            email_verified_at: Some(now),
             ..UserPatch::default()
         };
         let after = or_email_taken(
@@ -107,7 +120,9 @@ impl Identity {
             Changes::new().field("email", &before.email, &after.email),
         )
         .await?;
+        let answer = after.to_proto(now);
+        requests::finish(&tx, &logged, Some(&answer)).await?;
         tx.commit().await?;
-        Ok(after.to_proto(now))
+        Ok(answer)
     }
 }

@@ -88,6 +88,8 @@ impl Identity {
             is_operator: false,
             password_hash: Some(&password_hash),
             invitation_id: Some(invitation_id),
+            // The invitation reached this address: accepting it proves the email.
+            email_verified_at: Some(now),
         };
         let user = self.insert_person(&tx, caller, now, &person).await?;
         let user_id = user.id;

@@ -59,8 +59,9 @@ pub struct Identity {
     clock: SharedClock,
     config: IdentityConfig,
     hasher: PasswordHasher,
-    /// Membership's answer to "may this account administrator act on that user?";
-    /// without it only operators may.
+    /// Membership's answers to "may this account administrator act on that user?" and
+    /// "may this user reset their password by email?"; without it only operators may act
+    /// on users, and every person may reset (no membership, no account to forbid it).
     administration: Option<AdministrationCheck>,
 }
 
@@ -282,6 +283,42 @@ fn acting_as(user: &UserRecord) -> Caller {
     Caller {
         principal: Some(principal),
         request_id: String::new(),
+    }
+}
+
+/// The caller of a public RPC: nobody, with `request_id` scoped to the credential the call
+/// presents (a token, an email), so one anonymous caller's request_id never answers
+/// another's call.
+fn anonymous(request_id: &str, credential: &str) -> Caller {
+    let request_id = if request_id.is_empty() {
+        String::new()
+    } else {
+        let digest: String = token::hash(credential)
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect();
+        format!("{request_id}/{digest}")
+    };
+    Caller {
+        principal: None,
+        request_id,
+    }
+}
+
+/// A caller who is `user_id` and nothing more, for looking up that user's request log.
+fn actor(user_id: Uuid, request_id: &str) -> Caller {
+    Caller {
+        principal: Some(Principal {
+            user_id,
+            is_service: false,
+            is_operator: false,
+            impersonator_id: None,
+            email: String::new(),
+            session_id: None,
+            api_key_id: None,
+            is_roster_service: false,
+        }),
+        request_id: request_id.to_owned(),
     }
 }
 

@@ -98,6 +98,8 @@ pub(crate) struct UserRecord {
     pub(crate) pending_email: Option<String>,
     /// Set on people created for an invitation (ProvisionInvitedUser).
     pub(crate) invitation_id: Option<uuid::Uuid>,
+    /// When the current email was proven to reach the user; `None` while unproven.
+    pub(crate) email_verified_at: Option<DateTime<Utc>>,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
     pub(crate) version: i64,
@@ -140,6 +142,8 @@ impl UserRecord {
             create_time: Some(to_timestamp(self.created_at)),
             update_time: Some(to_timestamp(self.updated_at)),
             etag: self.etag(),
+            email_verified: self.email_verified_at.is_some(),
+            email_verify_time: self.email_verified_at.map(to_timestamp),
         }
     }
 }

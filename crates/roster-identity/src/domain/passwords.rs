@@ -18,6 +18,12 @@ impl Identity {
         }
         let user = {
             let db = self.pool.get().await?;
+            // A retry after success would fail the old-password check: the log answers it.
+            let answered =
+                requests::answered::<pb::ChangePasswordResponse>(&db, caller, "ChangePassword");
+            if answered.await?.is_some() {
+                return Ok(());
+            }
             self.load(&db, user_id, false).await?
         };
         if user.kind == Kind::Service {
@@ -35,6 +41,13 @@ impl Identity {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        if let Replay::Done(_) =
+            requests::begin::<pb::ChangePasswordResponse>(&tx, caller, "ChangePassword", now)
+                .await?
+        {
+            // A concurrent duplicate finished first.
+            return Ok(());
+        }
         let patch = UserPatch {
             password_hash: Some(hash),
             password_change_required: Some(false),
@@ -54,17 +67,18 @@ impl Identity {
             Changes::new().field("password", "(set)", "(changed)"),
         )
         .await?;
+        requests::finish(&tx, caller, Some(&pb::ChangePasswordResponse {})).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Emails a reset link if `email` belongs to a person. The answer, and its timing, are
-    /// the same either way.
+    /// Emails a reset link if `email` belongs to a person whose accounts allow it. The
+    /// answer, and its timing, are the same either way.
     #[instrument(skip_all, name = "identity.domain.request_password_reset")]
-    pub(crate) async fn request_password_reset(&self, email: &str) -> Result<()> {
+    pub(crate) async fn request_password_reset(&self, email: &str, request_id: &str) -> Result<()> {
         let email = roster_kit::email::normalize("email", email)?;
         let answer_at = tokio::time::Instant::now() + self.config.reset_response_floor;
-        let outcome = self.send_reset_link(&email).await;
+        let outcome = self.send_reset_link(&email, request_id).await;
         tokio::time::sleep_until(answer_at).await;
         if let Err(error) = outcome {
             // Failures are logged, not returned: an error for known emails only would tell.
@@ -73,14 +87,43 @@ impl Identity {
         Ok(())
     }
 
-    async fn send_reset_link(&self, email: &str) -> Result<()> {
+    /// Whether membership lets `user_id` reset by email; an error when it cannot be asked
+    /// (the caller then sends nothing: the setting is a security control).
+    async fn self_service_reset_allowed(&self, user_id: Uuid) -> Result<bool> {
+        match &self.administration {
+            Some(membership) => membership.self_service_reset_allowed(user_id).await,
+            // Without membership there is no account to turn the setting off.
+            None => Ok(true),
+        }
+    }
+
+    async fn send_reset_link(&self, email: &str, request_id: &str) -> Result<()> {
+        let person = store::find_by_email(&self.pool.get().await?, email)
+            .await?
+            .filter(|user| user.kind == Kind::Human);
+        // Asked for every request, known person or not, so the round trip costs the same
+        // (the nil id belongs to no account); no transaction is open across the call.
+        let asked_for = person.as_ref().map_or(Uuid::nil(), |user| user.id);
+        let allowed = self.self_service_reset_allowed(asked_for).await?;
+        let Some(user) = person else {
+            return Ok(());
+        };
+        if !allowed {
+            info!(user_id = %user.id, "password reset not sent: every account of the user turned self-service reset off");
+            return Ok(());
+        }
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        let Some(user) = store::find_by_email(&tx, email).await? else {
-            return Ok(());
-        };
-        if user.kind != Kind::Human {
+        let caller = anonymous(request_id, email);
+        if let Replay::Done(_) = requests::begin::<pb::RequestPasswordResetResponse>(
+            &tx,
+            &caller,
+            "RequestPasswordReset",
+            now,
+        )
+        .await?
+        {
             return Ok(());
         }
         // One email a minute per person: a public RPC must not flood an inbox.
@@ -122,17 +165,30 @@ impl Identity {
             Changes::new(),
         )
         .await?;
+        requests::finish(&tx, &caller, Some(&pb::RequestPasswordResetResponse {})).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Sets a new password with a reset token; ends every session.
-    pub(crate) async fn reset_password(&self, secret: &str, new: &str) -> Result<()> {
+    /// Sets a new password with a reset token; ends every session and marks the email
+    /// verified. A retry with the same token and `request_id` answers as the first call.
+    pub(crate) async fn reset_password(
+        &self,
+        secret: &str,
+        new: &str,
+        request_id: &str,
+    ) -> Result<()> {
         check_policy("new_password", new, "")?;
         let hash = self.hasher.hash(new).await?;
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        let logged = anonymous(request_id, secret);
+        if let Replay::Done(_) =
+            requests::begin::<pb::ResetPasswordResponse>(&tx, &logged, "ResetPassword", now).await?
+        {
+            return Ok(());
+        }
         let (user_id, _) =
             store::consume_one_time_token(&tx, Purpose::PasswordReset, &token::hash(secret), now)
                 .await?
@@ -143,6 +199,8 @@ impl Identity {
         let patch = UserPatch {
             password_hash: Some(hash),
             password_change_required: Some(false),
+            // The link reached the user's email: that proves it.
+            email_verified_at: Some(now),
             ..UserPatch::default()
         };
         store::update_user(&tx, user_id, patch, now).await?;
@@ -157,6 +215,7 @@ impl Identity {
             Changes::new().field("password", "(set)", "(reset)"),
         )
         .await?;
+        requests::finish(&tx, &logged, Some(&pb::ResetPasswordResponse {})).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -72,21 +72,19 @@ impl Identity {
         self.start_session(user).await
     }
 
-    /// Proves `password` is `user`'s, as a login does: service accounts are refused, an
-    /// unknown user takes as long as a known one, a wrong password counts toward the
-    /// lockout, and disabled or locked users are refused.
+    /// Proves `password` is `user`'s, as a login does: a service account reads as an
+    /// unknown user, an unknown user takes as long as a known one (the same hashing work
+    /// against a decoy), a wrong password counts toward the lockout, and disabled or
+    /// locked users are refused.
     pub(super) async fn verify_login(
         &self,
         user: Option<UserRecord>,
         password: &str,
     ) -> Result<UserRecord> {
-        if user.as_ref().is_some_and(|u| u.kind == Kind::Service) {
-            return Err(Error::refused(
-                Code::FailedPrecondition,
-                ErrorReason::ServiceAccountLogin,
-                "service accounts cannot log in; authenticate with an API key",
-            ));
-        }
+        // A service account's email answers exactly as an unknown one: a distinct refusal
+        // would tell a stranger the address exists. Its failures count toward no lockout
+        // either (a lock would stop its API keys).
+        let user = user.filter(|u| u.kind == Kind::Human);
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
         let matches = self.hasher.verify(password, stored).await?;
         let Some(user) = user else {
@@ -218,6 +216,22 @@ impl Identity {
         Ok(())
     }
 
+    /// Whether `secret` is a session (live or not) whose logout with `request_id` was
+    /// answered: its retry, refused by authentication now that the session ended, answers
+    /// as the first call did.
+    pub(crate) async fn logout_answered(&self, secret: &str, request_id: &str) -> Result<bool> {
+        if request_id.is_empty() || secret.split_once('_').map(|(p, _)| p) != Some(SESSION_PREFIX) {
+            return Ok(false);
+        }
+        let db = self.pool.get().await?;
+        let Some(user_id) = store::session_user(&db, &token::hash(secret)).await? else {
+            return Ok(false);
+        };
+        let caller = actor(user_id, request_id);
+        let answered = requests::answered::<pb::LogoutResponse>(&db, &caller, "Logout");
+        Ok(answered.await?.is_some())
+    }
+
     /// Ends the caller's session.
     pub(crate) async fn logout(&self, caller: &Caller) -> Result<()> {
         let principal = caller.principal()?;
@@ -231,6 +245,11 @@ impl Identity {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        if let Replay::Done(_) =
+            requests::begin::<pb::LogoutResponse>(&tx, caller, "Logout", now).await?
+        {
+            return Ok(());
+        }
         store::revoke_session(&tx, session_id, now).await?;
         self.audit_user(
             &tx,
@@ -241,6 +260,7 @@ impl Identity {
             Changes::new(),
         )
         .await?;
+        requests::finish(&tx, caller, Some(&pb::LogoutResponse {})).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -255,6 +275,12 @@ impl Identity {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        if let Replay::Done(previous) =
+            requests::begin::<pb::RevokeSessionsResponse>(&tx, caller, "RevokeSessions", now)
+                .await?
+        {
+            return Ok(previous);
+        }
         self.load(&tx, user_id, false).await?;
         let revoked = store::revoke_sessions(&tx, user_id, None, now).await?;
         self.audit_user(
@@ -266,9 +292,11 @@ impl Identity {
             Changes::new().field("revoked_sessions", 0, revoked),
         )
         .await?;
-        tx.commit().await?;
-        Ok(pb::RevokeSessionsResponse {
+        let answer = pb::RevokeSessionsResponse {
             revoked_count: i32::try_from(revoked).unwrap_or(i32::MAX),
-        })
+        };
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        Ok(answer)
     }
 }

@@ -47,6 +47,7 @@ impl Identity {
             is_operator: request.platform_role == i32::from(pb::PlatformRole::Operator),
             password_hash: password_hash.as_deref(),
             invitation_id: None,
+            email_verified_at: None,
         };
         let user = self.insert_person(&tx, caller, now, &person).await?;
         let answer = user.to_proto(now);
@@ -115,6 +116,7 @@ impl Identity {
                     is_operator: false,
                     password_hash: None,
                     invitation_id: None,
+                    email_verified_at: None,
                 },
                 now,
             )

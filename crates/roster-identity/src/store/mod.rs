@@ -25,6 +25,7 @@ fn user_from_row(row: &Row) -> UserRecord {
         failed_logins: row.get("failed_logins"),
         pending_email: row.get("pending_email"),
         invitation_id: row.get("invitation_id"),
+        email_verified_at: row.get("email_verified_at"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         version: row.get("version"),
@@ -54,6 +55,8 @@ pub(crate) struct NewUser<'a> {
     pub(crate) password_hash: Option<&'a str>,
     /// The invitation the person accepted, for users ProvisionInvitedUser creates.
     pub(crate) invitation_id: Option<Uuid>,
+    /// When the email was proven (accepting an invitation proves it at creation).
+    pub(crate) email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// Inserts a user; a taken email (or invitation) fails with SQLSTATE 23505.
@@ -67,8 +70,9 @@ pub(crate) async fn insert_user(
     let row = db
         .query_one(
             "INSERT INTO users (user_id, kind, email, display_name, phone, description, platform_role,
-                                password_hash, invitation_id, created_at, updated_at, change_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, nextval('user_change_seq'))
+                                password_hash, invitation_id, email_verified_at, created_at, updated_at,
+                                change_seq)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $10, nextval('user_change_seq'))
              RETURNING *",
             &[
                 &Uuid::now_v7(),
@@ -81,6 +85,7 @@ pub(crate) async fn insert_user(
                 &user.password_hash,
                 &user.invitation_id,
                 &now,
+                &user.email_verified_at,
             ],
         )
         .await?;
@@ -154,6 +159,9 @@ pub(crate) struct UserPatch {
     pub(crate) password_hash: Option<String>,
     pub(crate) password_change_required: Option<bool>,
     pub(crate) reset_failed_logins: bool,
+    /// The email was proven at this time: recorded unless an earlier proof of the same
+    /// email stands. With `email` set, it is the new email's proof (`None`: unproven).
+    pub(crate) email_verified_at: Option<DateTime<Utc>>,
 }
 
 /// Applies `patch` to a user, taking a new feed position.
@@ -185,6 +193,7 @@ pub(crate) async fn update_user(
                 &patch.password_change_required,
                 &patch.reset_failed_logins,
                 &now,
+                &patch.email_verified_at,
             ],
         )
         .await?;
@@ -373,6 +382,17 @@ pub(crate) async fn api_key_owner(
         .query_opt(&statement, &[&hash, &now])
         .await?
         .map(|row| owner_from_row(&row, false)))
+}
+
+/// The user of the session with this token hash, live, ended or expired.
+pub(crate) async fn session_user(db: &impl GenericClient, hash: &[u8]) -> Result<Option<Uuid>> {
+    Ok(db
+        .query_opt(
+            "SELECT user_id FROM sessions WHERE token_hash = $1",
+            &[&hash],
+        )
+        .await?
+        .map(|row| row.get(0)))
 }
 
 /// Stores a session.

@@ -12,6 +12,10 @@ UPDATE users SET
     password_change_required  = COALESCE($11, password_change_required),
     failed_logins             = CASE WHEN $12 THEN 0 ELSE failed_logins END,
     failed_login_window_start = CASE WHEN $12 THEN NULL ELSE failed_login_window_start END,
+    -- A new email starts unproven unless its proof comes with it; the same email keeps
+    -- its first proof.
+    email_verified_at         = CASE WHEN $4::text IS NOT NULL THEN $14
+                                     ELSE COALESCE(email_verified_at, $14) END,
     updated_at                = $13,
     version                   = version + 1,
     change_seq                = nextval('user_change_seq')

@@ -21,8 +21,6 @@ use super::model::{InvitationRecord, Stored};
 use super::{Hidden, Invitations, Need};
 use crate::store::{self, Key, NewInvitations, Overlap};
 
-/// The most addresses one InviteUsers may carry.
-pub(crate) const MAX_EMAILS: usize = 500;
 /// The prefix of invitation link tokens.
 const TOKEN_PREFIX: &str = "inv";
 

@@ -7,7 +7,7 @@ mod manage;
 pub(crate) mod model;
 
 pub(crate) use accept::Invitee;
-pub(crate) use invite::{InviteRequest, MAX_EMAILS};
+pub(crate) use invite::InviteRequest;
 pub(crate) use manage::{Change, ListRequest};
 
 use chrono::{DateTime, Utc};

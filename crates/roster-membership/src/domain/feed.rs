@@ -33,6 +33,12 @@ pub(crate) fn user_copy(user: &identity_pb::User, sequence: i64) -> Result<UserC
             .map(|t| from_timestamp("lock_expire_time", t))
             .transpose()?,
         is_operator: user.platform_role() == identity_pb::PlatformRole::Operator,
+        email_verified_at: user
+            .email_verify_time
+            .as_ref()
+            .filter(|_| user.email_verified)
+            .map(|t| from_timestamp("email_verify_time", t))
+            .transpose()?,
         change_seq: sequence,
     })
 }

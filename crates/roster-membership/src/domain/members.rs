@@ -591,6 +591,21 @@ impl Membership {
             .await
     }
 
+    /// Whether `user_id` may reset their own password by email (Roster services): in no
+    /// account, or in at least one that allows self-service reset.
+    pub(crate) async fn check_self_service_password_reset(
+        &self,
+        caller: &Caller,
+        user_id: Uuid,
+    ) -> Result<bool> {
+        if !caller.principal()?.is_roster_service {
+            return Err(Error::permission_denied(
+                "only Roster's services may ask this",
+            ));
+        }
+        store::self_service_reset_allowed(&self.pool.get().await?, user_id).await
+    }
+
     /// Purges removed members whose restore window has ended; how many.
     pub async fn purge_expired(&self) -> Result<usize> {
         let now = self.now();

@@ -313,6 +313,8 @@ pub(crate) struct MemberRecord {
     pub(crate) display_name: String,
     pub(crate) identity_status: String,
     pub(crate) locked_until: Option<DateTime<Utc>>,
+    /// When identity says the user's email was proven.
+    pub(crate) email_verified_at: Option<DateTime<Utc>>,
     pub(crate) joined_at: DateTime<Utc>,
     pub(crate) suspended_at: Option<DateTime<Utc>>,
     pub(crate) removed_at: Option<DateTime<Utc>>,
@@ -349,6 +351,8 @@ impl MemberRecord {
                 .unwrap_or_default(),
             custom_field_values: json_to_map(self.custom_field_values.clone()),
             update_time: Some(to_timestamp(self.updated_at)),
+            email_verified: self.email_verified_at.is_some(),
+            email_verify_time: self.email_verified_at.map(to_timestamp),
         }
     }
 }

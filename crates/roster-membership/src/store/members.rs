@@ -14,6 +14,8 @@ pub(crate) struct UserCopy {
     pub(crate) status: &'static str,
     pub(crate) locked_until: Option<DateTime<Utc>>,
     pub(crate) is_operator: bool,
+    /// When identity says the email was proven.
+    pub(crate) email_verified_at: Option<DateTime<Utc>>,
     pub(crate) change_seq: i64,
 }
 
@@ -29,12 +31,14 @@ pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Res
         .await?;
     let stored = db
         .execute(
-            "INSERT INTO users (user_id, kind, email, display_name, status, locked_until, is_operator, change_seq)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            "INSERT INTO users (user_id, kind, email, display_name, status, locked_until, is_operator,
+                                change_seq, email_verified_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
              ON CONFLICT (user_id) DO UPDATE
                  SET kind = EXCLUDED.kind, email = EXCLUDED.email, display_name = EXCLUDED.display_name,
                      status = EXCLUDED.status, locked_until = EXCLUDED.locked_until,
-                     is_operator = EXCLUDED.is_operator, change_seq = EXCLUDED.change_seq
+                     is_operator = EXCLUDED.is_operator, change_seq = EXCLUDED.change_seq,
+                     email_verified_at = EXCLUDED.email_verified_at
                  WHERE users.change_seq < EXCLUDED.change_seq",
             &[
                 &user.user_id,
@@ -45,6 +49,7 @@ pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Res
                 &user.locked_until,
                 &user.is_operator,
                 &user.change_seq,
+                &user.email_verified_at,
             ],
         )
         .await?;
@@ -117,7 +122,7 @@ pub(crate) async fn advance_feed(db: &impl GenericClient, feed: &str, position: 
     Ok(())
 }
 
-const MEMBER_SELECT: &str = "SELECT m.*, u.status AS identity_status, u.locked_until,
+const MEMBER_SELECT: &str = "SELECT m.*, u.status AS identity_status, u.locked_until, u.email_verified_at,
                                     COALESCE(v.field_values, '{}') AS custom_field_values
                              FROM members m
                              JOIN users u ON u.user_id = m.user_id
@@ -140,6 +145,7 @@ fn member_from_row(row: &Row) -> MemberRecord {
         display_name: row.get("display_name"),
         identity_status: row.get("identity_status"),
         locked_until: row.get("locked_until"),
+        email_verified_at: row.get("email_verified_at"),
         joined_at: row.get("joined_at"),
         suspended_at: row.get("suspended_at"),
         removed_at: row.get("removed_at"),
@@ -386,6 +392,25 @@ pub(crate) async fn administers_every_account_of(
         )
         .await?;
     Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
+}
+
+/// Whether `user_id` may reset their password by email: they belong to no account (as a
+/// non-removed member or an administrator), or one of their accounts allows it.
+pub(crate) async fn self_service_reset_allowed(
+    db: &impl GenericClient,
+    user_id: Uuid,
+) -> Result<bool> {
+    let row = db
+        .query_one(
+            "WITH accounts_of_user AS (
+                 SELECT account_id FROM members WHERE user_id = $1 AND status <> 'removed'
+                 UNION SELECT account_id FROM account_administrators WHERE user_id = $1)
+             SELECT count(*) = 0 OR bool_or(a.self_service_password_reset)
+             FROM accounts_of_user u JOIN accounts a ON a.account_id = u.account_id",
+            &[&user_id],
+        )
+        .await?;
+    Ok(row.get::<_, Option<bool>>(0).unwrap_or(true))
 }
 
 /// What an access check needs to know about a user in a workspace, in one round trip.

@@ -21,7 +21,12 @@ async fn login_opens_a_session_that_authenticates_until_logout() {
     assert!(!principal.session_id.is_empty());
 
     env.identity()
-        .logout(as_user(&response.session_token, pb::LogoutRequest {}))
+        .logout(as_user(
+            &response.session_token,
+            pb::LogoutRequest {
+                ..Default::default()
+            },
+        ))
         .await
         .unwrap();
     assert_refused(
@@ -282,6 +287,7 @@ async fn no_token_key_or_password_is_stored_in_plain_text() {
     env.identity()
         .request_password_reset(pb::RequestPasswordResetRequest {
             email: "joe@example.com".into(),
+            ..Default::default()
         })
         .await
         .unwrap();

@@ -37,6 +37,7 @@ async fn an_email_change_applies_only_once_the_new_address_confirms() {
         .identity()
         .confirm_email_change(pb::ConfirmEmailChangeRequest {
             token: token.clone(),
+            ..Default::default()
         })
         .await
         .unwrap()
@@ -50,7 +51,10 @@ async fn an_email_change_applies_only_once_the_new_address_confirms() {
     assert_refused(old, Code::Unauthenticated, "INVALID_CREDENTIALS");
     let again = env
         .identity()
-        .confirm_email_change(pb::ConfirmEmailChangeRequest { token })
+        .confirm_email_change(pb::ConfirmEmailChangeRequest {
+            token,
+            ..Default::default()
+        })
         .await;
     assert_refused(again, Code::FailedPrecondition, "TOKEN_INVALID");
 }
@@ -104,7 +108,10 @@ async fn the_address_taken_meanwhile_fails_confirmation() {
         .await;
     let taken = env
         .identity()
-        .confirm_email_change(pb::ConfirmEmailChangeRequest { token })
+        .confirm_email_change(pb::ConfirmEmailChangeRequest {
+            token,
+            ..Default::default()
+        })
         .await;
     assert_refused(taken, Code::AlreadyExists, "EMAIL_TAKEN");
 }

@@ -2,9 +2,13 @@
 mod audit;
 mod credentials;
 mod email;
+mod enumeration;
 mod invited;
 mod passwords;
+mod reset_policy;
+mod retries;
 mod status;
 mod users;
+mod verified;
 
 pub(crate) const PASSWORD: &str = "correct horse battery";

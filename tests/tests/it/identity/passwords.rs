@@ -22,6 +22,7 @@ async fn changing_the_password_needs_the_old_one_and_ends_other_sessions() {
         user_id: joe.user_id.clone(),
         old_password: old.into(),
         new_password: new.into(),
+        ..Default::default()
     };
     let wrong = env
         .identity()
@@ -105,6 +106,7 @@ async fn a_temporary_password_forces_a_change() {
         user_id: joe.user_id.clone(),
         old_password: temporary,
         new_password: NEW_PASSWORD.into(),
+        ..Default::default()
     };
     env.identity()
         .change_password(as_user(&restricted, change))
@@ -137,6 +139,7 @@ async fn a_reset_token_works_once() {
     env.identity()
         .request_password_reset(pb::RequestPasswordResetRequest {
             email: "Joe@Example.com".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -148,6 +151,7 @@ async fn a_reset_token_works_once() {
         .reset_password(pb::ResetPasswordRequest {
             token: token.clone(),
             new_password: "short".into(),
+            ..Default::default()
         })
         .await;
     assert_refused(weak, Code::InvalidArgument, "WEAK_PASSWORD");
@@ -156,6 +160,7 @@ async fn a_reset_token_works_once() {
         .reset_password(pb::ResetPasswordRequest {
             token: token.clone(),
             new_password: NEW_PASSWORD.into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -171,6 +176,7 @@ async fn a_reset_token_works_once() {
         .reset_password(pb::ResetPasswordRequest {
             token,
             new_password: PASSWORD.into(),
+            ..Default::default()
         })
         .await;
     assert_refused(again, Code::FailedPrecondition, "TOKEN_INVALID");
@@ -182,6 +188,7 @@ async fn a_reset_token_expires_after_an_hour_and_a_newer_one_replaces_it() {
     env.create_user("joe@example.com", PASSWORD).await;
     let request = || pb::RequestPasswordResetRequest {
         email: "joe@example.com".into(),
+        ..Default::default()
     };
     env.identity()
         .request_password_reset(request())
@@ -206,6 +213,7 @@ async fn a_reset_token_expires_after_an_hour_and_a_newer_one_replaces_it() {
         .reset_password(pb::ResetPasswordRequest {
             token: first,
             new_password: NEW_PASSWORD.into(),
+            ..Default::default()
         })
         .await;
     assert_refused(replaced, Code::FailedPrecondition, "TOKEN_INVALID");
@@ -216,6 +224,7 @@ async fn a_reset_token_expires_after_an_hour_and_a_newer_one_replaces_it() {
         .reset_password(pb::ResetPasswordRequest {
             token: second,
             new_password: NEW_PASSWORD.into(),
+            ..Default::default()
         })
         .await;
     assert_refused(expired, Code::FailedPrecondition, "TOKEN_INVALID");
@@ -235,6 +244,7 @@ async fn a_reset_for_an_unknown_email_answers_the_same_and_sends_nothing() {
             .identity()
             .request_password_reset(pb::RequestPasswordResetRequest {
                 email: email.into(),
+                ..Default::default()
             })
             .await
             .unwrap();
@@ -264,6 +274,7 @@ async fn of_sixteen_concurrent_resets_with_one_token_exactly_one_succeeds() {
     env.identity()
         .request_password_reset(pb::RequestPasswordResetRequest {
             email: "joe@example.com".into(),
+            ..Default::default()
         })
         .await
         .unwrap();
@@ -273,6 +284,7 @@ async fn of_sixteen_concurrent_resets_with_one_token_exactly_one_succeeds() {
         let request = pb::ResetPasswordRequest {
             token: token.clone(),
             new_password: format!("new passphrase number {i}"),
+            ..Default::default()
         };
         tokio::spawn(async move { client.reset_password(request).await })
     });

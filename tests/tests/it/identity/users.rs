@@ -445,7 +445,8 @@ async fn service_accounts_are_listed_apart_and_cannot_log_in() {
     assert!(!account.has_password);
 
     let login = env.try_login("billing-bot@example.com", PASSWORD).await;
-    assert_refused(login, Code::FailedPrecondition, "SERVICE_ACCOUNT_LOGIN");
+    // Refused as an unknown email is (identity/credentials.rs checks the answers match).
+    assert_refused(login, Code::Unauthenticated, "INVALID_CREDENTIALS");
     let temporary = pb::SetTemporaryPasswordRequest {
         user_id: account.user_id.clone(),
         ..Default::default()

@@ -140,6 +140,7 @@ async fn an_account_invites_three_people_and_manages_them_through_their_emails()
     env.identity()
         .request_password_reset(ipb::RequestPasswordResetRequest {
             email: "ben@acme.test".to_owned(),
+            ..Default::default()
         })
         .await
         .expect("request a reset");
@@ -157,6 +158,7 @@ async fn an_account_invites_three_people_and_manages_them_through_their_emails()
                 .reset_password(ipb::ResetPasswordRequest {
                     token,
                     new_password: "a brand new passphrase".to_owned(),
+                    ..Default::default()
                 })
                 .await
         }
