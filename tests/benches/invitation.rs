@@ -183,6 +183,7 @@ async fn accepting(env: &TestEnv, company: &Company, duration: Duration) -> Outc
                 .accept_invitation(pb::AcceptInvitationRequest {
                     token,
                     invitee: Some(new_user("Bench Person")),
+                    request_id: String::new(),
                 })
                 .await
                 .map(|_| ())

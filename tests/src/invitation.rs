@@ -85,10 +85,21 @@ impl TestEnv {
         token: &str,
         invitee: pb::accept_invitation_request::Invitee,
     ) -> Result<pb::AcceptInvitationResponse, Status> {
+        self.try_accept_with(token, invitee, "").await
+    }
+
+    /// Accepts with `token` as `invitee`, under `request_id` ("" for none).
+    pub async fn try_accept_with(
+        &self,
+        token: &str,
+        invitee: pb::accept_invitation_request::Invitee,
+        request_id: &str,
+    ) -> Result<pb::AcceptInvitationResponse, Status> {
         self.invitation()
             .accept_invitation(pb::AcceptInvitationRequest {
                 token: token.to_owned(),
                 invitee: Some(invitee),
+                request_id: request_id.to_owned(),
             })
             .await
             .map(tonic::Response::into_inner)

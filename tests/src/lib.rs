@@ -136,6 +136,7 @@ impl TestEnv {
             },
             identity_url: None,
             membership_url: None,
+            invitation_url: None,
             notification_url: None,
             clock: clock.clone(),
             service_token: roster_kit::auth::ServiceToken::new(&service_token),

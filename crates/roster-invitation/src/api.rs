@@ -242,7 +242,27 @@ impl InvitationService for InvitationApi {
         required("token", &message.token)?;
         let invitee = invitee(message.invitee)?;
         Ok(Response::new(
-            self.invitations.accept(&message.token, invitee).await?,
+            self.invitations
+                .accept(&message.token, invitee, message.request_id.trim())
+                .await?,
+        ))
+    }
+
+    async fn count_pending_invitations(
+        &self,
+        request: Request<pb::CountPendingInvitationsRequest>,
+    ) -> Answer<pb::CountPendingInvitationsResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let account_id = parse_id("account_id", &message.account_id)?;
+        if message.workspace_ids.is_empty() {
+            return Err(Error::invalid("workspace_ids", "name at least one workspace").into());
+        }
+        let workspace_ids = ids("workspace_ids", &message.workspace_ids)?;
+        Ok(Response::new(
+            self.invitations
+                .count_pending(&caller, account_id, &workspace_ids)
+                .await?,
         ))
     }
 

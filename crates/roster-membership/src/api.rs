@@ -14,7 +14,7 @@ use roster_proto::membership::membership_service_server::{
 use tonic::{Request, Response, Status};
 
 use crate::domain::accounts::AccountPatch;
-use crate::domain::model::MemberStatus;
+use crate::domain::model::{InvitationScope, MemberStatus};
 use crate::domain::roles::RolePatch;
 use crate::domain::workspaces::WorkspacePatch;
 use crate::domain::{MemberChange, Membership, PERMISSIONS};
@@ -183,6 +183,12 @@ fn account_patch(
     if paths.is_some() && named("self_service_password_reset") {
         patch.self_service_password_reset = Some(settings.self_service_password_reset);
     }
+    if named("invitation_scope") && (paths.is_some() || settings.invitation_scope != 0) {
+        let scope = pb::InvitationScope::try_from(settings.invitation_scope).map_err(|_| {
+            Error::invalid("settings.invitation_scope", "is not an invitation scope")
+        })?;
+        patch.invitation_scope = Some(InvitationScope::from_proto(scope));
+    }
     Ok(patch)
 }
 
@@ -279,9 +285,10 @@ impl MembershipService for MembershipApi {
             .account
             .ok_or_else(|| Error::invalid("account", "is required"))?;
         let account_id = parse_id("account.account_id", &account.account_id)?;
-        let paths = mask_paths(message.update_mask, "name, settings.*")?;
+        let paths = mask_paths(message.update_mask, "name, settings.*, seat_allowance")?;
         for path in &paths {
             let known = path == "name"
+                || path == "seat_allowance"
                 || path == "settings"
                 || [
                     "invitation_lifetime",
@@ -289,6 +296,7 @@ impl MembershipService for MembershipApi {
                     "impersonation_window",
                     "restore_window",
                     "self_service_password_reset",
+                    "invitation_scope",
                 ]
                 .iter()
                 .any(|field| *path == format!("settings.{field}"));
@@ -303,6 +311,16 @@ impl MembershipService for MembershipApi {
         )?;
         if paths.iter().any(|p| p == "name") {
             patch.name = Some(account.name.clone());
+        }
+        if paths.iter().any(|p| p == "seat_allowance") {
+            if account.seat_allowance < 0 {
+                return Err(Error::invalid(
+                    "account.seat_allowance",
+                    "must not be negative (0 means no allowance)",
+                )
+                .into());
+            }
+            patch.seat_allowance = Some(account.seat_allowance);
         }
         let account = self
             .membership

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "user_email_verified",
         sql: include_str!("../migrations/0003_user_email_verified.sql"),
     },
+    Migration {
+        version: 4,
+        name: "seat_allowance_invitation_scope",
+        sql: include_str!("../migrations/0004_seat_allowance_invitation_scope.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.

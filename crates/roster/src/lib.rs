@@ -114,6 +114,10 @@ pub struct Options {
     pub identity_url: Option<String>,
     /// Where membership is served when it is not in this process (`ROSTER_MEMBERSHIP_URL`).
     pub membership_url: Option<String>,
+    /// Where the invitation service is served when it is not in this process
+    /// (`ROSTER_INVITATION_URL`); membership asks it for pending invitations. Without it
+    /// and without invitation here, GetSeatUsage reports none.
+    pub invitation_url: Option<String>,
     /// Where notification is served when it is not in this process
     /// (`ROSTER_NOTIFICATION_URL`); without it and without notification here, emails
     /// wait in the outboxes.
@@ -139,6 +143,7 @@ impl Options {
             relay: RelayConfig::from_env()?,
             identity_url: roster_kit::config::optional("ROSTER_IDENTITY_URL"),
             membership_url: roster_kit::config::optional("ROSTER_MEMBERSHIP_URL"),
+            invitation_url: roster_kit::config::optional("ROSTER_INVITATION_URL"),
             notification_url: roster_kit::config::optional("ROSTER_NOTIFICATION_URL"),
             clock: Arc::new(roster_kit::clock::SystemClock),
             service_token: roster_kit::config::optional("ROSTER_SERVICE_TOKEN")
@@ -241,13 +246,15 @@ async fn migrated_notification_pool(options: &Options) -> Result<Pool> {
     Ok(pool)
 }
 
-/// Opens membership (migrated) and builds its domain, calling identity over `identity`.
+/// Opens membership (migrated) and builds its domain, calling identity over `identity`
+/// and, when there is one, the invitation service over `invitation`.
 async fn open_membership(
     options: &Options,
     identity: tonic::transport::Channel,
+    invitation: Option<tonic::transport::Channel>,
 ) -> Result<(Arc<Membership>, Pool)> {
     let (pool, url) = migrated_membership_pool(options).await?;
-    let membership = Membership::new(
+    let mut membership = Membership::new(
         pool.clone(),
         url,
         Arc::clone(&options.clock),
@@ -255,6 +262,9 @@ async fn open_membership(
         identity,
         options.service_token.clone(),
     );
+    if let Some(invitation) = invitation {
+        membership = membership.with_invitation(invitation);
+    }
     Ok((Arc::new(membership), pool))
 }
 
@@ -302,7 +312,7 @@ fn required_peer(
     let (url, variable) = match service {
         Service::Identity => (options.identity_url.as_ref(), "ROSTER_IDENTITY_URL"),
         Service::Membership => (options.membership_url.as_ref(), "ROSTER_MEMBERSHIP_URL"),
-        Service::Invitation => (None, "ROSTER_INVITATION_URL"),
+        Service::Invitation => (options.invitation_url.as_ref(), "ROSTER_INVITATION_URL"),
         Service::Notification => (options.notification_url.as_ref(), "ROSTER_NOTIFICATION_URL"),
     };
     peer_channel(options, service, url, local)?.ok_or_else(|| {
@@ -377,7 +387,14 @@ pub async fn serve(
             }
             Service::Membership => {
                 let identity = required_peer(&options, Service::Identity, local)?;
-                let (membership, pool) = open_membership(&options, identity.clone()).await?;
+                let invitation = peer_channel(
+                    &options,
+                    Service::Invitation,
+                    options.invitation_url.as_ref(),
+                    local,
+                )?;
+                let (membership, pool) =
+                    open_membership(&options, identity.clone(), invitation).await?;
                 outboxes.push(("membership", pool));
                 let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(

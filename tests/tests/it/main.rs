@@ -7,3 +7,4 @@ mod invitation;
 mod membership;
 mod notification;
 mod platform;
+mod retries;

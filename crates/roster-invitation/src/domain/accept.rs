@@ -6,6 +6,7 @@ use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal, parse_id};
 use roster_kit::clock::to_timestamp;
 use roster_kit::remote::from_status;
+use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result, token};
 use roster_proto::identity as identity_pb;
 use roster_proto::invitation as pb;
@@ -44,6 +45,18 @@ fn token_invalid() -> Error {
         ErrorReason::TokenInvalid,
         "this invitation link is not valid: it may have been replaced by a newer email",
     )
+}
+
+/// The kept answer of an earlier acceptance: an existing person gets back the session
+/// they accept with; a new person's session was shown once, so they log in.
+fn replayed(
+    mut previous: pb::AcceptInvitationResponse,
+    invitee: &Invitee,
+) -> pb::AcceptInvitationResponse {
+    if let Invitee::Session(session_token) = invitee {
+        previous.session_token.clone_from(session_token);
+    }
+    previous
 }
 
 impl Invitations {
@@ -87,15 +100,41 @@ impl Invitations {
         })
     }
 
-    /// Accepts the invitation behind `secret` for `invitee`.
+    /// Accepts the invitation behind `secret` for `invitee`; with a `request_id`, a retry
+    /// after success answers the same acceptance.
     #[instrument(skip_all, name = "invitation.accept")]
     pub(crate) async fn accept(
         &self,
         secret: &str,
         invitee: Invitee,
+        request_id: &str,
     ) -> Result<pb::AcceptInvitationResponse> {
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
+        let log = if request_id.is_empty() {
+            None
+        } else {
+            // The caller is anonymous: the request log keys the request by the invitation,
+            // so one invitee's request ids never meet another's.
+            let found = store::get_invitation(&tx, Key::TokenHash(&token::hash(secret)), false)
+                .await?
+                .ok_or_else(token_invalid)?;
+            let log = Caller {
+                principal: None,
+                request_id: format!("accept/{}/{request_id}", found.id),
+            };
+            if let Replay::Done(previous) = requests::begin::<pb::AcceptInvitationResponse>(
+                &tx,
+                &log,
+                "AcceptInvitation",
+                self.now(),
+            )
+            .await?
+            {
+                return Ok(replayed(previous, &invitee));
+            }
+            Some(log)
+        };
         // The row lock makes concurrent uses of one link wait: the first completes, the
         // others then see it accepted.
         let mut invitation = self.by_token(&tx, secret, true).await?;
@@ -128,14 +167,24 @@ impl Invitations {
             },
         )
         .await?;
-        tx.commit().await?;
-        Ok(pb::AcceptInvitationResponse {
+        let answer = pb::AcceptInvitationResponse {
             user_id: user_id.to_string(),
             members,
             session_token: accepted.session_token,
             session_expire_time: accepted.session_expire_time,
             invitation: Some(invitation.to_proto(now)),
-        })
+        };
+        if let Some(log) = &log {
+            // Kept without the session: a token is never stored in the clear.
+            let kept = pb::AcceptInvitationResponse {
+                session_token: String::new(),
+                session_expire_time: None,
+                ..answer.clone()
+            };
+            requests::finish(&tx, log, Some(&kept)).await?;
+        }
+        tx.commit().await?;
+        Ok(answer)
     }
 
     /// Gets or creates the invitee in identity.

@@ -66,6 +66,8 @@ struct Refusal {
     reason: ErrorReason,
     message: String,
     workspace_id: Option<Uuid>,
+    /// A refusal for the account's seat allowance rather than a workspace's limit.
+    account_scope: bool,
 }
 
 impl Refusal {
@@ -74,6 +76,7 @@ impl Refusal {
             reason,
             message,
             workspace_id: None,
+            account_scope: false,
         }
     }
 
@@ -93,7 +96,10 @@ impl Refusal {
 
     fn into_error(self) -> Error {
         let code = self.code();
-        let error = Error::refused(code, self.reason, self.message);
+        let mut error = Error::refused(code, self.reason, self.message);
+        if self.account_scope {
+            error = error.with_metadata("scope", "account");
+        }
         match self.workspace_id {
             Some(id) => error.with_metadata("workspace_id", id.to_string()),
             None => error,
@@ -136,6 +142,19 @@ struct Context {
     conflicts: HashMap<String, (Uuid, ErrorReason)>,
     /// email -> its pending invitation overlapping these workspaces.
     invited: HashMap<String, Uuid>,
+    /// Places of the account's seat allowance left for new users (`None`: no allowance).
+    allowance_free: Option<i64>,
+    /// The account's allowance, for messages.
+    allowance: i32,
+    /// Emails whose users already hold a seat in the account (they take no place).
+    seated: HashSet<String>,
+}
+
+/// Whether membership describes the account as one whose invitations are account-wide.
+fn account_wide(answer: &membership_pb::CheckInviteesResponse) -> bool {
+    answer.settings.as_ref().is_some_and(|settings| {
+        settings.invitation_scope() == membership_pb::InvitationScope::Account
+    })
 }
 
 fn malformed(e: Error) -> Error {
@@ -180,6 +199,32 @@ impl Context {
             ));
         }
         None
+    }
+
+    /// Refuses an address that would be one more user than the account's allowance.
+    fn allowance_refusal(&self, address: &Address) -> Option<Refusal> {
+        let free = self.allowance_free?;
+        if free > 0 || self.seated.contains(&address.text) {
+            return None;
+        }
+        Some(Refusal {
+            reason: ErrorReason::SeatLimitReached,
+            message: format!(
+                "{}'s seat allowance of {} users is taken by members and pending invitations",
+                self.account_name, self.allowance
+            ),
+            workspace_id: None,
+            account_scope: true,
+        })
+    }
+
+    /// Takes a place of the allowance for an invited address that holds no seat yet.
+    fn take_allowance(&mut self, address: &Address) {
+        if let Some(free) = &mut self.allowance_free
+            && !self.seated.contains(&address.text)
+        {
+            *free -= 1;
+        }
     }
 
     fn workspace_name(&self, id: Uuid) -> &str {
@@ -256,6 +301,14 @@ async fn read_context(
         }
     }
     let invited = store::pending_invitations(db, &overlap, emails).await?;
+    // Pending invitations reserve places of the allowance as they reserve seats (counted
+    // by address: one to a user already seated here reserves a place it will not take).
+    let allowance_free = if answer.seat_allowance > 0 {
+        let pending = store::pending_people(db, &overlap).await?;
+        Some(i64::from(answer.seat_allowance) - i64::from(answer.seat_allowance_used) - pending)
+    } else {
+        None
+    };
     Ok(Context {
         account_name: answer.account_name,
         lifetime: chrono::Duration::seconds(lifetime_secs),
@@ -264,10 +317,38 @@ async fn read_context(
         invited,
         seats,
         conflicts,
+        allowance_free,
+        allowance: answer.seat_allowance,
+        seated: answer.seated_emails.into_iter().collect(),
     })
 }
 
 impl Invitations {
+    /// What membership knows for an invitation to `workspace_ids` (or all), following the
+    /// account's invitation scope: where every invitation is account-wide (seed 000: "Users
+    /// invited from a workspace will belong to all workspaces that belong to the account"),
+    /// the named workspaces are checked, then the whole account is described. The answer,
+    /// and whether the invitation is account-wide.
+    async fn check_in_scope(
+        &self,
+        account_id: Uuid,
+        workspace_ids: &[Uuid],
+        all_workspaces: bool,
+        role_ids: &[Uuid],
+        emails: &[String],
+    ) -> Result<(membership_pb::CheckInviteesResponse, bool)> {
+        let answer = self
+            .check_invitees(account_id, workspace_ids, all_workspaces, role_ids, emails)
+            .await?;
+        if all_workspaces || !account_wide(&answer) {
+            return Ok((answer, all_workspaces));
+        }
+        let whole = self
+            .check_invitees(account_id, &[], true, role_ids, emails)
+            .await?;
+        Ok((whole, true))
+    }
+
     /// Invites each address of `request` or says why not.
     #[instrument(skip_all, name = "invitation.invite_users", fields(account_id = %request.account_id, emails = request.emails.len()))]
     pub(crate) async fn invite_users(
@@ -296,8 +377,8 @@ impl Invitations {
             .map(|a| a.text.clone())
             .collect();
         let inviter_name = self.display_name(principal.user_id).await?;
-        let answer = self
-            .check_invitees(
+        let (answer, all_workspaces) = self
+            .check_in_scope(
                 request.account_id,
                 &request.workspace_ids,
                 request.all_workspaces,
@@ -316,7 +397,7 @@ impl Invitations {
             &tx,
             answer,
             request.account_id,
-            request.all_workspaces,
+            all_workspaces,
             &valid,
             None,
             now,
@@ -332,7 +413,7 @@ impl Invitations {
             account_id: request.account_id,
             id: Uuid::nil(),
             workspace_ids: context.workspace_ids.clone(),
-            all_workspaces: request.all_workspaces,
+            all_workspaces,
             email: String::new(),
             role_ids: request.role_ids.clone(),
             message: request.message.clone(),
@@ -355,13 +436,16 @@ impl Invitations {
         let mut secrets = Vec::new();
         let mut results = Vec::with_capacity(addresses.len());
         for address in &addresses {
-            let refusal = context.refusal(address).or_else(|| {
-                context
-                    .seats
-                    .take()
-                    .err()
-                    .map(|full| context.seat_refusal(full))
-            });
+            let refusal = context
+                .refusal(address)
+                .or_else(|| context.allowance_refusal(address))
+                .or_else(|| {
+                    context
+                        .seats
+                        .take()
+                        .err()
+                        .map(|full| context.seat_refusal(full))
+                });
             let mut result = pb::InviteResult {
                 email: address.text.clone(),
                 ..Default::default()
@@ -376,6 +460,7 @@ impl Invitations {
                         .unwrap_or_default();
                 }
                 None => {
+                    context.take_allowance(address);
                     let token = token::mint(TOKEN_PREFIX);
                     let invitation = InvitationRecord {
                         id: Uuid::now_v7(),
@@ -451,8 +536,8 @@ impl Invitations {
             .visible(&db, caller, invitation_id, Need::Invite)
             .await?;
         let inviter_name = self.display_name(principal.user_id).await?;
-        let answer = self
-            .check_invitees(
+        let (answer, account_wide) = self
+            .check_in_scope(
                 found.account_id,
                 &found.workspace_ids,
                 found.all_workspaces,
@@ -475,6 +560,8 @@ impl Invitations {
             .await?
             .ok_or_else(|| hidden.not_found(invitation_id))?;
         super::manage::require_open(&invitation, now, false)?;
+        // Resent under an account-wide scope, it joins the whole account too.
+        invitation.all_workspaces |= account_wide;
         let wait = invitation.last_sent_at
             + chrono::Duration::from_std(self.config.resend_interval).unwrap_or_default()
             - now;
@@ -501,7 +588,10 @@ impl Invitations {
             text: invitation.email.clone(),
             valid: true,
         };
-        if let Some(refusal) = context.refusal(&address) {
+        if let Some(refusal) = context
+            .refusal(&address)
+            .or_else(|| context.allowance_refusal(&address))
+        {
             return Err(refusal.into_error());
         }
         if let Err(full) = context.seats.take() {

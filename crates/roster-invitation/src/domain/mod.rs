@@ -294,6 +294,41 @@ impl Invitations {
         })
     }
 
+    /// How many pending invitations will take a seat in each of `workspace_ids` (Roster
+    /// services only: membership's GetSeatUsage).
+    #[instrument(skip(self, caller), name = "invitation.count_pending")]
+    pub(crate) async fn count_pending(
+        &self,
+        caller: &Caller,
+        account_id: Uuid,
+        workspace_ids: &[Uuid],
+    ) -> Result<pb::CountPendingInvitationsResponse> {
+        if !caller.principal()?.is_roster_service {
+            return Err(Error::permission_denied(
+                "only Roster's services may ask this",
+            ));
+        }
+        let overlap = store::Overlap {
+            account_id,
+            workspace_ids,
+            all_workspaces: false,
+            except: None,
+            now: self.now(),
+        };
+        let counts = store::pending_seats(&self.pool.get().await?, &overlap, workspace_ids).await?;
+        Ok(pb::CountPendingInvitationsResponse {
+            counts: workspace_ids
+                .iter()
+                .map(|id| pb::PendingInvitationCount {
+                    workspace_id: id.to_string(),
+                    pending: counts
+                        .get(id)
+                        .map_or(0, |n| i32::try_from(*n).unwrap_or(i32::MAX)),
+                })
+                .collect(),
+        })
+    }
+
     /// Deletes invitations that ended more than the retention period ago.
     #[instrument(skip(self), name = "invitation.cleanup")]
     async fn delete_old(&self) -> Result<u64> {

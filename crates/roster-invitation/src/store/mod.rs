@@ -98,6 +98,20 @@ pub(crate) async fn pending_seats(
         .collect())
 }
 
+/// The distinct addresses of the account's pending invitations (but `overlap.except`),
+/// whatever workspaces they join: the places of the account's seat allowance they may
+/// take when accepted.
+pub(crate) async fn pending_people(db: &impl GenericClient, overlap: &Overlap<'_>) -> Result<i64> {
+    let mut sql = QueryBuilder::new("SELECT count(DISTINCT email) FROM invitations WHERE true");
+    sql.push(" AND account_id = {}", &[&overlap.account_id]);
+    sql.push(&format!(" AND {PENDING}"), &[&overlap.now]);
+    if let Some(except) = &overlap.except {
+        sql.push(" AND invitation_id <> {}", &[except]);
+    }
+    let statement = db.prepare_cached(sql.sql()).await?;
+    Ok(db.query_one(&statement, sql.params()).await?.get(0))
+}
+
 /// New invitations of one request: everything but id, email and token is shared.
 pub(crate) struct NewInvitations<'a> {
     pub(crate) template: &'a InvitationRecord,
@@ -191,7 +205,7 @@ pub(crate) async fn record_resend(
     token_hash: &[u8],
 ) -> Result<()> {
     let statement = db.prepare_cached("UPDATE invitations SET token_hash = $3, expires_at = $4, last_sent_at = $5, send_count = $6,
-                                workspace_ids = $7
+                                workspace_ids = $7, all_workspaces = $8
          WHERE account_id = $1 AND invitation_id = $2").await?;
     db.execute(
         &statement,
@@ -203,6 +217,7 @@ pub(crate) async fn record_resend(
             &invitation.last_sent_at,
             &invitation.send_count,
             &invitation.workspace_ids,
+            &invitation.all_workspaces,
         ],
     )
     .await?;

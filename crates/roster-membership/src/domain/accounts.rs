@@ -1,7 +1,7 @@
 //! Accounts, their settings and administrators.
 use super::*;
 use crate::domain::access::ALL_PERMISSIONS;
-use crate::domain::model::{BuiltIn, RoleRecord, Settings};
+use crate::domain::model::{BuiltIn, InvitationScope, RoleRecord, Settings};
 
 /// Which of an account's settings an update names.
 #[derive(Debug, Default, Clone)]
@@ -12,15 +12,18 @@ pub(crate) struct AccountPatch {
     pub(crate) impersonation_window_secs: Option<i64>,
     pub(crate) restore_window_secs: Option<i64>,
     pub(crate) self_service_password_reset: Option<bool>,
+    pub(crate) invitation_scope: Option<InvitationScope>,
+    /// Operators only.
+    pub(crate) seat_allowance: Option<i32>,
 }
 
 impl AccountPatch {
-    fn apply(self, settings: &mut Settings) {
+    fn apply(&self, settings: &mut Settings) {
         if let Some(v) = self.invitation_lifetime_secs {
             settings.invitation_lifetime_secs = v;
         }
-        if let Some(v) = self.allowed_email_domains {
-            settings.allowed_email_domains = v;
+        if let Some(v) = &self.allowed_email_domains {
+            settings.allowed_email_domains.clone_from(v);
         }
         if let Some(v) = self.impersonation_window_secs {
             settings.impersonation_window_secs = v;
@@ -30,6 +33,9 @@ impl AccountPatch {
         }
         if let Some(v) = self.self_service_password_reset {
             settings.self_service_password_reset = v;
+        }
+        if let Some(v) = self.invitation_scope {
+            settings.invitation_scope = v;
         }
     }
 }
@@ -67,7 +73,7 @@ impl Membership {
             return Ok(previous);
         }
         let account_id = Uuid::now_v7();
-        store::insert_account(&tx, account_id, &name, &settings, now).await?;
+        store::insert_account(&tx, account_id, &name, &settings, 0, now).await?;
         for (which, description, permissions) in [
             (
                 BuiltIn::Admin,
@@ -169,7 +175,14 @@ impl Membership {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        self.require_account_admin(&tx, caller, account_id).await?;
+        let principal = self.require_account_admin(&tx, caller, account_id).await?;
+        if patch.seat_allowance.is_some() && !principal.is_operator {
+            // The allowance is what the account pays for: its administrators cannot set it.
+            return Err(Error::permission_denied(
+                "only platform operators may change an account's seat allowance",
+            )
+            .with_metadata("field", "seat_allowance"));
+        }
         if let Replay::Done(previous) =
             requests::begin::<pb::Account>(&tx, caller, "UpdateAccount", now).await?
         {
@@ -182,12 +195,12 @@ impl Membership {
         let mut settings = before.settings.clone();
         patch.apply(&mut settings);
         let name = name.unwrap_or_else(|| before.name.clone());
-        store::update_account(&tx, account_id, &name, &settings, now).await?;
-        let changes = Changes::new().field("name", &before.name, &name).field(
-            "settings",
-            &before.settings,
-            &settings,
-        );
+        let seat_allowance = patch.seat_allowance.unwrap_or(before.seat_allowance);
+        store::update_account(&tx, account_id, &name, &settings, seat_allowance, now).await?;
+        let changes = Changes::new()
+            .field("name", &before.name, &name)
+            .field("settings", &before.settings, &settings)
+            .field("seat_allowance", before.seat_allowance, seat_allowance);
         audit::record(
             &tx,
             caller,

@@ -38,15 +38,21 @@ impl Membership {
         if let Some(foreign) = self.foreign_role(&db, account_id, &role_ids).await? {
             return Err(Error::not_found("role", foreign));
         }
-        let holders = if emails.is_empty() {
-            Vec::new()
+        let (holders, seated_emails) = if emails.is_empty() {
+            (Vec::new(), Vec::new())
         } else {
             let ids: Vec<Uuid> = workspaces.iter().map(|w| w.id).collect();
             // One conflict per (email, workspace), however often an email is sent.
             let mut emails = emails.to_vec();
             emails.sort_unstable();
             emails.dedup();
-            store::email_holders(&db, account_id, &ids, &emails, self.now()).await?
+            let holders = store::email_holders(&db, account_id, &ids, &emails, self.now()).await?;
+            let seated = if account.seat_allowance > 0 {
+                store::seated_emails(&db, account_id, &emails).await?
+            } else {
+                Vec::new()
+            };
+            (holders, seated)
         };
         Ok(pb::CheckInviteesResponse {
             account_name: account.name,
@@ -73,6 +79,9 @@ impl Membership {
                     user_id: holder.user_id.to_string(),
                 })
                 .collect(),
+            seat_allowance: account.seat_allowance,
+            seat_allowance_used: account.seats_held,
+            seated_emails,
         })
     }
 }

@@ -145,6 +145,8 @@ impl Membership {
         }
         let account = self.account(&tx, account_id, false).await?;
         self.check_roles(&tx, account_id, &role_ids).await?;
+        // Before any workspace lock: the account's lock comes first.
+        let mut allowance_refusal = self.allowance_refusal(&tx, &account, user_id).await?;
         let workspaces = match &workspace_ids {
             None => store::lock_workspaces_of(&tx, account_id).await?,
             Some(ids) => {
@@ -196,6 +198,10 @@ impl Membership {
             }
             if !workspace.has_free_seat() {
                 return Err(seat_limit_reached(workspace));
+            }
+            // Refused after the reasons that concern one workspace, so those come first.
+            if let Some(refusal) = allowance_refusal.take() {
+                return Err(refusal);
             }
             let roles = if role_ids.is_empty() {
                 vec![workspace.default_role_id]
@@ -376,6 +382,13 @@ impl Membership {
         {
             return Ok(previous.member);
         }
+        let allowance_refusal = if matches!(change, MemberChange::Restore) {
+            // The account's lock before the workspace's, as AddMember takes them.
+            let account = self.account(&tx, workspace.account_id, false).await?;
+            self.allowance_refusal(&tx, &account, user_id).await?
+        } else {
+            None
+        };
         let (workspace, before) = self.lock_member(&tx, workspace_id, user_id).await?;
         let mut after = before.clone();
         after.updated_at = now;
@@ -417,6 +430,9 @@ impl Membership {
                 }
                 if !workspace.has_free_seat() {
                     return Err(seat_limit_reached(&workspace));
+                }
+                if let Some(refusal) = allowance_refusal {
+                    return Err(refusal);
                 }
                 after.status = before.status_before_removal.unwrap_or(MemberStatus::Active);
                 after.status_before_removal = None;

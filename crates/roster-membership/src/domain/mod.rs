@@ -25,6 +25,8 @@ use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
+use roster_proto::invitation as invitation_pb;
+use roster_proto::invitation::invitation_service_client::InvitationServiceClient;
 use roster_proto::membership as pb;
 use roster_proto::types::ErrorReason;
 use tonic::Code;
@@ -46,6 +48,9 @@ pub struct Membership {
     clock: SharedClock,
     config: MembershipConfig,
     identity: IdentityServiceClient<Traced>,
+    /// The invitation service, for the pending invitations GetSeatUsage shows; `None`
+    /// where the deployment runs none.
+    invitation: Option<InvitationServiceClient<Traced>>,
     service_token: ServiceToken,
     cache: AccessCache,
     feed: feed::FeedFreshness,
@@ -79,8 +84,22 @@ fn seat_limit_reached(workspace: &WorkspaceRecord) -> Error {
             workspace.name, workspace.seat_limit
         ),
     )
+    .with_metadata("scope", "workspace")
     .with_metadata("workspace_id", workspace.id.to_string())
     .with_metadata("seat_limit", workspace.seat_limit.to_string())
+}
+
+fn seat_allowance_reached(account_id: Uuid, allowance: i32) -> Error {
+    Error::refused(
+        Code::ResourceExhausted,
+        ErrorReason::SeatLimitReached,
+        format!(
+            "the account's seat allowance of {allowance} users is taken: nobody new may join until someone leaves or an operator raises it"
+        ),
+    )
+    .with_metadata("scope", "account")
+    .with_metadata("account_id", account_id.to_string())
+    .with_metadata("seat_allowance", allowance.to_string())
 }
 
 /// Maps a unique violation to `ALREADY_EXISTS` with a sentence naming what is taken.
@@ -146,6 +165,7 @@ impl Membership {
             clock,
             config,
             identity: roster_kit::client!(IdentityServiceClient, identity),
+            invitation: None,
             service_token,
             cache,
             feed,
@@ -153,11 +173,50 @@ impl Membership {
         }
     }
 
+    /// Asks the invitation service at `invitation` for pending invitations (GetSeatUsage).
+    #[must_use]
+    pub fn with_invitation(mut self, invitation: tonic::transport::Channel) -> Self {
+        self.invitation = Some(roster_kit::client!(InvitationServiceClient, invitation));
+        self
+    }
+
+    /// Pending invitations that will take a seat in `workspace`, as the invitation service
+    /// counts them (0 without one). An unreachable invitation service is `UNAVAILABLE`.
+    async fn pending_invitations(&self, workspace: &WorkspaceRecord) -> Result<i32> {
+        let Some(invitation) = &self.invitation else {
+            return Ok(0);
+        };
+        let request = self.to_identity(invitation_pb::CountPendingInvitationsRequest {
+            account_id: workspace.account_id.to_string(),
+            workspace_ids: vec![workspace.id.to_string()],
+        });
+        let answer = invitation
+            .clone()
+            .count_pending_invitations(request)
+            .await
+            .map_err(|status| {
+                let error = from_status("invitation", &status);
+                if error.reason() == Some(ErrorReason::Unavailable) {
+                    error.with_metadata("retry_after_seconds", "1")
+                } else {
+                    error
+                }
+            })?
+            .into_inner();
+        let id = workspace.id.to_string();
+        Ok(answer
+            .counts
+            .iter()
+            .find(|count| count.workspace_id == id)
+            .map_or(0, |count| count.pending))
+    }
+
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
 
-    /// A request to identity carrying this service's credential.
+    /// A request to another Roster service (identity, invitation) carrying this service's
+    /// credential.
     fn to_identity<T>(&self, message: T) -> tonic::Request<T> {
         let mut request = tonic::Request::new(message);
         self.service_token.authorize(request.metadata_mut());
@@ -173,6 +232,32 @@ impl Membership {
         store::get_account(db, id, lock)
             .await?
             .ok_or_else(|| Error::not_found("account", id))
+    }
+
+    /// The refusal, if `user_id` may not take a seat in the account: never without an
+    /// allowance; with one, unless they already hold a seat there or a place of the
+    /// allowance is free. Takes the account's row lock when it has an allowance, so
+    /// concurrent joins are counted one at a time; call it before locking any workspace of
+    /// the account.
+    async fn allowance_refusal(
+        &self,
+        db: &impl GenericClient,
+        account: &AccountRecord,
+        user_id: Uuid,
+    ) -> Result<Option<Error>> {
+        if account.seat_allowance == 0 {
+            return Ok(None);
+        }
+        let (allowance, held) = store::lock_account_seats(db, account.id)
+            .await?
+            .ok_or_else(|| Error::not_found("account", account.id))?;
+        if allowance > 0
+            && held >= allowance
+            && !store::holds_account_seat(db, account.id, user_id).await?
+        {
+            return Ok(Some(seat_allowance_reached(account.id, allowance)));
+        }
+        Ok(None)
     }
 
     async fn workspace(

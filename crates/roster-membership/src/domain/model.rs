@@ -14,9 +14,57 @@ pub(crate) struct AccountRecord {
     pub(crate) settings: Settings,
     pub(crate) custom_field_values: Value,
     pub(crate) administrators: Vec<Uuid>,
+    /// The most distinct users holding a seat at once; 0 means no allowance.
+    pub(crate) seat_allowance: i32,
+    /// The distinct users holding a seat now (active or suspended somewhere); 0 when there
+    /// is no allowance.
+    pub(crate) seats_held: i32,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
     pub(crate) version: i64,
+}
+
+/// Which workspaces an account's invitations join.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum InvitationScope {
+    /// The workspaces each invitation names (seeds 002-004): the default.
+    #[default]
+    Workspaces,
+    /// Every workspace of the account (seed 000).
+    Account,
+}
+
+impl InvitationScope {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Workspaces => "workspaces",
+            Self::Account => "account",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        if value == "account" {
+            Self::Account
+        } else {
+            Self::Workspaces
+        }
+    }
+
+    /// Unspecified means the default.
+    pub(crate) fn from_proto(value: pb::InvitationScope) -> Self {
+        match value {
+            pb::InvitationScope::Account => Self::Account,
+            pb::InvitationScope::Workspaces | pb::InvitationScope::Unspecified => Self::Workspaces,
+        }
+    }
+
+    fn to_proto(self) -> pb::InvitationScope {
+        match self {
+            Self::Workspaces => pb::InvitationScope::Workspaces,
+            Self::Account => pb::InvitationScope::Account,
+        }
+    }
 }
 
 /// An account's settings (durations in whole seconds, as stored).
@@ -27,6 +75,7 @@ pub(crate) struct Settings {
     pub(crate) impersonation_window_secs: i64,
     pub(crate) restore_window_secs: i64,
     pub(crate) self_service_password_reset: bool,
+    pub(crate) invitation_scope: InvitationScope,
 }
 
 const DAY: i64 = 24 * 3600;
@@ -39,6 +88,7 @@ impl Default for Settings {
             impersonation_window_secs: 7 * DAY,
             restore_window_secs: 14 * DAY,
             self_service_password_reset: true,
+            invitation_scope: InvitationScope::Workspaces,
         }
     }
 }
@@ -51,6 +101,7 @@ impl Settings {
             impersonation_window: Some(duration(self.impersonation_window_secs)),
             restore_window: Some(duration(self.restore_window_secs)),
             self_service_password_reset: self.self_service_password_reset,
+            invitation_scope: self.invitation_scope.to_proto().into(),
         }
     }
 }
@@ -81,6 +132,8 @@ impl AccountRecord {
             create_time: Some(to_timestamp(self.created_at)),
             update_time: Some(to_timestamp(self.updated_at)),
             etag: self.etag(),
+            seat_allowance: self.seat_allowance,
+            seat_allowance_used: self.seats_held,
         }
     }
 }
@@ -132,6 +185,8 @@ impl WorkspaceRecord {
             } else {
                 (self.seat_limit - self.seats_used).max(0)
             },
+            pending_invitations: 0,
+            invitable: 0,
         }
     }
 }

@@ -35,6 +35,18 @@ fn check_seat_limit(field: &str, seat_limit: i32) -> Result<()> {
     Ok(())
 }
 
+/// Where the account has a seat allowance, its administrators may create only workspaces
+/// whose seat limit is set and within it (operators may create any).
+fn check_within_allowance(seat_limit: i32, allowance: i32) -> Result<()> {
+    if allowance > 0 && !(1..=allowance).contains(&seat_limit) {
+        return Err(Error::permission_denied(format!(
+            "the account's seat allowance is {allowance}: give the workspace a seat limit from 1 to {allowance}, or ask a platform operator"
+        ))
+        .with_metadata("seat_allowance", allowance.to_string()));
+    }
+    Ok(())
+}
+
 impl Membership {
     /// A role of the account to give by default: `requested`, or the built-in member role.
     async fn default_role(
@@ -75,7 +87,11 @@ impl Membership {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        self.require_account_admin(&tx, caller, account_id).await?;
+        let principal = self.require_account_admin(&tx, caller, account_id).await?;
+        if !principal.is_operator {
+            let allowance = self.account(&tx, account_id, false).await?.seat_allowance;
+            check_within_allowance(seat_limit, allowance)?;
+        }
         if let Replay::Done(previous) =
             requests::begin::<pb::Workspace>(&tx, caller, "CreateWorkspace", now).await?
         {
@@ -141,7 +157,14 @@ impl Membership {
             .await?;
         self.require_permission(caller, &workspace, "roster.members.read")
             .await?;
-        Ok(workspace.seat_usage())
+        let mut usage = workspace.seat_usage();
+        usage.pending_invitations = self.pending_invitations(&workspace).await?;
+        usage.invitable = if usage.limit == 0 {
+            -1
+        } else {
+            (usage.limit - usage.used - usage.pending_invitations).max(0)
+        };
+        Ok(usage)
     }
 
     /// Lists an account's workspaces by name: all of them for operators and

@@ -14,11 +14,17 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::domain::model::{
-    AccountRecord, BuiltIn, CustomFieldRecord, RoleRecord, Settings, WorkspaceRecord,
+    AccountRecord, BuiltIn, CustomFieldRecord, InvitationScope, RoleRecord, Settings,
+    WorkspaceRecord,
 };
 
 const ACCOUNT_SELECT: &str = "SELECT a.*, ARRAY(SELECT user_id FROM account_administrators d
-                                 WHERE d.account_id = a.account_id ORDER BY d.created_at, d.user_id) AS administrators
+                                 WHERE d.account_id = a.account_id ORDER BY d.created_at, d.user_id) AS administrators,
+                                 -- Counted only where there is an allowance to count against.
+                                 CASE WHEN a.seat_allowance > 0 THEN
+                                     (SELECT count(DISTINCT m.user_id)::integer FROM members m
+                                       WHERE m.account_id = a.account_id AND m.status <> 'removed')
+                                 ELSE 0 END AS seats_held
                           FROM accounts a";
 
 fn account_from_row(row: &Row) -> AccountRecord {
@@ -31,9 +37,12 @@ fn account_from_row(row: &Row) -> AccountRecord {
             impersonation_window_secs: row.get("impersonation_window_secs"),
             restore_window_secs: row.get("restore_window_secs"),
             self_service_password_reset: row.get("self_service_password_reset"),
+            invitation_scope: InvitationScope::from_db(row.get("invitation_scope")),
         },
         custom_field_values: row.get("custom_field_values"),
         administrators: row.get("administrators"),
+        seat_allowance: row.get("seat_allowance"),
+        seats_held: row.get("seats_held"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
         version: row.get("version"),
@@ -46,13 +55,15 @@ pub(crate) async fn insert_account(
     id: Uuid,
     name: &str,
     settings: &Settings,
+    seat_allowance: i32,
     now: DateTime<Utc>,
 ) -> Result<()> {
     db.execute(
         "INSERT INTO accounts (account_id, name, invitation_lifetime_secs, allowed_email_domains,
                                impersonation_window_secs, restore_window_secs,
-                               self_service_password_reset, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                               self_service_password_reset, created_at, updated_at,
+                               invitation_scope, seat_allowance)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10)",
         &[
             &id,
             &name,
@@ -62,6 +73,8 @@ pub(crate) async fn insert_account(
             &settings.restore_window_secs,
             &settings.self_service_password_reset,
             &now,
+            &settings.invitation_scope.as_db(),
+            &seat_allowance,
         ],
     )
     .await?;
@@ -118,18 +131,20 @@ pub(crate) async fn list_accounts(
         .collect())
 }
 
-/// Writes an account's name and settings; bumps its version.
+/// Writes an account's name, settings and seat allowance; bumps its version.
 pub(crate) async fn update_account(
     db: &impl GenericClient,
     id: Uuid,
     name: &str,
     settings: &Settings,
+    seat_allowance: i32,
     now: DateTime<Utc>,
 ) -> Result<()> {
     db.execute(
         "UPDATE accounts SET name = $2, invitation_lifetime_secs = $3, allowed_email_domains = $4,
                 impersonation_window_secs = $5, restore_window_secs = $6,
-                self_service_password_reset = $7, updated_at = $8, version = version + 1
+                self_service_password_reset = $7, updated_at = $8, version = version + 1,
+                invitation_scope = $9, seat_allowance = $10
          WHERE account_id = $1",
         &[
             &id,
@@ -140,6 +155,8 @@ pub(crate) async fn update_account(
             &settings.restore_window_secs,
             &settings.self_service_password_reset,
             &now,
+            &settings.invitation_scope.as_db(),
+            &seat_allowance,
         ],
     )
     .await?;
@@ -176,6 +193,69 @@ pub(crate) async fn remove_administrator(
         )
         .await?
         == 1)
+}
+
+/// Row-locks the account and then counts the distinct users holding a seat in it (in a
+/// statement of its own, so the count sees everything committed before the lock was
+/// granted): `(seat_allowance, seats_held)`, or `None` when there is no such account.
+/// Every seat taken in an account with an allowance is taken under this lock.
+pub(crate) async fn lock_account_seats(
+    db: &impl GenericClient,
+    account_id: Uuid,
+) -> Result<Option<(i32, i32)>> {
+    let statement = db
+        .prepare_cached("SELECT seat_allowance FROM accounts WHERE account_id = $1 FOR UPDATE")
+        .await?;
+    let Some(row) = db.query_opt(&statement, &[&account_id]).await? else {
+        return Ok(None);
+    };
+    let allowance: i32 = row.get(0);
+    let statement = db
+        .prepare_cached(
+            "SELECT count(DISTINCT user_id)::integer FROM members
+              WHERE account_id = $1 AND status <> 'removed'",
+        )
+        .await?;
+    let held: i32 = db.query_one(&statement, &[&account_id]).await?.get(0);
+    Ok(Some((allowance, held)))
+}
+
+/// Whether `user_id` holds a seat (is active or suspended) in some workspace of the account.
+pub(crate) async fn holds_account_seat(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool> {
+    let statement = db
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM members
+                             WHERE account_id = $1 AND user_id = $2 AND status <> 'removed')",
+        )
+        .await?;
+    Ok(db
+        .query_one(&statement, &[&account_id, &user_id])
+        .await?
+        .get(0))
+}
+
+/// Those of `emails` whose users hold a seat in some workspace of the account.
+pub(crate) async fn seated_emails(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    emails: &[String],
+) -> Result<Vec<String>> {
+    let statement = db
+        .prepare_cached(
+            "SELECT DISTINCT email FROM members
+              WHERE account_id = $1 AND email = ANY($2) AND status <> 'removed'",
+        )
+        .await?;
+    Ok(db
+        .query(&statement, &[&account_id, &emails])
+        .await?
+        .iter()
+        .map(|row| row.get(0))
+        .collect())
 }
 
 /// Replaces the account's own custom field values.

@@ -2,6 +2,7 @@
 mod accept;
 mod invite;
 mod manage;
+mod scope;
 
 use roster_proto::membership as mpb;
 use roster_tests::TestEnv;

@@ -2,6 +2,7 @@
 mod access;
 mod accounts;
 mod admins;
+mod allowance;
 mod audit;
 mod feed;
 mod fields;
