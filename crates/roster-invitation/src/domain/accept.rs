@@ -241,6 +241,17 @@ impl Invitations {
                         ),
                     ));
                 }
+                // The link reached this address: that proves it, as for a new person.
+                let request = self.as_service(identity_pb::VerifyInvitedEmailRequest {
+                    user_id: principal.user_id.to_string(),
+                    email: invitation.email.clone(),
+                    invitation_id: invitation.id.to_string(),
+                });
+                self.identity
+                    .clone()
+                    .verify_invited_email(request)
+                    .await
+                    .map_err(|status| from_status("identity", &status))?;
                 Ok(Accepted {
                     principal,
                     session_token,
