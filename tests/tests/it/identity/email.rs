@@ -23,6 +23,10 @@ async fn an_email_change_applies_only_once_the_new_address_confirms() {
         .unwrap();
     assert_eq!(pending.email, "joe@example.com");
     assert_eq!(pending.pending_email, "joe@new.example.com");
+    assert!(
+        !pending.email_verified,
+        "a pending change proves nothing yet"
+    );
     // The old email keeps working until the change is confirmed.
     env.login("joe@example.com", PASSWORD).await;
 
@@ -46,6 +50,10 @@ async fn an_email_change_applies_only_once_the_new_address_confirms() {
         .unwrap();
     assert_eq!(confirmed.email, "joe@new.example.com");
     assert_eq!(confirmed.pending_email, "");
+    // The link reached the new address: that proves it.
+    assert!(confirmed.email_verified);
+    assert!(confirmed.email_verify_time.is_some());
+    assert_eq!(env.get_user(&joe.user_id).await, confirmed);
     env.login("joe@new.example.com", PASSWORD).await;
     let old = env.try_login("joe@example.com", PASSWORD).await;
     assert_refused(old, Code::Unauthenticated, "INVALID_CREDENTIALS");

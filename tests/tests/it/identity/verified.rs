@@ -1,5 +1,6 @@
 //! email_verified: what proves an address (an accepted invitation, a confirmed email
-//! change, a completed password reset), shown by identity and in membership's member lists.
+//! change (see `email.rs`), a completed password reset), shown by identity and in
+//! membership's member lists.
 use std::time::Duration;
 
 use roster_proto::identity as pb;
@@ -96,50 +97,6 @@ async fn a_completed_reset_verifies_the_email_once_and_member_lists_show_it() {
     reset_with_link(&env, "joe@example.com", "yet another passphrase").await;
     let again = env.get_user(joe.id()).await;
     assert_eq!(again.email_verify_time, Some(verified_at));
-}
-
-#[tokio::test]
-async fn a_confirmed_email_change_verifies_the_new_address() {
-    let env = TestEnv::start().await;
-    let joe = env.create_user("joe@example.com", PASSWORD).await;
-    let change = pb::ChangeEmailRequest {
-        user_id: joe.user_id.clone(),
-        new_email: "joe@new.example.com".into(),
-        ..Default::default()
-    };
-    let pending = env
-        .identity()
-        .change_email(as_user(&env.operator_token, change))
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap();
-    assert!(
-        !pending.email_verified,
-        "a pending change proves nothing yet"
-    );
-    let token = env
-        .emailed_token(
-            "identity",
-            "email_change_verification",
-            "joe@new.example.com",
-        )
-        .await;
-    let confirmed = env
-        .identity()
-        .confirm_email_change(pb::ConfirmEmailChangeRequest {
-            token,
-            ..Default::default()
-        })
-        .await
-        .unwrap()
-        .into_inner()
-        .user
-        .unwrap();
-    assert!(confirmed.email_verified);
-    assert!(confirmed.email_verify_time.is_some());
-    assert_eq!(env.get_user(&joe.user_id).await, confirmed);
 }
 
 #[tokio::test]

@@ -10,6 +10,22 @@ use tonic::Code;
 
 use super::count;
 
+/// The workspaces an accept joined, sorted.
+fn joined(accepted: &pb::AcceptInvitationResponse) -> Vec<String> {
+    sorted(
+        accepted
+            .members
+            .iter()
+            .map(|m| m.workspace_id.clone())
+            .collect(),
+    )
+}
+
+fn sorted(mut ids: Vec<String>) -> Vec<String> {
+    ids.sort();
+    ids
+}
+
 const MEMBERS_WITH_EMAIL: &str =
     "SELECT count(*) FROM membership.members WHERE email = $1 AND status <> 'removed'";
 const USERS_WITH_EMAIL: &str = "SELECT count(*) FROM identity.users WHERE email = $1";
@@ -123,19 +139,14 @@ async fn with_the_account_scope_an_invitation_from_one_workspace_joins_them_all(
         .try_accept(&token, new_user("Joe"))
         .await
         .expect("accept");
-    let mut joined: Vec<String> = accepted
-        .members
-        .iter()
-        .map(|m| m.workspace_id.clone())
-        .collect();
-    joined.sort();
-    let mut every = vec![
-        company.workspace_id().to_owned(),
-        second.workspace_id.clone(),
-        third.workspace_id.clone(),
-    ];
-    every.sort();
-    assert_eq!(joined, every);
+    assert_eq!(
+        joined(&accepted),
+        sorted(vec![
+            company.workspace_id().to_owned(),
+            second.workspace_id.clone(),
+            third.workspace_id.clone(),
+        ])
+    );
     assert_eq!(count(&env, MEMBERS_WITH_EMAIL, "joe@acme.test").await, 3);
 
     // Someone already in another workspace of the account is already a member.
@@ -207,18 +218,13 @@ async fn an_invitation_sent_before_the_switch_keeps_its_workspaces_until_resent(
         .try_accept(&token, new_user("Joe"))
         .await
         .expect("accept");
-    let mut joined: Vec<String> = accepted
-        .members
-        .iter()
-        .map(|m| m.workspace_id.clone())
-        .collect();
-    joined.sort();
-    let mut every = vec![
-        company.workspace_id().to_owned(),
-        second.workspace_id.clone(),
-    ];
-    every.sort();
-    assert_eq!(joined, every);
+    assert_eq!(
+        joined(&accepted),
+        sorted(vec![
+            company.workspace_id().to_owned(),
+            second.workspace_id.clone(),
+        ])
+    );
 }
 
 #[tokio::test]
