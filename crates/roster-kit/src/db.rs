@@ -88,7 +88,7 @@ async fn ensure_database(config: &tokio_postgres::Config) -> Result<()> {
 /// they queue on a Postgres advisory lock and the later ones find nothing to do.
 pub async fn migrate(pool: &Pool, schema: &str, migrations: &[Migration]) -> Result<usize> {
     let mut client = pool.get().await?;
-    let lock_key = format!("roster.migrate.{schema}");
+    let lock_key = crate::locks::migrations(schema);
     client
         .execute(
             "SELECT pg_advisory_lock(hashtextextended($1, 0))",

@@ -15,6 +15,7 @@ pub mod edge;
 pub mod email;
 pub mod error;
 pub mod input;
+pub mod locks;
 pub mod outbox;
 pub mod paging;
 pub mod protobuf;

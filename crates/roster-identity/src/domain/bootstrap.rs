@@ -13,11 +13,7 @@ impl Identity {
         let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        tx.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended('roster.identity.bootstrap', 0))",
-            &[],
-        )
-        .await?;
+        store::lock_bootstrap(&tx).await?;
         if store::operator_exists(&tx).await? {
             return Err(Error::refused(
                 Code::FailedPrecondition,

@@ -2,8 +2,8 @@
 //! domain decides transaction boundaries.
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use roster_kit::Result;
 use roster_kit::sql::{KeysetOrder, QueryBuilder, contains_pattern};
+use roster_kit::{Result, locks};
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -35,12 +35,12 @@ fn user_from_row(row: &Row) -> UserRecord {
 
 /// Orders feed positions by commit order: held until the transaction ends.
 async fn lock_feed(db: &impl GenericClient) -> Result<()> {
-    db.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended('roster.identity.user_changes', 0))",
-        &[],
-    )
-    .await?;
-    Ok(())
+    locks::hold_until_commit(db, locks::USER_CHANGES).await
+}
+
+/// Serializes bootstraps: held until the transaction ends.
+pub(crate) async fn lock_bootstrap(db: &impl GenericClient) -> Result<()> {
+    locks::hold_until_commit(db, locks::BOOTSTRAP).await
 }
 
 /// A user to insert.
