@@ -5,7 +5,6 @@ use super::*;
 /// The refusal for an email that belongs to someone the invitation did not create.
 fn has_an_account(email: &str) -> Error {
     Error::refused(
-        Code::AlreadyExists,
         ErrorReason::EmailTaken,
         "this person already has an account: they sign in and accept the invitation with their session",
     )
@@ -48,7 +47,6 @@ impl Identity {
                         .ok_or_else(|| {
                             // The invitation's user exists with another email by now.
                             Error::refused(
-                                Code::AlreadyExists,
                                 ErrorReason::AlreadyExists,
                                 "this invitation was already accepted by a user who no longer has this email",
                             )
@@ -138,7 +136,6 @@ impl Identity {
         let user = self.load(&tx, user_id, true).await?;
         if user.email != email {
             return Err(Error::refused(
-                Code::FailedPrecondition,
                 ErrorReason::EmailMismatch,
                 "the user's email is no longer the invited one",
             ));

@@ -31,7 +31,7 @@ fn clean_permissions(field: &str, raw: &[String]) -> Result<Vec<String>> {
 }
 
 fn built_in_role(message: &str) -> Error {
-    Error::refused(Code::FailedPrecondition, ErrorReason::BuiltInRole, message)
+    Error::refused(ErrorReason::BuiltInRole, message)
 }
 
 fn role_audit<'a>(action: &'a str, role: &RoleRecord, changes: Changes) -> AuditRecord<'a> {
@@ -218,7 +218,6 @@ impl Membership {
         }
         if store::role_in_use(&tx, role.account_id, role.id).await? {
             return Err(Error::refused(
-                Code::FailedPrecondition,
                 ErrorReason::RoleInUse,
                 "members hold this role or a workspace gives it by default: reassign them first",
             )
