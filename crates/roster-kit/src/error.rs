@@ -333,6 +333,25 @@ impl From<tokio_postgres::Error> for Error {
     }
 }
 
+/// A database error as an [`Error`], with a unique violation decided by the name of the
+/// constraint (or unique index) it violated: `refusal` is a store's table from its
+/// schema's constraint names to the refusal each means (`None`: the generic
+/// `ALREADY_EXISTS`). Anything else converts as [`From`] does.
+pub fn from_db_error(
+    error: tokio_postgres::Error,
+    refusal: impl FnOnce(&str) -> Option<Error>,
+) -> Error {
+    if error.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+        && let Some(found) = error
+            .as_db_error()
+            .and_then(|db| db.constraint())
+            .and_then(refusal)
+    {
+        return found;
+    }
+    error.into()
+}
+
 impl From<deadpool_postgres::PoolError> for Error {
     fn from(error: deadpool_postgres::PoolError) -> Self {
         match error {

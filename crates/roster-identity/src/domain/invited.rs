@@ -44,13 +44,8 @@ impl Identity {
                     // A concurrent call created the user first: from here on, a retry.
                     let user = store::find_by_email(&self.pool.get().await?, &email)
                         .await?
-                        .ok_or_else(|| {
-                            // The invitation's user exists with another email by now.
-                            Error::refused(
-                                ErrorReason::AlreadyExists,
-                                "this invitation was already accepted by a user who no longer has this email",
-                            )
-                        })?;
+                        // The invitation's user exists with another email by now.
+                        .ok_or_else(store::invitation_taken)?;
                     self.resume_invited(user, invitation_id, password).await?
                 }
                 outcome => outcome?,

@@ -103,25 +103,6 @@ fn token_invalid() -> Error {
     )
 }
 
-fn email_taken(email: &str) -> Error {
-    Error::refused(
-        ErrorReason::EmailTaken,
-        "another user already has this email",
-    )
-    .with_metadata("email", email)
-}
-
-/// Maps a unique violation on `users.email` to `EMAIL_TAKEN`.
-fn or_email_taken<T>(result: Result<T>, email: &str) -> Result<T> {
-    result.map_err(|e| {
-        if e.reason() == Some(ErrorReason::AlreadyExists) {
-            email_taken(email)
-        } else {
-            e
-        }
-    })
-}
-
 /// Refuses a user who may not authenticate now.
 fn check_can_authenticate(
     status: Status,
@@ -189,7 +170,7 @@ impl Identity {
         user: &NewUser<'_>,
         now: DateTime<Utc>,
     ) -> Result<UserRecord> {
-        or_email_taken(store::insert_user(db, user, now).await, user.email)
+        store::insert_user(db, user, now).await
     }
 
     async fn audit_user(

@@ -99,21 +99,6 @@ fn seat_allowance_reached(account_id: Uuid, allowance: i32) -> Error {
     .with_metadata("seat_allowance", allowance.to_string())
 }
 
-/// Maps a unique violation to `ALREADY_EXISTS` with a sentence naming what is taken.
-fn or_name_taken<T>(result: Result<T>, what: &str, name: &str) -> Result<T> {
-    result.map_err(|e| {
-        if e.reason() == Some(ErrorReason::AlreadyExists) {
-            Error::refused(
-                ErrorReason::AlreadyExists,
-                format!("the account already has a {what} named {name:?}"),
-            )
-            .with_metadata("name", name)
-        } else {
-            e
-        }
-    })
-}
-
 /// Tells every replica's access cache that answers about `account_id` changed; sent when
 /// the transaction commits, never if it rolls back.
 async fn notify_access_changed(db: &impl GenericClient, account_id: Uuid) -> Result<()> {

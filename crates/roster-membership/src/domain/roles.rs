@@ -105,7 +105,7 @@ impl Membership {
             created_at: now,
             updated_at: now,
         };
-        or_name_taken(store::insert_role(&tx, &role).await, "role", &name)?;
+        store::insert_role(&tx, &role).await?;
         let changes = Changes::new()
             .field("name", None::<String>, &role.name)
             .field("permissions", None::<String>, &role.permissions);
@@ -180,8 +180,7 @@ impl Membership {
         if let Some(permissions) = permissions {
             after.permissions = permissions;
         }
-        let taken = store::update_role(&tx, &after, now).await;
-        or_name_taken(taken, "role", &after.name)?;
+        store::update_role(&tx, &after, now).await?;
         let changes = Changes::new()
             .field("name", &before.name, &after.name)
             .field("description", &before.description, &after.description)
