@@ -80,7 +80,6 @@ impl Principal {
     pub fn forbid_self(&self, user_id: Uuid, action: &str) -> Result<()> {
         if self.user_id == user_id {
             return Err(Error::refused(
-                tonic::Code::FailedPrecondition,
                 roster_proto::types::ErrorReason::SelfActionForbidden,
                 format!("you cannot {action} yourself"),
             ));

@@ -3,6 +3,7 @@
 //! Refusals a caller may handle carry `google.rpc.ErrorInfo { reason, domain: "roster" }`;
 //! bad input carries `google.rpc.BadRequest` field violations. Internal failures are logged
 //! here with their cause and reach the client as a bare `INTERNAL`, never with SQL text.
+//! Each reason travels with one gRPC code, decided once in [`code_of`].
 use std::collections::HashMap;
 
 use roster_proto::types::ErrorReason;
@@ -18,11 +19,9 @@ pub enum Error {
     /// The request is malformed: one entry per offending field.
     #[error("invalid argument: {}", describe(.0))]
     InvalidArgument(Vec<Violation>),
-    /// A refusal with a reason clients can switch on.
+    /// A refusal with a reason clients can switch on; its gRPC code is [`code_of`] the reason.
     #[error("{message}")]
     Refused {
-        /// The gRPC code.
-        code: Code,
         /// The machine-readable reason.
         reason: ErrorReason,
         /// A sentence for people.
@@ -93,10 +92,9 @@ impl Error {
         }])
     }
 
-    /// A refusal with a reason.
-    pub fn refused(code: Code, reason: ErrorReason, message: impl Into<String>) -> Self {
+    /// A refusal with a reason (its code is [`code_of`] the reason).
+    pub fn refused(reason: ErrorReason, message: impl Into<String>) -> Self {
         Self::Refused {
-            code,
             reason,
             message: message.into(),
             metadata: HashMap::new(),
@@ -114,27 +112,19 @@ impl Error {
 
     /// `NOT_FOUND` for a resource kind and id.
     pub fn not_found(kind: &str, id: impl std::fmt::Display) -> Self {
-        Self::refused(
-            Code::NotFound,
-            ErrorReason::NotFound,
-            format!("{kind} {id} not found"),
-        )
-        .with_metadata("resource_type", kind)
-        .with_metadata("resource_id", id.to_string())
+        Self::refused(ErrorReason::NotFound, format!("{kind} {id} not found"))
+            .with_metadata("resource_type", kind)
+            .with_metadata("resource_id", id.to_string())
     }
 
     /// `PERMISSION_DENIED` with a sentence saying why.
     pub fn permission_denied(message: impl Into<String>) -> Self {
-        Self::refused(
-            Code::PermissionDenied,
-            ErrorReason::PermissionDenied,
-            message,
-        )
+        Self::refused(ErrorReason::PermissionDenied, message)
     }
 
     /// `UNAUTHENTICATED` with a sentence saying why.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        Self::refused(Code::Unauthenticated, ErrorReason::Unauthenticated, message)
+        Self::refused(ErrorReason::Unauthenticated, message)
     }
 
     /// An internal failure; `context` says what was being done.
@@ -148,6 +138,53 @@ impl Error {
             Self::Refused { reason, .. } => Some(*reason),
             _ => None,
         }
+    }
+
+    /// The gRPC code this error reaches the client with.
+    pub fn code(&self) -> Code {
+        match self {
+            Self::InvalidArgument(_) => Code::InvalidArgument,
+            Self::Refused { reason, .. } => code_of(*reason),
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+/// The one gRPC code each reason travels with, wherever it is refused (SpiceDB's
+/// `rewriteError` is the model). `proto/roster/type/v1/error_reason.proto` states the same
+/// code beside each value, and a test holds the two together.
+pub fn code_of(reason: ErrorReason) -> Code {
+    use ErrorReason as R;
+    match reason {
+        R::Unspecified => Code::Unknown,
+        R::Unauthenticated | R::InvalidCredentials => Code::Unauthenticated,
+        R::PermissionDenied | R::UserDisabled | R::UserLocked | R::EmailMismatch => {
+            Code::PermissionDenied
+        }
+        R::NotFound | R::TokenInvalid => Code::NotFound,
+        R::WeakPassword | R::InvalidEmail => Code::InvalidArgument,
+        R::EmailTaken
+        | R::AlreadyExists
+        | R::AlreadyMember
+        | R::AlreadyInvited
+        | R::RequestAlreadyProcessed => Code::AlreadyExists,
+        R::ServiceAccountLogin
+        | R::PasswordChangeRequired
+        | R::SelfActionForbidden
+        | R::InvalidState
+        | R::WrongUserKind
+        | R::LastAdmin
+        | R::RecentlyRemoved
+        | R::RoleInUse
+        | R::RestoreWindowEnded
+        | R::BuiltInRole
+        | R::DomainNotAllowed
+        | R::InvitationExpired
+        | R::InvitationRevoked
+        | R::InvitationAlreadyAccepted => Code::FailedPrecondition,
+        R::EtagMismatch | R::ConcurrentModification => Code::Aborted,
+        R::Overloaded | R::SeatLimitReached | R::RateLimited => Code::ResourceExhausted,
+        R::Unavailable => Code::Unavailable,
     }
 }
 
@@ -235,7 +272,6 @@ impl From<Error> for Status {
                 )
             }
             Error::Refused {
-                code,
                 reason,
                 message,
                 metadata,
@@ -245,7 +281,7 @@ impl From<Error> for Status {
                     .map(|(key, value)| (key, clip(&value, MAX_TEXT_SENT)))
                     .collect::<HashMap<_, _>>();
                 Status::with_error_details(
-                    code,
+                    code_of(reason),
                     clip(&message, MAX_TEXT_SENT),
                     ErrorDetails::with_error_info(reason_name(reason), ERROR_DOMAIN, metadata),
                 )
@@ -267,18 +303,14 @@ impl From<tokio_postgres::Error> for Error {
                     || *code == SqlState::T_R_DEADLOCK_DETECTED =>
             {
                 Self::refused(
-                    Code::Aborted,
                     ErrorReason::ConcurrentModification,
                     "a concurrent change conflicted with this request; retry it",
                 )
             }
-            Some(code) if *code == SqlState::UNIQUE_VIOLATION => Self::refused(
-                Code::AlreadyExists,
-                ErrorReason::AlreadyExists,
-                "the resource already exists",
-            ),
+            Some(code) if *code == SqlState::UNIQUE_VIOLATION => {
+                Self::refused(ErrorReason::AlreadyExists, "the resource already exists")
+            }
             Some(code) if *code == SqlState::FOREIGN_KEY_VIOLATION => Self::refused(
-                Code::FailedPrecondition,
                 ErrorReason::NotFound,
                 "a referenced resource does not exist",
             ),
@@ -293,13 +325,31 @@ impl From<tokio_postgres::Error> for Error {
                 Self::invalid("", "a value of this request is too large")
             }
             _ if error.is_closed() => Self::refused(
-                Code::Unavailable,
                 ErrorReason::Unavailable,
                 "the database connection was lost; retry",
             ),
             _ => Self::internal("database", format!("{error:?}")),
         }
     }
+}
+
+/// A database error as an [`Error`], with a unique violation decided by the name of the
+/// constraint (or unique index) it violated: `refusal` is a store's table from its
+/// schema's constraint names to the refusal each means (`None`: the generic
+/// `ALREADY_EXISTS`). Anything else converts as [`From`] does.
+pub fn from_db_error(
+    error: tokio_postgres::Error,
+    refusal: impl FnOnce(&str) -> Option<Error>,
+) -> Error {
+    if error.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+        && let Some(found) = error
+            .as_db_error()
+            .and_then(|db| db.constraint())
+            .and_then(refusal)
+    {
+        return found;
+    }
+    error.into()
 }
 
 impl From<deadpool_postgres::PoolError> for Error {
@@ -309,7 +359,6 @@ impl From<deadpool_postgres::PoolError> for Error {
             other => {
                 tracing::warn!(error = %other, "database pool unavailable");
                 Self::refused(
-                    Code::Unavailable,
                     ErrorReason::Unavailable,
                     "the database is unavailable; retry later",
                 )
@@ -324,13 +373,9 @@ mod tests {
 
     #[test]
     fn refusal_carries_error_info() {
-        let status: Status = Error::refused(
-            Code::FailedPrecondition,
-            ErrorReason::LastAdmin,
-            "last admin",
-        )
-        .with_metadata("workspace_id", "w1")
-        .into();
+        let status: Status = Error::refused(ErrorReason::LastAdmin, "last admin")
+            .with_metadata("workspace_id", "w1")
+            .into();
         assert_eq!(status.code(), Code::FailedPrecondition);
         let info = status.get_details_error_info().expect("error info");
         assert_eq!(info.reason, "LAST_ADMIN");
@@ -339,6 +384,97 @@ mod tests {
             info.metadata.get("workspace_id").map(String::as_str),
             Some("w1")
         );
+    }
+
+    /// Every value of the proto enum, from its numbers up to the first unknown one.
+    fn all_reasons() -> Vec<ErrorReason> {
+        (0..).map_while(|n| ErrorReason::try_from(n).ok()).collect()
+    }
+
+    #[test]
+    fn every_reason_has_one_code() {
+        let reasons = all_reasons();
+        assert!(reasons.len() > 30, "{} reasons", reasons.len());
+        // No gaps: nothing is numbered past the first unknown number.
+        let next = i32::try_from(reasons.len()).expect("few reasons");
+        assert!((next..next + 1000).all(|n| ErrorReason::try_from(n).is_err()));
+        for reason in reasons {
+            let status: Status = Error::refused(reason, "refused").into();
+            assert_eq!(status.code(), code_of(reason), "{reason:?}");
+            assert_eq!(Error::refused(reason, "").code(), code_of(reason));
+            let info = status.get_details_error_info().expect("error info");
+            assert_eq!(info.reason, reason_name(reason));
+        }
+    }
+
+    /// `(value name, number, code named by its "// Code: X." comment)` of each value of
+    /// `enum ErrorReason` in the proto; a value without exactly one such comment fails.
+    fn proto_codes(proto: &str) -> Vec<(String, i32, String)> {
+        let mut found = Vec::new();
+        let mut comment_codes: Vec<String> = Vec::new();
+        for line in proto.lines().map(str::trim) {
+            if let Some(comment) = line.strip_prefix("//") {
+                if let Some(code) = comment.trim().strip_prefix("Code:") {
+                    let code = code
+                        .trim()
+                        .strip_suffix('.')
+                        .expect("Code: X. ends with a dot");
+                    comment_codes.push(code.trim().to_owned());
+                }
+                continue;
+            }
+            if let Some(value) = line.strip_prefix("ERROR_REASON_") {
+                let (name, number) = value
+                    .strip_suffix(';')
+                    .and_then(|v| v.split_once('='))
+                    .expect("ERROR_REASON_X = n;");
+                assert_eq!(
+                    comment_codes.len(),
+                    1,
+                    "ERROR_REASON_{} needs one `// Code: X.` line, has {comment_codes:?}",
+                    name.trim()
+                );
+                found.push((
+                    format!("ERROR_REASON_{}", name.trim()),
+                    number.trim().parse().expect("a number"),
+                    comment_codes.remove(0),
+                ));
+            }
+            comment_codes.clear();
+        }
+        found
+    }
+
+    /// The proto spelling of a code (`FAILED_PRECONDITION`).
+    fn proto_name(code: Code) -> String {
+        let mut name = String::new();
+        for (i, c) in format!("{code:?}").chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                name.push('_');
+            }
+            name.push(c.to_ascii_uppercase());
+        }
+        name
+    }
+
+    #[test]
+    fn proto_documents_each_reasons_code() {
+        let proto = include_str!("../../../proto/roster/type/v1/error_reason.proto");
+        let documented = proto_codes(proto);
+        let reasons = all_reasons();
+        assert_eq!(documented.len(), reasons.len(), "{documented:?}");
+        for (name, number, code) in documented {
+            let reason = ErrorReason::try_from(number).expect("a known number");
+            assert_eq!(reason.as_str_name(), name);
+            assert_eq!(code, proto_name(code_of(reason)), "{name}");
+        }
+    }
+
+    #[test]
+    fn proto_names_of_codes() {
+        assert_eq!(proto_name(Code::FailedPrecondition), "FAILED_PRECONDITION");
+        assert_eq!(proto_name(Code::NotFound), "NOT_FOUND");
+        assert_eq!(proto_name(Code::Unknown), "UNKNOWN");
     }
 
     #[test]
@@ -367,7 +503,7 @@ mod tests {
             status.details().len()
         );
         assert!(status.message().len() < 1024);
-        let status: Status = Error::refused(Code::NotFound, ErrorReason::NotFound, huge.clone())
+        let status: Status = Error::refused(ErrorReason::NotFound, huge.clone())
             .with_metadata("resource_id", huge)
             .into();
         assert!(status.details().len() < 1024);

@@ -50,15 +50,14 @@ pub fn channel(url: &str, timeout: Duration) -> Result<Channel> {
 }
 
 /// A refusal or failure answered by another Roster service, as this service's error:
-/// Roster refusals keep their code, reason and metadata; an unreachable service is
-/// `UNAVAILABLE`; anything else is internal.
+/// Roster refusals keep their reason and metadata (their code follows from the reason);
+/// an unreachable service is `UNAVAILABLE`; anything else is internal.
 pub fn from_status(service: &str, status: &tonic::Status) -> Error {
     if let Some(info) = status.get_details_error_info()
         && info.domain == ERROR_DOMAIN
         && let Some(reason) = ErrorReason::from_str_name(&format!("ERROR_REASON_{}", info.reason))
     {
         return Error::Refused {
-            code: status.code(),
             reason,
             message: status.message().to_owned(),
             metadata: info.metadata,
@@ -68,7 +67,6 @@ pub fn from_status(service: &str, status: &tonic::Status) -> Error {
         Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
             tracing::warn!(service, error = %status, "service unavailable");
             Error::refused(
-                Code::Unavailable,
                 ErrorReason::Unavailable,
                 format!("the {service} service is unavailable; retry later"),
             )
@@ -142,13 +140,9 @@ mod tests {
 
     #[test]
     fn roster_refusals_come_back_with_their_reason() {
-        let sent: tonic::Status = Error::refused(
-            Code::PermissionDenied,
-            ErrorReason::UserLocked,
-            "this user is locked",
-        )
-        .with_metadata("lock_expire_time", "2030-01-01T00:00:00Z")
-        .into();
+        let sent: tonic::Status = Error::refused(ErrorReason::UserLocked, "this user is locked")
+            .with_metadata("lock_expire_time", "2030-01-01T00:00:00Z")
+            .into();
         let read = from_status("identity", &sent);
         assert_eq!(read.reason(), Some(ErrorReason::UserLocked));
         let back: tonic::Status = read.into();

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use prost::Message;
 use roster_proto::types::ErrorReason;
-use tonic::Code;
 use uuid::Uuid;
 
 use crate::auth::Caller;
@@ -61,7 +60,6 @@ pub async fn begin<M: Message + Default>(
             .map(Replay::Done)
             .map_err(|e| Error::internal("decoding a stored answer", e)),
         None => Err(Error::refused(
-            Code::AlreadyExists,
             ErrorReason::RequestAlreadyProcessed,
             "this request_id was already processed and its answer held a secret that is shown only once",
         )),

@@ -16,7 +16,6 @@ impl Identity {
         store::lock_bootstrap(&tx).await?;
         if store::operator_exists(&tx).await? {
             return Err(Error::refused(
-                Code::FailedPrecondition,
                 ErrorReason::AlreadyExists,
                 "a platform operator already exists; ask one for an API key (CreateApiKey)",
             ));

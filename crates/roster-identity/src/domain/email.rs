@@ -26,7 +26,7 @@ impl Identity {
             return Err(Error::invalid("new_email", "is already the user's email"));
         }
         if store::find_by_email(&tx, &new_email).await?.is_some() {
-            return Err(email_taken(&new_email));
+            return Err(store::email_taken(&new_email));
         }
         let minted = token::mint(EMAIL_CHANGE_PREFIX);
         let expires_at = now + chrono(self.config.email_change_ttl);
@@ -106,10 +106,7 @@ impl Identity {
             email_verified_at: Some(now),
             ..UserPatch::default()
         };
-        let after = or_email_taken(
-            store::update_user(&tx, user_id, patch, now).await,
-            &new_email,
-        )?;
+        let after = store::update_user(&tx, user_id, patch, now).await?;
         let caller = acting_as(&before);
         self.audit_user(
             &tx,

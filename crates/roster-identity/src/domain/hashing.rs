@@ -13,7 +13,6 @@ use rand::Rng as _;
 use roster_kit::{Error, Result};
 use roster_proto::types::ErrorReason;
 use tokio::sync::Semaphore;
-use tonic::Code;
 
 /// Shortest and longest passwords, in characters.
 pub(crate) const MIN_PASSWORD_CHARS: usize = 12;
@@ -22,10 +21,8 @@ pub(crate) const MAX_PASSWORD_CHARS: usize = 128;
 /// Checks a new password against the policy; `field` names it in the error.
 pub(crate) fn check_policy(field: &str, password: &str, email: &str) -> Result<()> {
     let length = password.chars().count();
-    let weak = |why: String| {
-        Error::refused(Code::InvalidArgument, ErrorReason::WeakPassword, why)
-            .with_metadata("field", field)
-    };
+    let weak =
+        |why: String| Error::refused(ErrorReason::WeakPassword, why).with_metadata("field", field);
     if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&length) {
         return Err(weak(format!(
             "{field} must be {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters long"
@@ -84,7 +81,6 @@ impl PasswordHasher {
             .await
             .map_err(|_| {
                 Error::refused(
-                    Code::ResourceExhausted,
                     ErrorReason::Overloaded,
                     "too many password checks in flight; retry shortly",
                 )

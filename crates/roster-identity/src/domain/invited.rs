@@ -5,7 +5,6 @@ use super::*;
 /// The refusal for an email that belongs to someone the invitation did not create.
 fn has_an_account(email: &str) -> Error {
     Error::refused(
-        Code::AlreadyExists,
         ErrorReason::EmailTaken,
         "this person already has an account: they sign in and accept the invitation with their session",
     )
@@ -45,14 +44,8 @@ impl Identity {
                     // A concurrent call created the user first: from here on, a retry.
                     let user = store::find_by_email(&self.pool.get().await?, &email)
                         .await?
-                        .ok_or_else(|| {
-                            // The invitation's user exists with another email by now.
-                            Error::refused(
-                                Code::AlreadyExists,
-                                ErrorReason::AlreadyExists,
-                                "this invitation was already accepted by a user who no longer has this email",
-                            )
-                        })?;
+                        // The invitation's user exists with another email by now.
+                        .ok_or_else(store::invitation_taken)?;
                     self.resume_invited(user, invitation_id, password).await?
                 }
                 outcome => outcome?,
@@ -138,7 +131,6 @@ impl Identity {
         let user = self.load(&tx, user_id, true).await?;
         if user.email != email {
             return Err(Error::refused(
-                Code::FailedPrecondition,
                 ErrorReason::EmailMismatch,
                 "the user's email is no longer the invited one",
             ));

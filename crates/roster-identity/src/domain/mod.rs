@@ -30,7 +30,6 @@ use roster_kit::{Error, Result, token};
 use roster_proto::identity as pb;
 use roster_proto::types::ErrorReason;
 use serde_json::json;
-use tonic::Code;
 use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
@@ -92,7 +91,6 @@ fn require_self_or_operator(caller: &Caller, user_id: Uuid) -> Result<&Principal
 
 fn invalid_credentials() -> Error {
     Error::refused(
-        Code::Unauthenticated,
         ErrorReason::InvalidCredentials,
         "email or password is incorrect",
     )
@@ -100,30 +98,9 @@ fn invalid_credentials() -> Error {
 
 fn token_invalid() -> Error {
     Error::refused(
-        Code::FailedPrecondition,
         ErrorReason::TokenInvalid,
         "the link is invalid, already used or expired",
     )
-}
-
-fn email_taken(email: &str) -> Error {
-    Error::refused(
-        Code::AlreadyExists,
-        ErrorReason::EmailTaken,
-        "another user already has this email",
-    )
-    .with_metadata("email", email)
-}
-
-/// Maps a unique violation on `users.email` to `EMAIL_TAKEN`.
-fn or_email_taken<T>(result: Result<T>, email: &str) -> Result<T> {
-    result.map_err(|e| {
-        if e.reason() == Some(ErrorReason::AlreadyExists) {
-            email_taken(email)
-        } else {
-            e
-        }
-    })
 }
 
 /// Refuses a user who may not authenticate now.
@@ -135,16 +112,11 @@ fn check_can_authenticate(
     match effective_status(status, locked_until, now) {
         Status::Active => Ok(()),
         Status::Disabled => Err(Error::refused(
-            Code::PermissionDenied,
             ErrorReason::UserDisabled,
             "this user is disabled by an administrator",
         )),
         Status::Locked => {
-            let error = Error::refused(
-                Code::PermissionDenied,
-                ErrorReason::UserLocked,
-                "this user is locked",
-            );
+            let error = Error::refused(ErrorReason::UserLocked, "this user is locked");
             Err(match locked_until {
                 Some(until) => error.with_metadata("lock_expire_time", until.to_rfc3339()),
                 None => error,
@@ -198,7 +170,7 @@ impl Identity {
         user: &NewUser<'_>,
         now: DateTime<Utc>,
     ) -> Result<UserRecord> {
-        or_email_taken(store::insert_user(db, user, now).await, user.email)
+        store::insert_user(db, user, now).await
     }
 
     async fn audit_user(
@@ -228,7 +200,6 @@ impl Identity {
 
 fn wrong_kind() -> Error {
     Error::refused(
-        Code::FailedPrecondition,
         ErrorReason::WrongUserKind,
         "service accounts have no password; use API keys",
     )
@@ -238,7 +209,6 @@ fn wrong_kind() -> Error {
 /// ChangePassword and Logout).
 pub(crate) fn password_change_required() -> Error {
     Error::refused(
-        Code::FailedPrecondition,
         ErrorReason::PasswordChangeRequired,
         "this session was opened with a temporary password: change the password first",
     )

@@ -237,7 +237,6 @@ impl Identity {
         let principal = caller.principal()?;
         let session_id = principal.session_id.ok_or_else(|| {
             Error::refused(
-                Code::FailedPrecondition,
                 ErrorReason::InvalidState,
                 "API keys have no session to end; revoke the key",
             )

@@ -41,7 +41,6 @@ impl Identity {
             (StatusChange::Enable, Status::Locked)
             | (StatusChange::Unlock | StatusChange::Lock { .. }, Status::Disabled) => {
                 return Err(Error::refused(
-                    Code::FailedPrecondition,
                     ErrorReason::InvalidState,
                     format!("the user is {}; {rpc} does not apply", current.as_db()),
                 ));

@@ -225,7 +225,6 @@ impl Identity {
         let before = self.load(&tx, user_id, true).await?;
         if !etag.is_empty() && etag != before.etag() {
             return Err(Error::refused(
-                Code::Aborted,
                 ErrorReason::EtagMismatch,
                 "the user changed since it was read; re-read it",
             )

@@ -2,8 +2,10 @@
 //! domain decides transaction boundaries.
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
+use roster_kit::error::from_db_error;
 use roster_kit::sql::{KeysetOrder, QueryBuilder, contains_pattern};
-use roster_kit::{Result, locks};
+use roster_kit::{Error, Result, locks};
+use roster_proto::types::ErrorReason;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
@@ -33,6 +35,37 @@ fn user_from_row(row: &Row) -> UserRecord {
     }
 }
 
+/// The refusal for an email another user already has.
+pub(crate) fn email_taken(email: &str) -> Error {
+    Error::refused(
+        ErrorReason::EmailTaken,
+        "another user already has this email",
+    )
+    .with_metadata("email", email)
+}
+
+/// The refusal for an invitation that created a user who has another email by now.
+pub(crate) fn invitation_taken() -> Error {
+    Error::refused(
+        ErrorReason::AlreadyExists,
+        "this invitation was already accepted by a user who no longer has this email",
+    )
+}
+
+/// What a unique violation on identity's tables means, decided by the violated
+/// constraint's name (migrations `0003_identity.sql`, `0004_invited_users.sql`); `email`
+/// is the address the statement wrote.
+fn unique_violation(email: &str) -> impl FnOnce(tokio_postgres::Error) -> Error + '_ {
+    move |error| {
+        from_db_error(error, |constraint| match constraint {
+            "users_email_unique" => Some(email_taken(email)),
+            // The email was checked first (its index is older), so it is free.
+            "users_invitation_id_key" => Some(invitation_taken()),
+            _ => None,
+        })
+    }
+}
+
 /// Orders feed positions by commit order: held until the transaction ends.
 async fn lock_feed(db: &impl GenericClient) -> Result<()> {
     locks::hold_until_commit(db, locks::USER_CHANGES).await
@@ -59,7 +92,7 @@ pub(crate) struct NewUser<'a> {
     pub(crate) email_verified_at: Option<DateTime<Utc>>,
 }
 
-/// Inserts a user; a taken email (or invitation) fails with SQLSTATE 23505.
+/// Inserts a user; a taken email is `EMAIL_TAKEN`, a taken invitation `ALREADY_EXISTS`.
 pub(crate) async fn insert_user(
     db: &impl GenericClient,
     user: &NewUser<'_>,
@@ -88,7 +121,8 @@ pub(crate) async fn insert_user(
                 &user.email_verified_at,
             ],
         )
-        .await?;
+        .await
+        .map_err(unique_violation(user.email))?;
     Ok(user_from_row(&row))
 }
 
@@ -164,7 +198,7 @@ pub(crate) struct UserPatch {
     pub(crate) email_verified_at: Option<DateTime<Utc>>,
 }
 
-/// Applies `patch` to a user, taking a new feed position.
+/// Applies `patch` to a user, taking a new feed position; a taken email is `EMAIL_TAKEN`.
 pub(crate) async fn update_user(
     db: &impl GenericClient,
     id: Uuid,
@@ -196,7 +230,8 @@ pub(crate) async fn update_user(
                 &patch.email_verified_at,
             ],
         )
-        .await?;
+        .await
+        .map_err(unique_violation(patch.email.as_deref().unwrap_or_default()))?;
     Ok(user_from_row(&row))
 }
 

@@ -12,7 +12,6 @@ use roster_proto::identity as identity_pb;
 use roster_proto::invitation as pb;
 use roster_proto::membership as membership_pb;
 use roster_proto::types::ErrorReason;
-use tonic::Code;
 use tracing::instrument;
 
 use super::Invitations;
@@ -41,7 +40,6 @@ struct Accepted {
 
 fn token_invalid() -> Error {
     Error::refused(
-        Code::NotFound,
         ErrorReason::TokenInvalid,
         "this invitation link is not valid: it may have been replaced by a newer email",
     )
@@ -233,7 +231,6 @@ impl Invitations {
                 }
                 if principal.email != invitation.email {
                     return Err(Error::refused(
-                        Code::PermissionDenied,
                         ErrorReason::EmailMismatch,
                         format!(
                             "this invitation is for {}; sign in with that email to accept it",

@@ -13,7 +13,6 @@ use roster_proto::invitation as pb;
 use roster_proto::membership as membership_pb;
 use roster_proto::types::ErrorReason;
 use serde_json::json;
-use tonic::Code;
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -85,18 +84,8 @@ impl Refusal {
         self
     }
 
-    fn code(&self) -> Code {
-        match self.reason {
-            ErrorReason::InvalidEmail => Code::InvalidArgument,
-            ErrorReason::AlreadyMember | ErrorReason::AlreadyInvited => Code::AlreadyExists,
-            ErrorReason::SeatLimitReached => Code::ResourceExhausted,
-            _ => Code::FailedPrecondition,
-        }
-    }
-
     fn into_error(self) -> Error {
-        let code = self.code();
-        let mut error = Error::refused(code, self.reason, self.message);
+        let mut error = Error::refused(self.reason, self.message);
         if self.account_scope {
             error = error.with_metadata("scope", "account");
         }
@@ -568,7 +557,6 @@ impl Invitations {
         if wait > chrono::Duration::zero() {
             let seconds = (wait.num_milliseconds() + 999) / 1000;
             return Err(Error::refused(
-                Code::ResourceExhausted,
                 ErrorReason::RateLimited,
                 format!("this invitation was sent less than a minute ago; retry in {seconds} s"),
             )

@@ -7,7 +7,6 @@ use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result};
 use roster_proto::invitation as pb;
 use roster_proto::types::ErrorReason;
-use tonic::Code;
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -23,17 +22,14 @@ pub(crate) fn require_open(
 ) -> Result<()> {
     match invitation.state(now) {
         pb::InvitationState::Accepted => Err(Error::refused(
-            Code::FailedPrecondition,
             ErrorReason::InvitationAlreadyAccepted,
             "this invitation has been accepted already",
         )),
         pb::InvitationState::Revoked => Err(Error::refused(
-            Code::FailedPrecondition,
             ErrorReason::InvitationRevoked,
             "this invitation was revoked",
         )),
         pb::InvitationState::Expired if live => Err(Error::refused(
-            Code::FailedPrecondition,
             ErrorReason::InvitationExpired,
             "this invitation has expired; it can be resent",
         )

@@ -254,7 +254,6 @@ impl Membership {
         } else {
             if before.administrators == [user_id] {
                 return Err(Error::refused(
-                    Code::FailedPrecondition,
                     ErrorReason::LastAdmin,
                     "an account keeps at least one administrator",
                 )

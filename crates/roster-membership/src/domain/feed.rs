@@ -80,7 +80,6 @@ impl FeedFreshness {
 /// The refusal of an answer that would trust a stale copy of users.
 pub(crate) fn feed_behind() -> Error {
     Error::refused(
-        Code::Unavailable,
         ErrorReason::Unavailable,
         "user statuses from identity are not current; retry shortly",
     )

@@ -44,7 +44,6 @@ fn member_audit<'a>(action: &'a str, member: &MemberRecord, changes: Changes) ->
 
 fn last_admin(workspace: &WorkspaceRecord) -> Error {
     Error::refused(
-        Code::FailedPrecondition,
         ErrorReason::LastAdmin,
         format!(
             "this is the last active admin of workspace {}: make someone else admin first",
@@ -172,7 +171,6 @@ impl Membership {
                 match existing.status {
                     MemberStatus::Removed if existing.purge_after.is_some_and(|t| t > now) => {
                         return Err(Error::refused(
-                            Code::FailedPrecondition,
                             ErrorReason::RecentlyRemoved,
                             "the user was removed from this workspace recently: restore them, or purge them to start afresh",
                         )
@@ -185,7 +183,6 @@ impl Membership {
                     }
                     MemberStatus::Active | MemberStatus::Suspended => {
                         return Err(Error::refused(
-                            Code::AlreadyExists,
                             ErrorReason::AlreadyMember,
                             format!(
                                 "the user is already a member of workspace {}",
@@ -423,7 +420,6 @@ impl Membership {
             (MemberChange::Restore, MemberStatus::Removed) => {
                 if before.purge_after.is_none_or(|t| t <= now) {
                     return Err(Error::refused(
-                        Code::FailedPrecondition,
                         ErrorReason::RestoreWindowEnded,
                         "the restore window has ended; the member can only be purged",
                     ));

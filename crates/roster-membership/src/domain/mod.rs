@@ -64,7 +64,6 @@ fn chrono_secs(secs: i64) -> chrono::Duration {
 
 fn etag_mismatch(current: String) -> Error {
     Error::refused(
-        Code::Aborted,
         ErrorReason::EtagMismatch,
         "the resource changed since it was read; re-read it",
     )
@@ -72,12 +71,11 @@ fn etag_mismatch(current: String) -> Error {
 }
 
 fn invalid_state(message: impl Into<String>) -> Error {
-    Error::refused(Code::FailedPrecondition, ErrorReason::InvalidState, message)
+    Error::refused(ErrorReason::InvalidState, message)
 }
 
 fn seat_limit_reached(workspace: &WorkspaceRecord) -> Error {
     Error::refused(
-        Code::ResourceExhausted,
         ErrorReason::SeatLimitReached,
         format!(
             "workspace {} uses all {} of its seats",
@@ -91,7 +89,6 @@ fn seat_limit_reached(workspace: &WorkspaceRecord) -> Error {
 
 fn seat_allowance_reached(account_id: Uuid, allowance: i32) -> Error {
     Error::refused(
-        Code::ResourceExhausted,
         ErrorReason::SeatLimitReached,
         format!(
             "the account's seat allowance of {allowance} users is taken: nobody new may join until someone leaves or an operator raises it"
@@ -100,22 +97,6 @@ fn seat_allowance_reached(account_id: Uuid, allowance: i32) -> Error {
     .with_metadata("scope", "account")
     .with_metadata("account_id", account_id.to_string())
     .with_metadata("seat_allowance", allowance.to_string())
-}
-
-/// Maps a unique violation to `ALREADY_EXISTS` with a sentence naming what is taken.
-fn or_name_taken<T>(result: Result<T>, what: &str, name: &str) -> Result<T> {
-    result.map_err(|e| {
-        if e.reason() == Some(ErrorReason::AlreadyExists) {
-            Error::refused(
-                Code::AlreadyExists,
-                ErrorReason::AlreadyExists,
-                format!("the account already has a {what} named {name:?}"),
-            )
-            .with_metadata("name", name)
-        } else {
-            e
-        }
-    })
 }
 
 /// Tells every replica's access cache that answers about `account_id` changed; sent when

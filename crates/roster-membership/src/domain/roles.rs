@@ -31,7 +31,7 @@ fn clean_permissions(field: &str, raw: &[String]) -> Result<Vec<String>> {
 }
 
 fn built_in_role(message: &str) -> Error {
-    Error::refused(Code::FailedPrecondition, ErrorReason::BuiltInRole, message)
+    Error::refused(ErrorReason::BuiltInRole, message)
 }
 
 fn role_audit<'a>(action: &'a str, role: &RoleRecord, changes: Changes) -> AuditRecord<'a> {
@@ -105,7 +105,7 @@ impl Membership {
             created_at: now,
             updated_at: now,
         };
-        or_name_taken(store::insert_role(&tx, &role).await, "role", &name)?;
+        store::insert_role(&tx, &role).await?;
         let changes = Changes::new()
             .field("name", None::<String>, &role.name)
             .field("permissions", None::<String>, &role.permissions);
@@ -180,8 +180,7 @@ impl Membership {
         if let Some(permissions) = permissions {
             after.permissions = permissions;
         }
-        let taken = store::update_role(&tx, &after, now).await;
-        or_name_taken(taken, "role", &after.name)?;
+        store::update_role(&tx, &after, now).await?;
         let changes = Changes::new()
             .field("name", &before.name, &after.name)
             .field("description", &before.description, &after.description)
@@ -218,7 +217,6 @@ impl Membership {
         }
         if store::role_in_use(&tx, role.account_id, role.id).await? {
             return Err(Error::refused(
-                Code::FailedPrecondition,
                 ErrorReason::RoleInUse,
                 "members hold this role or a workspace gives it by default: reassign them first",
             )

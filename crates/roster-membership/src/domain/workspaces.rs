@@ -110,11 +110,7 @@ impl Membership {
             updated_at: now,
             version: 1,
         };
-        or_name_taken(
-            store::insert_workspace(&tx, &workspace).await,
-            "workspace",
-            &name,
-        )?;
+        store::insert_workspace(&tx, &workspace).await?;
         let changes = Changes::new()
             .field("name", None::<String>, &name)
             .field("seat_limit", None::<i32>, seat_limit)
@@ -257,11 +253,7 @@ impl Membership {
                 )
                 .await?;
         }
-        or_name_taken(
-            store::update_workspace(&tx, &after, now).await,
-            "workspace",
-            &after.name,
-        )?;
+        store::update_workspace(&tx, &after, now).await?;
         let changes = Changes::new()
             .field("name", &before.name, &after.name)
             .field("seat_limit", before.seat_limit, after.seat_limit)

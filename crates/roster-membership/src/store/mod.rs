@@ -6,9 +6,11 @@ pub(crate) use members::*;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
-use roster_kit::Result;
+use roster_kit::error::from_db_error;
 use roster_kit::sql::QueryBuilder;
+use roster_kit::{Error, Result};
 use roster_proto::membership as pb;
+use roster_proto::types::ErrorReason;
 use serde_json::Value;
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -305,7 +307,8 @@ pub(crate) async fn insert_workspace(
             &workspace.created_at,
         ],
     )
-    .await?;
+    .await
+    .map_err(unique_violation(&workspace.name))?;
     Ok(())
 }
 
@@ -437,7 +440,8 @@ pub(crate) async fn update_workspace(
             &now,
         ],
     )
-    .await?;
+    .await
+    .map_err(unique_violation(&workspace.name))?;
     Ok(())
 }
 
@@ -454,6 +458,28 @@ pub(crate) async fn add_seats(
     )
     .await?;
     Ok(())
+}
+
+/// The refusal for a name the account already gives another workspace or role.
+fn name_taken(what: &str, name: &str) -> Error {
+    Error::refused(
+        ErrorReason::AlreadyExists,
+        format!("the account already has a {what} named {name:?}"),
+    )
+    .with_metadata("name", name)
+}
+
+/// What a unique violation on membership's tables means, decided by the violated
+/// constraint's name (migration `0002_membership.sql`); `name` is the workspace or role
+/// name the statement wrote.
+fn unique_violation(name: &str) -> impl FnOnce(tokio_postgres::Error) -> Error + '_ {
+    move |error| {
+        from_db_error(error, |constraint| match constraint {
+            "workspaces_unique_name" => Some(name_taken("workspace", name)),
+            "roles_unique_name" => Some(name_taken("role", name)),
+            _ => None,
+        })
+    }
 }
 
 fn role_from_row(row: &Row) -> RoleRecord {
@@ -484,7 +510,8 @@ pub(crate) async fn insert_role(db: &impl GenericClient, role: &RoleRecord) -> R
             &role.created_at,
         ],
     )
-    .await?;
+    .await
+    .map_err(unique_violation(&role.name))?;
     Ok(())
 }
 
@@ -556,7 +583,8 @@ pub(crate) async fn update_role(
             &now,
         ],
     )
-    .await?;
+    .await
+    .map_err(unique_violation(&role.name))?;
     Ok(())
 }
 

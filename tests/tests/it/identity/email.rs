@@ -64,7 +64,7 @@ async fn an_email_change_applies_only_once_the_new_address_confirms() {
             ..Default::default()
         })
         .await;
-    assert_refused(again, Code::FailedPrecondition, "TOKEN_INVALID");
+    assert_refused(again, Code::NotFound, "TOKEN_INVALID");
 }
 
 #[tokio::test]

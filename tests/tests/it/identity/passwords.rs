@@ -179,7 +179,7 @@ async fn a_reset_token_works_once() {
             ..Default::default()
         })
         .await;
-    assert_refused(again, Code::FailedPrecondition, "TOKEN_INVALID");
+    assert_refused(again, Code::NotFound, "TOKEN_INVALID");
 }
 
 #[tokio::test]
@@ -216,7 +216,7 @@ async fn a_reset_token_expires_after_an_hour_and_a_newer_one_replaces_it() {
             ..Default::default()
         })
         .await;
-    assert_refused(replaced, Code::FailedPrecondition, "TOKEN_INVALID");
+    assert_refused(replaced, Code::NotFound, "TOKEN_INVALID");
 
     env.clock.advance(chrono::Duration::minutes(61));
     let expired = env
@@ -227,7 +227,7 @@ async fn a_reset_token_expires_after_an_hour_and_a_newer_one_replaces_it() {
             ..Default::default()
         })
         .await;
-    assert_refused(expired, Code::FailedPrecondition, "TOKEN_INVALID");
+    assert_refused(expired, Code::NotFound, "TOKEN_INVALID");
 }
 
 #[tokio::test]

@@ -141,12 +141,12 @@ async fn a_retried_reset_answers_the_same_and_resets_once() {
         .identity()
         .reset_password(reset(&token, &request_id()))
         .await;
-    assert_refused(other_id, Code::FailedPrecondition, "TOKEN_INVALID");
+    assert_refused(other_id, Code::NotFound, "TOKEN_INVALID");
     let other_token = env
         .identity()
         .reset_password(reset("rpr_not-the-token", &id))
         .await;
-    assert_refused(other_token, Code::FailedPrecondition, "TOKEN_INVALID");
+    assert_refused(other_token, Code::NotFound, "TOKEN_INVALID");
 }
 
 #[tokio::test]
@@ -197,7 +197,7 @@ async fn a_retried_email_confirmation_answers_the_same_user() {
             request_id: request_id(),
         })
         .await;
-    assert_refused(again, Code::FailedPrecondition, "TOKEN_INVALID");
+    assert_refused(again, Code::NotFound, "TOKEN_INVALID");
 }
 
 #[tokio::test]

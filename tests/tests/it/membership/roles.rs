@@ -105,11 +105,16 @@ async fn custom_roles_take_valid_permission_strings_and_unique_names() {
         Code::AlreadyExists,
         "ALREADY_EXISTS",
     );
-    assert_refused(
+    let taken = assert_refused(
         env.create_role(&operator, company.account_id(), "Admin", &["flows.create"])
             .await,
         Code::AlreadyExists,
         "ALREADY_EXISTS",
+    );
+    // Told by the violated constraint (roles_unique_name), not guessed.
+    assert!(
+        taken.message().contains("a role named \"Admin\""),
+        "{taken:?}"
     );
     let auditor = env
         .create_role(

@@ -36,10 +36,15 @@ async fn workspace_names_are_unique_per_account_and_the_default_role_applies() {
                 .map(|r| r.into_inner().workspace.unwrap())
         }
     };
-    assert_refused(
+    let taken = assert_refused(
         create(company.account_id(), "MAIN", "").await,
         Code::AlreadyExists,
         "ALREADY_EXISTS",
+    );
+    // Told by the violated constraint (workspaces_unique_name), not guessed.
+    assert!(
+        taken.message().contains("a workspace named \"MAIN\""),
+        "{taken:?}"
     );
     let other = env.create_account("Other").await;
     create(&other.account_id, "Main", "")
