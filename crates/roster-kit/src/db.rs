@@ -1,15 +1,18 @@
 //! Postgres: the pool every service uses, database creation and per-schema migrations.
 //!
 //! Each service owns one schema; its pool sets `search_path` to that schema so the
-//! service's SQL never names it (and never names another service's).
-use std::str::FromStr;
-
+//! service's SQL never names it (and never names another service's). TLS follows the
+//! URL's `sslmode` and `sslrootcert` (see [`tls`]).
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
-use tokio_postgres::{NoTls, error::SqlState};
+use tokio_postgres::error::SqlState;
 use tracing::info;
 
-use crate::config::{PoolConfig, redact_url};
+use crate::config::PoolConfig;
 use crate::error::{Error, Result};
+
+pub mod tls;
+
+pub use tls::{PgTls, pg_config};
 
 /// One numbered migration of a schema.
 #[derive(Debug, Clone, Copy)]
@@ -29,16 +32,15 @@ pub struct Migration {
 /// each connection is checked before reuse, so the pool recovers by itself after
 /// Postgres restarts.
 pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Pool> {
-    let mut pg_config = tokio_postgres::Config::from_str(url)
-        .map_err(|e| Error::internal(format!("database url {}", redact_url(url)), e))?;
-    ensure_database(&pg_config).await?;
+    let (mut pg_config, tls) = pg_config(url).await?;
+    ensure_database(&pg_config, &tls).await?;
     pg_config
         .options(format!("-c search_path={schema},public"))
         .application_name(format!("roster-{schema}"))
         .connect_timeout(config.timeout);
     let manager = Manager::from_config(
         pg_config,
-        NoTls,
+        tls,
         ManagerConfig {
             recycling_method: RecyclingMethod::Verified,
         },
@@ -56,8 +58,8 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
 }
 
 /// Creates the configured database if it is missing (two processes may race: fine).
-async fn ensure_database(config: &tokio_postgres::Config) -> Result<()> {
-    match config.connect(NoTls).await {
+async fn ensure_database(config: &tokio_postgres::Config, tls: &PgTls) -> Result<()> {
+    match config.connect(tls.clone()).await {
         Ok(_) => return Ok(()),
         Err(e) if e.code() == Some(&SqlState::INVALID_CATALOG_NAME) => {}
         Err(e) => return Err(Error::internal("connecting to the database", e)),
@@ -66,7 +68,7 @@ async fn ensure_database(config: &tokio_postgres::Config) -> Result<()> {
     let mut admin = config.clone();
     admin.dbname("postgres");
     let (client, connection) = admin
-        .connect(NoTls)
+        .connect(tls.clone())
         .await
         .map_err(|e| Error::internal("connecting to database postgres", e))?;
     tokio::spawn(connection);

@@ -8,3 +8,4 @@ mod membership;
 mod notification;
 mod platform;
 mod retries;
+mod tls;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
-use tokio_postgres::{AsyncMessage, NoTls};
+use tokio_postgres::AsyncMessage;
 
 use super::*;
 use crate::domain::model::{MemberStatus, identity_status};
@@ -347,11 +347,8 @@ impl Membership {
     }
 
     async fn listen(&self) -> Result<()> {
-        let config: tokio_postgres::Config = self
-            .database_url
-            .parse()
-            .map_err(|e| Error::internal("database url", e))?;
-        let (client, mut connection) = config.connect(NoTls).await?;
+        let (config, tls) = roster_kit::db::pg_config(&self.database_url).await?;
+        let (client, mut connection) = config.connect(tls).await?;
         let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx)).fuse();
         let listen = format!("LISTEN {ACCESS_CHANNEL}");
         let subscribe = client.batch_execute(&listen);
