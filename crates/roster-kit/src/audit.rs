@@ -4,6 +4,7 @@ use deadpool_postgres::GenericClient;
 use roster_proto::types::AuditEvent;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use tokio_postgres::Row;
 use uuid::Uuid;
 
 use crate::auth::{Caller, parse_id};
@@ -11,7 +12,7 @@ use crate::clock::{from_timestamp, to_timestamp};
 use crate::error::Result;
 use crate::paging::{self, PageSize};
 use crate::protobuf::json_to_struct;
-use crate::sql::QueryBuilder;
+use crate::sql::{Columns, QueryBuilder};
 
 /// The changed fields of a mutation: `{"field": {"before": .., "after": ..}}`.
 #[derive(Debug, Default, Clone)]
@@ -159,30 +160,31 @@ pub async fn list(
         &[&fetch],
     );
     let rows = db.query(sql.sql(), sql.params()).await?;
-    let (rows, next) = paging::finish_page(rows, limit, query, |row| {
-        (
-            row.get::<_, DateTime<Utc>>("occurred_at"),
-            row.get::<_, Uuid>("audit_event_id"),
-        )
-    });
-    let id_text = |row: &tokio_postgres::Row, column: &str| {
-        row.get::<_, Option<Uuid>>(column)
+    let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
+    let (events, next) = paging::finish_page(events, limit, query, |(_, key)| *key);
+    Ok((events.into_iter().map(|(event, _)| event).collect(), next))
+}
+
+/// An audit event and its page key (occurred_at, audit_event_id).
+fn event_from_row(row: &Row) -> Result<(AuditEvent, (DateTime<Utc>, Uuid))> {
+    let id_text = |column: &str| -> Result<String> {
+        Ok(row
+            .column::<Option<Uuid>>(column)?
             .map(|id| id.to_string())
-            .unwrap_or_default()
+            .unwrap_or_default())
     };
-    let events = rows
-        .iter()
-        .map(|row| AuditEvent {
-            audit_event_id: id_text(row, "audit_event_id"),
-            occur_time: Some(to_timestamp(row.get("occurred_at"))),
-            actor_user_id: id_text(row, "actor_user_id"),
-            impersonator_user_id: id_text(row, "impersonator_user_id"),
-            action: row.get("action"),
-            target_type: row.get("target_type"),
-            target_id: row.get("target_id"),
-            changes: Some(json_to_struct(row.get("changes"))),
-            request_id: row.get("request_id"),
-        })
-        .collect();
-    Ok((events, next))
+    let occurred_at: DateTime<Utc> = row.column("occurred_at")?;
+    let id: Uuid = row.column("audit_event_id")?;
+    let event = AuditEvent {
+        audit_event_id: id.to_string(),
+        occur_time: Some(to_timestamp(occurred_at)),
+        actor_user_id: id_text("actor_user_id")?,
+        impersonator_user_id: id_text("impersonator_user_id")?,
+        action: row.column("action")?,
+        target_type: row.column("target_type")?,
+        target_id: row.column("target_id")?,
+        changes: Some(json_to_struct(row.column("changes")?)),
+        request_id: row.column("request_id")?,
+    };
+    Ok((event, (occurred_at, id)))
 }

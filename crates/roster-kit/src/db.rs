@@ -9,6 +9,7 @@ use tracing::info;
 
 use crate::config::PoolConfig;
 use crate::error::{Error, Result};
+use crate::sql::Columns;
 
 pub mod tls;
 
@@ -129,8 +130,8 @@ async fn apply_pending(
         )
         .await?
         .iter()
-        .map(|row| row.get(0))
-        .collect();
+        .map(|row| row.column("version"))
+        .collect::<Result<_>>()?;
     let mut count = 0;
     for migration in migrations.iter().filter(|m| !applied.contains(&m.version)) {
         let tx = client.transaction().await?;

@@ -22,6 +22,7 @@ use crate::config::duration_or;
 use crate::error::{Error, Result};
 use crate::protobuf::json_to_struct;
 use crate::remote::{Traced, from_status};
+use crate::sql::Columns;
 
 /// The longest the relay waits between attempts while the notification service fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -152,14 +153,14 @@ impl Relay {
             stopped: None,
         };
         for row in &rows {
-            let id: Uuid = row.get("outbox_id");
+            let id: Uuid = row.column("outbox_id")?;
             let mut request = tonic::Request::new(pb::EnqueueRequest {
-                template: row.get("template"),
-                recipient: row.get("recipient"),
-                locale: row.get("locale"),
-                variables: Some(json_to_struct(row.get::<_, Value>("variables"))),
+                template: row.column("template")?,
+                recipient: row.column("recipient")?,
+                locale: row.column("locale")?,
+                variables: Some(json_to_struct(row.column::<Value>("variables")?)),
                 secret_variables: row
-                    .get::<_, Option<Value>>("secret_variables")
+                    .column::<Option<Value>>("secret_variables")?
                     .map(json_to_struct),
                 idempotency_key: id.to_string(),
             });

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use crate::auth::Caller;
 use crate::error::{Error, Result};
+use crate::sql::Columns;
 
 /// What to do with a request.
 #[derive(Debug)]
@@ -48,14 +49,14 @@ pub async fn begin<M: Message + Default>(
     let row = db
         .query_one(&statement, &[&actor, &caller.request_id])
         .await?;
-    let earlier_rpc: String = row.get(0);
+    let earlier_rpc: String = row.column("rpc")?;
     if earlier_rpc != rpc {
         return Err(Error::invalid(
             "request_id",
             format!("was already used for {earlier_rpc}"),
         ));
     }
-    match row.get::<_, Option<Vec<u8>>>(1) {
+    match row.column::<Option<Vec<u8>>>("response")? {
         Some(bytes) => M::decode(bytes.as_slice())
             .map(Replay::Done)
             .map_err(|e| Error::internal("decoding a stored answer", e)),
@@ -117,14 +118,14 @@ pub async fn answered<M: Message + Default>(
     else {
         return Ok(None);
     };
-    let earlier_rpc: String = row.get(0);
+    let earlier_rpc: String = row.column("rpc")?;
     if earlier_rpc != rpc {
         return Err(Error::invalid(
             "request_id",
             format!("was already used for {earlier_rpc}"),
         ));
     }
-    row.get::<_, Option<Vec<u8>>>(1)
+    row.column::<Option<Vec<u8>>>("response")?
         .map(|bytes| M::decode(bytes.as_slice()))
         .transpose()
         .map_err(|e| Error::internal("decoding a stored answer", e))

@@ -1,7 +1,10 @@
 //! A tiny builder for queries whose filters are present or not, numbering `$n` for us,
 //! with the pieces every searched, keyset-paged list shares.
-use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
+use tokio_postgres::types::{FromSql, ToSql};
 use uuid::Uuid;
+
+use crate::error::{Error, Result};
 
 /// A parameter of a query.
 pub type Param<'a> = &'a (dyn ToSql + Sync);
@@ -89,6 +92,21 @@ pub struct KeysetOrder<'s> {
     pub id_column: &'s str,
     /// Descending rather than ascending.
     pub descending: bool,
+}
+
+/// Reads a row's columns by name without panicking: a column that is missing or of
+/// another type (a schema drift) is an internal error naming the column, logged where it
+/// is answered, instead of a panic in the middle of a request.
+pub trait Columns {
+    /// The value of column `name`.
+    fn column<'a, T: FromSql<'a>>(&'a self, name: &str) -> Result<T>;
+}
+
+impl Columns for Row {
+    fn column<'a, T: FromSql<'a>>(&'a self, name: &str) -> Result<T> {
+        self.try_get(name)
+            .map_err(|e| Error::internal(format!("reading column {name}"), e))
+    }
 }
 
 /// A `LIKE` pattern matching `text` anywhere, for a lower-cased column: lower-cased, with
