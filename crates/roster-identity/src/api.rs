@@ -52,9 +52,9 @@ impl IdentityApi {
         restricted: Restricted,
     ) -> Result<Caller> {
         let token = bearer_token(request.metadata())?;
-        if self.service_token.matches(token) {
+        if let Some(service) = self.service_token.principal_of(token) {
             return Ok(Caller {
-                principal: Some(ServiceToken::principal()),
+                principal: Some(service),
                 request_id: request_id.to_owned(),
             });
         }

@@ -160,7 +160,10 @@ pub async fn list(
         &[&fetch],
     );
     let rows = db.query(sql.sql(), sql.params()).await?;
-    let events = rows.iter().map(event_from_row).collect::<Result<Vec<_>>>()?;
+    let events = rows
+        .iter()
+        .map(event_from_row)
+        .collect::<Result<Vec<_>>>()?;
     let (events, next) = paging::finish_page(events, limit, query, |(_, key)| *key);
     Ok((events.into_iter().map(|(event, _)| event).collect(), next))
 }

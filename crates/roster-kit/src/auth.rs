@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use sha2::{Digest as _, Sha256};
-use tonic::metadata::{MetadataMap, MetadataValue};
+use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -139,11 +139,15 @@ impl ServiceToken {
         }
     }
 
-    /// Puts `authorization: Bearer <token>` on an outgoing call.
-    pub fn authorize(&self, metadata: &mut MetadataMap) {
-        if let Ok(value) = MetadataValue::try_from(format!("Bearer {}", self.secret)) {
-            metadata.insert("authorization", value);
-        }
+    /// The principal of Roster's services when `presented` is this token.
+    pub fn principal_of(&self, presented: &str) -> Option<Principal> {
+        self.matches(presented).then(Self::principal)
+    }
+
+    /// The `authorization` value of calls made with this token (`None` only for a token
+    /// that is not valid metadata, which [`ServiceToken::generate`] never makes).
+    pub(crate) fn bearer(&self) -> Option<MetadataValue<Ascii>> {
+        MetadataValue::try_from(format!("Bearer {}", self.secret)).ok()
     }
 }
 
@@ -191,7 +195,7 @@ mod tests {
         assert!(!token.matches("rsv_secreT"));
         assert!(!format!("{token:?}").contains("secret"));
         let mut metadata = MetadataMap::new();
-        token.authorize(&mut metadata);
+        metadata.insert("authorization", token.bearer().expect("valid metadata"));
         assert_eq!(bearer_token(&metadata).ok(), Some("rsv_secret"));
     }
 

@@ -21,7 +21,7 @@ use crate::clock::SharedClock;
 use crate::config::duration_or;
 use crate::error::{Error, Result};
 use crate::protobuf::json_to_struct;
-use crate::remote::{Traced, from_status};
+use crate::remote::{Intercepted, Outgoing, from_status};
 use crate::sql::Columns;
 
 /// The longest the relay waits between attempts while the notification service fails.
@@ -62,8 +62,7 @@ pub struct Relay {
     service: &'static str,
     pool: Pool,
     clock: SharedClock,
-    notification: NotificationServiceClient<Traced>,
-    service_token: ServiceToken,
+    notification: NotificationServiceClient<Intercepted>,
     config: RelayConfig,
 }
 
@@ -89,8 +88,11 @@ impl Relay {
             service,
             pool,
             clock,
-            notification: crate::client!(NotificationServiceClient, notification),
-            service_token,
+            notification: crate::client!(
+                NotificationServiceClient,
+                notification,
+                Outgoing::as_service(&service_token)
+            ),
             config,
         }
     }
@@ -154,7 +156,7 @@ impl Relay {
         };
         for row in &rows {
             let id: Uuid = row.column("outbox_id")?;
-            let mut request = tonic::Request::new(pb::EnqueueRequest {
+            let request = pb::EnqueueRequest {
                 template: row.column("template")?,
                 recipient: row.column("recipient")?,
                 locale: row.column("locale")?,
@@ -163,8 +165,7 @@ impl Relay {
                     .column::<Option<Value>>("secret_variables")?
                     .map(json_to_struct),
                 idempotency_key: id.to_string(),
-            });
-            self.service_token.authorize(request.metadata_mut());
+            };
             match self.notification.clone().enqueue(request).await {
                 Ok(_) => {
                     self.mark(&tx, id, None).await?;

@@ -6,7 +6,7 @@ use roster_proto::identity as identity_pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
 use roster_proto::types::ErrorReason;
 use tonic::Code;
-use tonic::metadata::MetadataMap;
+use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt as _;
@@ -14,10 +14,47 @@ use tonic_types::StatusExt as _;
 use crate::auth::{Caller, Principal, ServiceToken, bearer_token, parse_id};
 use crate::error::{ERROR_DOMAIN, Error, Result};
 use crate::input::optional_id;
-use crate::telemetry::TraceContextInterceptor;
+use crate::telemetry::inject_trace_context;
 
-/// A client that carries the caller's trace context.
-pub type Traced = InterceptedService<Channel, TraceContextInterceptor>;
+/// The interceptor of every call a Roster service makes to another: the current trace
+/// context and, when calling as a service, Roster's service token. No call site attaches a
+/// credential by hand.
+#[derive(Debug, Clone, Default)]
+pub struct Outgoing {
+    credential: Option<MetadataValue<Ascii>>,
+}
+
+impl Outgoing {
+    /// Calls that carry no credential of their own (identity's `Authenticate`).
+    pub fn anonymous() -> Self {
+        Self::default()
+    }
+
+    /// Calls made as a Roster service, with `token`.
+    pub fn as_service(token: &ServiceToken) -> Self {
+        Self {
+            credential: token.bearer(),
+        }
+    }
+}
+
+impl tonic::service::Interceptor for Outgoing {
+    fn call(
+        &mut self,
+        mut request: tonic::Request<()>,
+    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+        inject_trace_context(request.metadata_mut());
+        if let Some(credential) = &self.credential {
+            request
+                .metadata_mut()
+                .insert("authorization", credential.clone());
+        }
+        Ok(request)
+    }
+}
+
+/// A channel to another Roster service behind [`Outgoing`].
+pub type Intercepted = InterceptedService<Channel, Outgoing>;
 
 /// The largest answer a Roster client reads from another Roster service. Feed pages are
 /// bounded by bytes well below it (and every field by its declared bound), so no single
@@ -28,12 +65,12 @@ pub const MAX_RESPONSE_BYTES: usize = 16 << 20;
 /// side accepts by default (`ROSTER_MAX_REQUEST_SIZE`).
 pub const MAX_REQUEST_BYTES: usize = 1 << 20;
 
-/// A generated client over `channel` with Roster's setup: the trace-context interceptor
-/// and explicit message limits both ways.
+/// A generated client over `channel` with Roster's setup: the [`Outgoing`] interceptor
+/// `outgoing` and explicit message limits both ways.
 #[macro_export]
 macro_rules! client {
-    ($client:ident, $channel:expr) => {
-        $client::with_interceptor($channel, $crate::telemetry::TraceContextInterceptor)
+    ($client:ident, $channel:expr, $outgoing:expr) => {
+        $client::with_interceptor($channel, $outgoing)
             .max_decoding_message_size($crate::remote::MAX_RESPONSE_BYTES)
             .max_encoding_message_size($crate::remote::MAX_REQUEST_BYTES)
     };
@@ -47,6 +84,16 @@ pub fn channel(url: &str, timeout: Duration) -> Result<Channel> {
         .connect_timeout(timeout)
         .timeout(timeout)
         .connect_lazy())
+}
+
+/// The answer of a call to `service`; a refusal or failure as this service's error.
+pub async fn answer<T>(
+    service: &str,
+    call: impl Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
+) -> Result<T> {
+    call.await
+        .map(tonic::Response::into_inner)
+        .map_err(|status| from_status(service, &status))
 }
 
 /// A refusal or failure answered by another Roster service, as this service's error:
@@ -80,7 +127,7 @@ pub fn from_status(service: &str, status: &tonic::Status) -> Error {
 /// fails).
 #[derive(Debug, Clone)]
 pub struct Authenticator {
-    identity: IdentityServiceClient<Traced>,
+    identity: IdentityServiceClient<Intercepted>,
     service_token: ServiceToken,
 }
 
@@ -88,7 +135,7 @@ impl Authenticator {
     /// Authenticates through identity at `identity`.
     pub fn new(identity: Channel, service_token: ServiceToken) -> Self {
         Self {
-            identity: crate::client!(IdentityServiceClient, identity),
+            identity: crate::client!(IdentityServiceClient, identity, Outgoing::anonymous()),
             service_token,
         }
     }
@@ -104,18 +151,19 @@ impl Authenticator {
 
     /// Who `token` (a session token, an API key or the service token) stands for.
     pub async fn principal(&self, token: &str) -> Result<Principal> {
-        if self.service_token.matches(token) {
-            return Ok(ServiceToken::principal());
+        if let Some(service) = self.service_token.principal_of(token) {
+            return Ok(service);
         }
-        let answer = self
-            .identity
-            .clone()
-            .authenticate(identity_pb::AuthenticateRequest {
-                token: token.to_owned(),
-            })
-            .await
-            .map_err(|status| from_status("identity", &status))?;
-        principal_from_proto(answer.into_inner().principal.unwrap_or_default())
+        let answer = answer(
+            "identity",
+            self.identity
+                .clone()
+                .authenticate(identity_pb::AuthenticateRequest {
+                    token: token.to_owned(),
+                }),
+        )
+        .await?;
+        principal_from_proto(answer.principal.unwrap_or_default())
     }
 }
 

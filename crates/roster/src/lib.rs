@@ -280,9 +280,10 @@ async fn open_invitation(
         pool.clone(),
         Arc::clone(&options.clock),
         options.invitation.clone(),
-        identity,
+        identity.clone(),
         membership,
-        options.service_token.clone(),
+        &options.service_token,
+        Authenticator::new(identity, options.service_token.clone()),
     );
     Ok((Arc::new(invitations), pool))
 }

@@ -1,7 +1,7 @@
 //! What identity asks membership about a user's accounts: who may act on the user
 //! platform-wide (operators, and account administrators of every account of the user),
 //! and whether the user may reset their own password by email.
-use roster_kit::remote::{Traced, from_status};
+use roster_kit::remote::{Intercepted, Outgoing, answer};
 use roster_proto::membership as membership_pb;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
 
@@ -11,8 +11,7 @@ use super::*;
 /// the user, and whether their accounts allow self-service password reset.
 #[derive(Debug, Clone)]
 pub struct AdministrationCheck {
-    membership: MembershipServiceClient<Traced>,
-    service_token: roster_kit::auth::ServiceToken,
+    membership: MembershipServiceClient<Intercepted>,
 }
 
 impl AdministrationCheck {
@@ -22,41 +21,41 @@ impl AdministrationCheck {
         service_token: roster_kit::auth::ServiceToken,
     ) -> Self {
         Self {
-            membership: roster_kit::client!(MembershipServiceClient, membership),
-            service_token,
+            membership: roster_kit::client!(
+                MembershipServiceClient,
+                membership,
+                Outgoing::as_service(&service_token)
+            ),
         }
     }
 
     async fn allows(&self, administrator_id: Uuid, user_id: Uuid) -> Result<bool> {
-        let mut request = tonic::Request::new(membership_pb::CheckUserAdministrationRequest {
+        let request = membership_pb::CheckUserAdministrationRequest {
             administrator_user_id: administrator_id.to_string(),
             user_id: user_id.to_string(),
-        });
-        self.service_token.authorize(request.metadata_mut());
-        let answer = self
-            .membership
-            .clone()
-            .check_user_administration(request)
-            .await
-            .map_err(|status| from_status("membership", &status))?;
-        Ok(answer.into_inner().allowed)
+        };
+        let check = answer(
+            "membership",
+            self.membership.clone().check_user_administration(request),
+        )
+        .await?;
+        Ok(check.allowed)
     }
 
     /// Whether `user_id` may get a password reset link: in no account, or in at least one
     /// whose self-service password reset is on.
     pub(super) async fn self_service_reset_allowed(&self, user_id: Uuid) -> Result<bool> {
-        let mut request =
-            tonic::Request::new(membership_pb::CheckSelfServicePasswordResetRequest {
-                user_id: user_id.to_string(),
-            });
-        self.service_token.authorize(request.metadata_mut());
-        let answer = self
-            .membership
-            .clone()
-            .check_self_service_password_reset(request)
-            .await
-            .map_err(|status| from_status("membership", &status))?;
-        Ok(answer.into_inner().allowed)
+        let request = membership_pb::CheckSelfServicePasswordResetRequest {
+            user_id: user_id.to_string(),
+        };
+        let check = answer(
+            "membership",
+            self.membership
+                .clone()
+                .check_self_service_password_reset(request),
+        )
+        .await?;
+        Ok(check.allowed)
     }
 }
 

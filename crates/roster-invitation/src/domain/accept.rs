@@ -5,7 +5,7 @@
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal, parse_id};
 use roster_kit::clock::to_timestamp;
-use roster_kit::remote::from_status;
+use roster_kit::remote::answer;
 use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result, token};
 use roster_proto::identity as identity_pb;
@@ -192,20 +192,18 @@ impl Invitations {
                 display_name,
                 password,
             } => {
-                let request = self.as_service(identity_pb::ProvisionInvitedUserRequest {
+                let request = identity_pb::ProvisionInvitedUserRequest {
                     invitation_id: invitation.id.to_string(),
                     email: invitation.email.clone(),
                     display_name,
                     password,
-                });
-                let answer = self
-                    .identity
-                    .clone()
-                    .provision_invited_user(request)
-                    .await
-                    .map_err(|status| from_status("identity", &status))?
-                    .into_inner();
-                let user = answer.user.unwrap_or_default();
+                };
+                let provisioned = answer(
+                    "identity",
+                    self.identity.clone().provision_invited_user(request),
+                )
+                .await?;
+                let user = provisioned.user.unwrap_or_default();
                 let malformed = |e| Error::internal("identity answered a malformed user", e);
                 Ok(Accepted {
                     principal: Principal {
@@ -218,8 +216,8 @@ impl Invitations {
                         api_key_id: None,
                         is_roster_service: false,
                     },
-                    session_token: answer.session_token,
-                    session_expire_time: answer.session_expire_time,
+                    session_token: provisioned.session_token,
+                    session_expire_time: provisioned.session_expire_time,
                 })
             }
             Invitee::Session(session_token) => {
@@ -239,16 +237,16 @@ impl Invitations {
                     ));
                 }
                 // The link reached this address: that proves it, as for a new person.
-                let request = self.as_service(identity_pb::VerifyInvitedEmailRequest {
+                let request = identity_pb::VerifyInvitedEmailRequest {
                     user_id: principal.user_id.to_string(),
                     email: invitation.email.clone(),
                     invitation_id: invitation.id.to_string(),
-                });
-                self.identity
-                    .clone()
-                    .verify_invited_email(request)
-                    .await
-                    .map_err(|status| from_status("identity", &status))?;
+                };
+                answer(
+                    "identity",
+                    self.identity.clone().verify_invited_email(request),
+                )
+                .await?;
                 Ok(Accepted {
                     principal,
                     session_token,
@@ -265,7 +263,7 @@ impl Invitations {
         invitation: &InvitationRecord,
         user_id: uuid::Uuid,
     ) -> Result<Vec<membership_pb::Member>> {
-        let request = self.as_service(membership_pb::AddMemberRequest {
+        let request = membership_pb::AddMemberRequest {
             account_id: invitation.account_id.to_string(),
             workspace_ids: if invitation.all_workspaces {
                 Vec::new()
@@ -284,14 +282,11 @@ impl Invitations {
                 .map(ToString::to_string)
                 .collect(),
             request_id: invitation.id.to_string(),
-        });
-        Ok(self
-            .membership
-            .clone()
-            .add_member(request)
-            .await
-            .map_err(|status| from_status("membership", &status))?
-            .into_inner()
-            .members)
+        };
+        Ok(
+            answer("membership", self.membership.clone().add_member(request))
+                .await?
+                .members,
+        )
     }
 }

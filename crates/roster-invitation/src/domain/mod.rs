@@ -15,7 +15,7 @@ use deadpool_postgres::Pool;
 use roster_kit::audit::{self, AuditQuery};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
 use roster_kit::clock::SharedClock;
-use roster_kit::remote::{Authenticator, Traced, from_status};
+use roster_kit::remote::{Authenticator, Intercepted, Outgoing, answer, from_status};
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
@@ -70,43 +70,43 @@ pub struct Invitations {
     pool: Pool,
     clock: SharedClock,
     config: InvitationConfig,
-    identity: IdentityServiceClient<Traced>,
-    membership: MembershipServiceClient<Traced>,
+    identity: IdentityServiceClient<Intercepted>,
+    membership: MembershipServiceClient<Intercepted>,
     authenticator: Authenticator,
-    service_token: ServiceToken,
 }
 
 impl Invitations {
     /// The domain over `pool`, calling identity and membership over their channels with
-    /// `service_token`.
+    /// `service_token`, and resolving an invitee's own session with `authenticator`.
     pub fn new(
         pool: Pool,
         clock: SharedClock,
         config: InvitationConfig,
         identity: tonic::transport::Channel,
         membership: tonic::transport::Channel,
-        service_token: ServiceToken,
+        service_token: &ServiceToken,
+        authenticator: Authenticator,
     ) -> Self {
         Self {
             pool,
             clock,
             config,
-            authenticator: Authenticator::new(identity.clone(), service_token.clone()),
-            identity: roster_kit::client!(IdentityServiceClient, identity),
-            membership: roster_kit::client!(MembershipServiceClient, membership),
-            service_token,
+            authenticator,
+            identity: roster_kit::client!(
+                IdentityServiceClient,
+                identity,
+                Outgoing::as_service(service_token)
+            ),
+            membership: roster_kit::client!(
+                MembershipServiceClient,
+                membership,
+                Outgoing::as_service(service_token)
+            ),
         }
     }
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    /// A request to another Roster service, carrying this service's credential.
-    fn as_service<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        self.service_token.authorize(request.metadata_mut());
-        request
     }
 
     /// What membership knows of the account, the workspaces and the emails.
@@ -118,7 +118,7 @@ impl Invitations {
         role_ids: &[Uuid],
         emails: &[String],
     ) -> Result<membership_pb::CheckInviteesResponse> {
-        let request = self.as_service(membership_pb::CheckInviteesRequest {
+        let request = membership_pb::CheckInviteesRequest {
             account_id: account_id.to_string(),
             workspace_ids: if all_workspaces {
                 Vec::new()
@@ -128,13 +128,12 @@ impl Invitations {
             all_workspaces,
             role_ids: role_ids.iter().map(Uuid::to_string).collect(),
             emails: emails.to_vec(),
-        });
-        self.membership
-            .clone()
-            .check_invitees(request)
-            .await
-            .map(tonic::Response::into_inner)
-            .map_err(|status| from_status("membership", &status))
+        };
+        answer(
+            "membership",
+            self.membership.clone().check_invitees(request),
+        )
+        .await
     }
 
     /// The workspaces an invitation joins now: its own, or every workspace of the
@@ -151,9 +150,9 @@ impl Invitations {
 
     /// A user's display name, for emails and the accept page ("" if unknown).
     async fn display_name(&self, user_id: Uuid) -> Result<String> {
-        let request = self.as_service(identity_pb::GetUserRequest {
+        let request = identity_pb::GetUserRequest {
             user_id: user_id.to_string(),
-        });
+        };
         match self.identity.clone().get_user(request).await {
             Ok(answer) => Ok(answer
                 .into_inner()
@@ -196,9 +195,7 @@ impl Invitations {
             let answer = self
                 .membership
                 .clone()
-                .batch_check_permission(
-                    self.as_service(membership_pb::BatchCheckPermissionRequest { checks }),
-                )
+                .batch_check_permission(membership_pb::BatchCheckPermissionRequest { checks })
                 .await
                 .map_err(|status| match status.code() {
                     Code::NotFound | Code::InvalidArgument => hidden.not_found(chunk[0]),

@@ -127,17 +127,11 @@ impl Membership {
     /// Applies one page of the feed; whether more may follow at once.
     async fn follow_once(&self) -> Result<bool> {
         let after = store::feed_position(&self.pool.get().await?, USER_FEED).await?;
-        let request = self.to_identity(identity_pb::ListUserChangesRequest {
+        let request = identity_pb::ListUserChangesRequest {
             after_sequence: after,
             page_size: FEED_PAGE,
-        });
-        let page = self
-            .identity
-            .clone()
-            .list_user_changes(request)
-            .await
-            .map_err(|status| from_status("identity", &status))?
-            .into_inner();
+        };
+        let page = answer("identity", self.identity.clone().list_user_changes(request)).await?;
         if page.changes.is_empty() {
             return Ok(false);
         }

@@ -20,7 +20,7 @@ use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
 use roster_kit::clock::SharedClock;
 use roster_kit::paging::{self, PageSize};
-use roster_kit::remote::{Traced, from_status};
+use roster_kit::remote::{Intercepted, Outgoing, answer, from_status};
 use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;
@@ -47,10 +47,10 @@ pub struct Membership {
     pool: Pool,
     clock: SharedClock,
     config: MembershipConfig,
-    identity: IdentityServiceClient<Traced>,
+    identity: IdentityServiceClient<Intercepted>,
     /// The invitation service, for the pending invitations GetSeatUsage shows; `None`
     /// where the deployment runs none.
-    invitation: Option<InvitationServiceClient<Traced>>,
+    invitation: Option<InvitationServiceClient<Intercepted>>,
     service_token: ServiceToken,
     cache: AccessCache,
     feed: feed::FeedFreshness,
@@ -145,7 +145,11 @@ impl Membership {
             pool,
             clock,
             config,
-            identity: roster_kit::client!(IdentityServiceClient, identity),
+            identity: roster_kit::client!(
+                IdentityServiceClient,
+                identity,
+                Outgoing::as_service(&service_token)
+            ),
             invitation: None,
             service_token,
             cache,
@@ -157,7 +161,11 @@ impl Membership {
     /// Asks the invitation service at `invitation` for pending invitations (GetSeatUsage).
     #[must_use]
     pub fn with_invitation(mut self, invitation: tonic::transport::Channel) -> Self {
-        self.invitation = Some(roster_kit::client!(InvitationServiceClient, invitation));
+        self.invitation = Some(roster_kit::client!(
+            InvitationServiceClient,
+            invitation,
+            Outgoing::as_service(&self.service_token)
+        ));
         self
     }
 
@@ -167,23 +175,22 @@ impl Membership {
         let Some(invitation) = &self.invitation else {
             return Ok(0);
         };
-        let request = self.to_identity(invitation_pb::CountPendingInvitationsRequest {
+        let request = invitation_pb::CountPendingInvitationsRequest {
             account_id: workspace.account_id.to_string(),
             workspace_ids: vec![workspace.id.to_string()],
-        });
-        let answer = invitation
-            .clone()
-            .count_pending_invitations(request)
-            .await
-            .map_err(|status| {
-                let error = from_status("invitation", &status);
-                if error.reason() == Some(ErrorReason::Unavailable) {
-                    error.with_metadata("retry_after_seconds", "1")
-                } else {
-                    error
-                }
-            })?
-            .into_inner();
+        };
+        let answer = answer(
+            "invitation",
+            invitation.clone().count_pending_invitations(request),
+        )
+        .await
+        .map_err(|error| {
+            if error.reason() == Some(ErrorReason::Unavailable) {
+                error.with_metadata("retry_after_seconds", "1")
+            } else {
+                error
+            }
+        })?;
         let id = workspace.id.to_string();
         Ok(answer
             .counts
@@ -194,14 +201,6 @@ impl Membership {
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
-    }
-
-    /// A request to another Roster service (identity, invitation) carrying this service's
-    /// credential.
-    fn to_identity<T>(&self, message: T) -> tonic::Request<T> {
-        let mut request = tonic::Request::new(message);
-        self.service_token.authorize(request.metadata_mut());
-        request
     }
 
     async fn account(
@@ -353,9 +352,9 @@ impl Membership {
         if store::user_known(&self.pool.get().await?, user_id).await? {
             return Ok(());
         }
-        let request = self.to_identity(identity_pb::GetUserRequest {
+        let request = identity_pb::GetUserRequest {
             user_id: user_id.to_string(),
-        });
+        };
         let user = match self.identity.clone().get_user(request).await {
             Ok(answer) => answer.into_inner().user.unwrap_or_default(),
             Err(status) if status.code() == Code::NotFound => {
