@@ -8,10 +8,10 @@
 //!   creating the user in identity (an Argon2id hash), opening a session, adding the
 //!   member in membership and marking the invitation accepted.
 //!
-//! Run with `cargo bench -p roster-tests --bench invitation`. It needs Postgres as the
-//! tests do (`ROSTER_TEST_DATABASE_URL`). `ROSTER_BENCH_SECONDS` sets how long the accept
-//! row is measured (default 5, after a 1 s warm-up). The server runs with the production
-//! pool and identity settings.
+//! Run with `cargo bench -p roster-tests --bench roster -- invitation`. It needs
+//! Postgres as the tests do (`ROSTER_TEST_DATABASE_URL`). `ROSTER_BENCH_SECONDS` sets how
+//! long the accept row is measured (default 5, after a 1 s warm-up). The server runs with
+//! the production pool and identity settings.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -192,7 +192,7 @@ async fn accepting(env: &TestEnv, company: &Company, duration: Duration) -> Outc
     load::measure(&channels, ACCEPT_CONCURRENCY.callers, &call, duration).await
 }
 
-async fn bench() -> Vec<String> {
+pub(crate) async fn bench() -> Vec<String> {
     let duration = load::measured_duration();
     let pool = roster_kit::config::PoolConfig::from_env().expect("pool config");
     let pool_size = pool.max_size;
@@ -217,8 +217,4 @@ async fn bench() -> Vec<String> {
     let mut table = load::Table::new(["accept (new user)"]);
     table.row("accept (new user)", &outcome);
     table.into_failures()
-}
-
-fn main() {
-    load::main(bench);
 }

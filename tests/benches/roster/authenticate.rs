@@ -4,10 +4,10 @@
 //! database) measured the same way in the same run, so the numbers can be read against
 //! what this machine and tonic alone can do.
 //!
-//! Run with `cargo bench -p roster-tests --bench authenticate`. It needs Postgres as the
-//! tests do (`ROSTER_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
-//! `ROSTER_BENCH_SECONDS` sets how long each target is measured (default 5, after a 1 s
-//! warm-up).
+//! Run with `cargo bench -p roster-tests --bench roster -- authenticate`. It needs
+//! Postgres as the tests do (`ROSTER_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). `ROSTER_BENCH_SECONDS` sets how long
+//! each target is measured (default 5, after a 1 s warm-up).
 
 use roster_proto::identity::AuthenticateRequest;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
@@ -35,7 +35,7 @@ fn authenticate(token: String) -> Call {
 }
 
 /// Runs every target and prints the table; the failures.
-async fn bench() -> Vec<String> {
+pub(crate) async fn bench() -> Vec<String> {
     let duration = load::measured_duration();
 
     // Serve with the production pool settings (`ROSTER_DB_POOL_SIZE`, default 16), not the
@@ -72,8 +72,4 @@ async fn bench() -> Vec<String> {
 
     println!("{}", load::setup_line(CONCURRENCY, pool_size, duration));
     load::measure_table(&targets, CONCURRENCY.callers, duration).await
-}
-
-fn main() {
-    load::main(bench);
 }

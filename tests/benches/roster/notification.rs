@@ -5,8 +5,8 @@
 //! enqueue rate and the delivery rate (from the first enqueue until the last message is
 //! marked sent), with one notification process and then with two on the same database.
 //!
-//! Run with `cargo bench -p roster-tests --bench notification`. It needs Postgres as the
-//! tests do (`ROSTER_TEST_DATABASE_URL`) and Python with aiosmtpd (the test harness
+//! Run with `cargo bench -p roster-tests --bench roster -- notification`. It needs
+//! Postgres as the tests do (`ROSTER_TEST_DATABASE_URL`) and Python with aiosmtpd (the test harness
 //! installs it into a virtual environment if `python3` lacks it, or set
 //! `ROSTER_TEST_PYTHON`). The server runs with the production pool and notification
 //! settings.
@@ -102,7 +102,7 @@ async fn run(env: &TestEnv, smtp: &SmtpServer, run: usize, channels: Vec<Channel
     assert_eq!(arrived, MESSAGES, "every message arrives once");
 }
 
-async fn bench() -> Vec<String> {
+pub(crate) async fn bench() -> Vec<String> {
     let smtp = SmtpServer::start().await;
     let pool = roster_kit::config::PoolConfig::from_env().expect("pool config");
     let pool_size = pool.max_size;
@@ -149,8 +149,4 @@ async fn bench() -> Vec<String> {
     )
     .await;
     Vec::new()
-}
-
-fn main() {
-    roster_tests::load::main(bench);
 }

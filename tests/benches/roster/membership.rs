@@ -14,10 +14,10 @@
 //! `pg_stat_database`), which tells a cache hit from a miss and counts round trips.
 //! The server runs with the production pool and membership settings.
 //!
-//! Run with `cargo bench -p roster-tests --bench membership`. It needs Postgres as the
-//! tests do (`ROSTER_TEST_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`).
-//! `ROSTER_BENCH_SECONDS` sets how long each target is measured (default 5, after a 1 s
-//! warm-up).
+//! Run with `cargo bench -p roster-tests --bench roster -- membership`. It needs
+//! Postgres as the tests do (`ROSTER_TEST_DATABASE_URL`, default
+//! `postgres://postgres@127.0.0.1:5432/postgres`). `ROSTER_BENCH_SECONDS` sets how long
+//! each target is measured (default 5, after a 1 s warm-up).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -612,7 +612,7 @@ async fn measure_table(
 }
 
 /// Seeds, then measures and prints both tables; the failures.
-async fn bench() -> Vec<String> {
+pub(crate) async fn bench() -> Vec<String> {
     let duration = load::measured_duration();
 
     // Serve with the production pool settings (`ROSTER_DB_POOL_SIZE`, default 16), not the
@@ -715,8 +715,4 @@ async fn bench() -> Vec<String> {
         miss_users.len()
     );
     failures
-}
-
-fn main() {
-    load::main(bench);
 }
