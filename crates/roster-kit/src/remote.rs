@@ -203,6 +203,20 @@ mod tests {
     }
 
     #[test]
+    fn service_calls_carry_the_service_token_and_others_none() {
+        use tonic::service::Interceptor as _;
+        let token = ServiceToken::new("rsv_secret");
+        let sent = Outgoing::as_service(&token)
+            .call(tonic::Request::new(()))
+            .expect("intercepted");
+        assert_eq!(bearer_token(sent.metadata()).ok(), Some("rsv_secret"));
+        let sent = Outgoing::anonymous()
+            .call(tonic::Request::new(()))
+            .expect("intercepted");
+        assert!(sent.metadata().get("authorization").is_none());
+    }
+
+    #[test]
     fn an_unreachable_service_is_unavailable() {
         let read = from_status(
             "identity",
