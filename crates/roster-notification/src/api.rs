@@ -15,9 +15,9 @@ use roster_proto::notification::notification_service_server::{
 use serde_json::Value;
 use tonic::{Request, Response, Status};
 
+use crate::domain::NotificationQuery;
 use crate::domain::model::{NewNotification, State, Template};
 use crate::domain::{ListRequest, Notifications};
-use crate::store::NotificationQuery;
 
 /// The notification service's gRPC service.
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ fn new_notification(message: pb::EnqueueRequest) -> Result<NewNotification> {
         ));
     };
     Ok(NewNotification {
-        template,
+        template: template.name(),
         recipient,
         locale: locale.to_owned(),
         variables: struct_to_json(message.variables.unwrap_or_default()),
@@ -205,7 +205,7 @@ mod tests {
     #[test]
     fn enqueue_requests_are_normalized() {
         let new = new_notification(request()).expect("valid");
-        assert_eq!(new.template, Template::PasswordReset);
+        assert_eq!(new.template, Template::PasswordReset.name());
         assert_eq!(new.recipient, "joe@example.com");
         assert_eq!(new.locale, "en");
         assert_eq!(new.variables, serde_json::json!({ "display_name": "Joe" }));

@@ -34,7 +34,7 @@ impl Notifications {
 
     /// One batch: claims, sends and records up to `batch_size` due messages; returns how
     /// many were attempted.
-    #[instrument(skip(self), name = "notification.deliver_due")]
+    #[instrument(skip_all, name = "notification.domain.deliver_due")]
     pub(super) async fn deliver_due(&self) -> Result<u64> {
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;

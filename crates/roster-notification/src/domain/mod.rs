@@ -20,7 +20,8 @@ use self::model::NewNotification;
 use self::render::Renderer;
 use self::transport::Mailer;
 use crate::NotificationConfig;
-use crate::store::{self, Key, NotificationQuery};
+pub(crate) use crate::store::NotificationQuery;
+use crate::store::{self, Key};
 
 /// A list request, shape-checked.
 #[derive(Debug, Clone)]
@@ -60,9 +61,9 @@ impl Notifications {
     /// Stores a message for delivery, or answers the one stored under its idempotency key
     /// (Roster's services only).
     #[instrument(
-        skip(self, caller, new),
-        fields(template = new.template.name(), idempotency_key = %new.idempotency_key),
-        name = "notification.enqueue"
+        skip_all,
+        fields(template = new.template, idempotency_key = %new.idempotency_key),
+        name = "notification.domain.enqueue"
     )]
     pub(crate) async fn enqueue(
         &self,
@@ -77,7 +78,7 @@ impl Notifications {
         let db = self.pool.get().await?;
         let id = Uuid::now_v7();
         if let Some(stored) = store::insert(&db, id, &new, self.now()).await? {
-            info!(notification_id = %id, template = new.template.name(), "notification queued");
+            info!(notification_id = %id, template = new.template, "notification queued");
             return Ok(stored.to_proto());
         }
         // The key was taken (a relay retrying after a lost answer): the first message
@@ -89,6 +90,7 @@ impl Notifications {
     }
 
     /// Reads a message (operators).
+    #[instrument(skip_all, name = "notification.domain.get", fields(notification_id = %id))]
     pub(crate) async fn get(&self, caller: &Caller, id: Uuid) -> Result<pb::Notification> {
         caller.operator()?;
         store::get(&self.pool.get().await?, Key::Id(id))
@@ -98,6 +100,7 @@ impl Notifications {
     }
 
     /// A page of messages, newest first (operators).
+    #[instrument(skip_all, name = "notification.domain.list")]
     pub(crate) async fn list(
         &self,
         caller: &Caller,

@@ -6,7 +6,7 @@ use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use roster_kit::config::redact_url;
 use roster_kit::{Error, Result};
-use tracing::info;
+use tracing::{info, instrument};
 use uuid::Uuid;
 
 use super::model::Rendered;
@@ -97,6 +97,7 @@ impl Mailer {
     }
 
     /// Sends `email`; the error says why not, without the message's content.
+    #[instrument(skip_all, name = "notification.domain.send")]
     pub(crate) async fn send(&self, email: &Email<'_>) -> std::result::Result<(), String> {
         let message = self.compose(email)?;
         match &self.transport {

@@ -2,12 +2,14 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::Result;
-use roster_kit::sql::QueryBuilder;
+use roster_kit::sql::{Columns, QueryBuilder};
 use tokio_postgres::Row;
 use tracing::instrument;
 use uuid::Uuid;
 
-use crate::domain::model::{Attempt, Due, NewNotification, NotificationRecord, Rendered, State};
+pub(crate) mod records;
+
+use self::records::{Attempt, Due, NewNotification, NotificationRecord, Rendered, State};
 
 /// Every column but `secret_variables`, which only the delivery worker reads.
 const COLUMNS: &str =
@@ -15,35 +17,39 @@ const COLUMNS: &str =
      attempts, next_attempt_at, last_error, created_at, sent_at, rendered_subject, rendered_text,
      rendered_html";
 
-fn record_from_row(row: &Row) -> NotificationRecord {
-    let subject: Option<String> = row.get("rendered_subject");
-    NotificationRecord {
-        id: row.get("notification_id"),
-        idempotency_key: row.get("idempotency_key"),
-        template: row.get("template"),
-        recipient: row.get("recipient"),
-        locale: row.get("locale"),
-        variables: row.get("variables"),
-        state: State::parse(row.get("state")),
-        attempts: row.get("attempts"),
-        next_attempt_at: row.get("next_attempt_at"),
-        last_error: row.get("last_error"),
-        created_at: row.get("created_at"),
-        sent_at: row.get("sent_at"),
-        rendered: subject.map(|subject| Rendered {
+fn record_from_row(row: &Row) -> Result<NotificationRecord> {
+    let subject: Option<String> = row.column("rendered_subject")?;
+    let rendered = match subject {
+        Some(subject) => Some(Rendered {
             subject,
             text: row
-                .get::<_, Option<String>>("rendered_text")
+                .column::<Option<String>>("rendered_text")?
                 .unwrap_or_default(),
             html: row
-                .get::<_, Option<String>>("rendered_html")
+                .column::<Option<String>>("rendered_html")?
                 .unwrap_or_default(),
         }),
-    }
+        None => None,
+    };
+    Ok(NotificationRecord {
+        id: row.column("notification_id")?,
+        idempotency_key: row.column("idempotency_key")?,
+        template: row.column("template")?,
+        recipient: row.column("recipient")?,
+        locale: row.column("locale")?,
+        variables: row.column("variables")?,
+        state: State::parse(row.column("state")?),
+        attempts: row.column("attempts")?,
+        next_attempt_at: row.column("next_attempt_at")?,
+        last_error: row.column("last_error")?,
+        created_at: row.column("created_at")?,
+        sent_at: row.column("sent_at")?,
+        rendered,
+    })
 }
 
 /// Stores a new message, due at once; `None` when its idempotency key is taken.
-#[instrument(skip(db, new), name = "notification.store.insert")]
+#[instrument(skip_all, name = "notification.store.insert")]
 pub(crate) async fn insert(
     db: &impl GenericClient,
     id: Uuid,
@@ -66,7 +72,7 @@ pub(crate) async fn insert(
             &[
                 &id,
                 &new.idempotency_key,
-                &new.template.name(),
+                &new.template,
                 &new.recipient,
                 &new.locale,
                 &new.variables,
@@ -75,7 +81,7 @@ pub(crate) async fn insert(
             ],
         )
         .await?;
-    Ok(row.as_ref().map(record_from_row))
+    row.as_ref().map(record_from_row).transpose()
 }
 
 /// Which message to read.
@@ -85,6 +91,7 @@ pub(crate) enum Key<'a> {
 }
 
 /// Reads a message.
+#[instrument(skip_all, name = "notification.store.get")]
 pub(crate) async fn get(
     db: &impl GenericClient,
     key: Key<'_>,
@@ -99,7 +106,7 @@ pub(crate) async fn get(
         ))
         .await?;
     let row = db.query_opt(&statement, &[value]).await?;
-    Ok(row.as_ref().map(record_from_row))
+    row.as_ref().map(record_from_row).transpose()
 }
 
 /// The filters of ListNotifications.
@@ -117,6 +124,7 @@ pub(crate) struct NotificationQuery {
 
 /// A page of messages, newest first, after the (created_at, id) of the previous page's
 /// last row.
+#[instrument(skip_all, name = "notification.store.list")]
 pub(crate) async fn list(
     db: &impl GenericClient,
     query: &NotificationQuery,
@@ -148,38 +156,39 @@ pub(crate) async fn list(
         &[&limit],
     );
     let statement = db.prepare_cached(sql.sql()).await?;
-    Ok(db
-        .query(&statement, sql.params())
+    db.query(&statement, sql.params())
         .await?
         .iter()
         .map(record_from_row)
-        .collect())
+        .collect()
 }
 
 /// Claims up to `limit` messages due at `now`, locked until the transaction ends.
-#[instrument(skip(db), name = "notification.store.claim_due")]
+#[instrument(skip_all, name = "notification.store.claim_due")]
 pub(crate) async fn claim_due(
     db: &impl GenericClient,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Due>> {
     let statement = db.prepare_cached(include_str!("claim_due.sql")).await?;
-    Ok(db
-        .query(&statement, &[&now, &limit])
+    db.query(&statement, &[&now, &limit])
         .await?
         .iter()
-        .map(|row| Due {
-            id: row.get("notification_id"),
-            template: row.get("template"),
-            recipient: row.get("recipient"),
-            variables: row.get("variables"),
-            secret_variables: row.get("secret_variables"),
-            attempts: row.get("attempts"),
+        .map(|row| {
+            Ok(Due {
+                id: row.column("notification_id")?,
+                template: row.column("template")?,
+                recipient: row.column("recipient")?,
+                variables: row.column("variables")?,
+                secret_variables: row.column("secret_variables")?,
+                attempts: row.column("attempts")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Stores the outcome of one attempt at message `id`.
+#[instrument(skip_all, name = "notification.store.record_attempt")]
 pub(crate) async fn record_attempt(
     db: &impl GenericClient,
     id: Uuid,
