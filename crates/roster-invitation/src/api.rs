@@ -13,8 +13,7 @@ use roster_proto::invitation::invitation_service_server::{
 };
 use tonic::{Request, Response, Status};
 
-use crate::domain::{Change, Invitations, InviteRequest, Invitee, ListRequest};
-use crate::store::InvitationQuery;
+use crate::domain::{Change, InvitationQuery, Invitations, InviteRequest, Invitee, ListRequest};
 
 /// The invitation service's gRPC service.
 #[derive(Debug, Clone)]

@@ -73,6 +73,7 @@ impl Invitations {
     }
 
     /// What the accept page shows.
+    #[instrument(skip_all, name = "invitation.domain.preview")]
     pub(crate) async fn preview(&self, secret: &str) -> Result<pb::PreviewInvitationResponse> {
         let invitation = self
             .by_token(&self.pool.get().await?, secret, false)
@@ -100,7 +101,7 @@ impl Invitations {
 
     /// Accepts the invitation behind `secret` for `invitee`; with a `request_id`, a retry
     /// after success answers the same acceptance.
-    #[instrument(skip_all, name = "invitation.accept")]
+    #[instrument(skip_all, name = "invitation.domain.accept")]
     pub(crate) async fn accept(
         &self,
         secret: &str,

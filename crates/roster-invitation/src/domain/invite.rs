@@ -339,7 +339,7 @@ impl Invitations {
     }
 
     /// Invites each address of `request` or says why not.
-    #[instrument(skip_all, name = "invitation.invite_users", fields(account_id = %request.account_id, emails = request.emails.len()))]
+    #[instrument(skip_all, name = "invitation.domain.invite_users", fields(account_id = %request.account_id, emails = request.emails.len()))]
     pub(crate) async fn invite_users(
         &self,
         caller: &Caller,
@@ -513,7 +513,7 @@ impl Invitations {
     }
 
     /// Sends an invitation again with a new link and expiry, if it still may be sent.
-    #[instrument(skip(self, caller), name = "invitation.resend")]
+    #[instrument(skip(self, caller), name = "invitation.domain.resend")]
     pub(crate) async fn resend(
         &self,
         caller: &Caller,

@@ -55,6 +55,7 @@ pub(crate) enum Change {
 
 impl Invitations {
     /// Reads an invitation (roster.members.read in its workspaces).
+    #[instrument(skip_all, name = "invitation.domain.get")]
     pub(crate) async fn get(&self, caller: &Caller, invitation_id: Uuid) -> Result<pb::Invitation> {
         let db = self.pool.get().await?;
         let (invitation, _) = self.visible(&db, caller, invitation_id, Need::Read).await?;
@@ -62,6 +63,7 @@ impl Invitations {
     }
 
     /// A page of an account's or a workspace's invitations.
+    #[instrument(skip_all, name = "invitation.domain.list")]
     pub(crate) async fn list(
         &self,
         caller: &Caller,
@@ -97,7 +99,7 @@ impl Invitations {
     }
 
     /// Revokes an invitation or changes its roles (roster.members.invite).
-    #[instrument(skip(self, caller), name = "invitation.change")]
+    #[instrument(skip(self, caller), name = "invitation.domain.change")]
     pub(crate) async fn change(
         &self,
         caller: &Caller,

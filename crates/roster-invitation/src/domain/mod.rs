@@ -28,6 +28,7 @@ use uuid::Uuid;
 
 use crate::InvitationConfig;
 use crate::store;
+pub(crate) use crate::store::InvitationQuery;
 
 /// Lets a caller read a workspace's invitations.
 const READ: &str = "roster.members.read";
@@ -264,6 +265,7 @@ impl Invitations {
 
     /// Lists audit events: operators, or callers who may invite in every workspace of the
     /// account.
+    #[instrument(skip_all, name = "invitation.domain.list_audit_events")]
     pub(crate) async fn list_audit_events(
         &self,
         caller: &Caller,
@@ -293,7 +295,7 @@ impl Invitations {
 
     /// How many pending invitations will take a seat in each of `workspace_ids` (Roster
     /// services only: membership's GetSeatUsage).
-    #[instrument(skip(self, caller), name = "invitation.count_pending")]
+    #[instrument(skip(self, caller), name = "invitation.domain.count_pending")]
     pub(crate) async fn count_pending(
         &self,
         caller: &Caller,
@@ -327,7 +329,7 @@ impl Invitations {
     }
 
     /// Deletes invitations that ended more than the retention period ago.
-    #[instrument(skip(self), name = "invitation.cleanup")]
+    #[instrument(skip(self), name = "invitation.domain.cleanup")]
     async fn delete_old(&self) -> Result<u64> {
         let retention =
             chrono::Duration::from_std(self.config.retention).unwrap_or(chrono::Duration::MAX);

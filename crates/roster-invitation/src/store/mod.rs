@@ -4,17 +4,27 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::Result;
-use roster_kit::sql::{QueryBuilder, contains_pattern};
+use roster_kit::sql::{Columns, QueryBuilder, contains_pattern};
 use tokio_postgres::Row;
+use tracing::instrument;
 use uuid::Uuid;
 
-use crate::domain::model::{InvitationRecord, Stored};
+pub(crate) mod records;
+
+use self::records::{InvitationRecord, Stored};
+
+/// Every column but `token_hash`, which never leaves the store.
+const COLUMNS: &str =
+    "account_id, invitation_id, workspace_ids, all_workspaces, email, role_ids, message,
+     state, inviter_user_id, created_at, expires_at, last_sent_at, send_count, accepted_user_id,
+     accepted_at, revoked_at";
 
 /// Invitations still pending at `now`, in SQL.
 const PENDING: &str = "state = 'pending' AND expires_at > {}";
 
 /// Locks the account's row (creating it on first use), so one request at a time decides
 /// what counts as already invited and how many seats pending invitations hold.
+#[instrument(skip_all, name = "invitation.store.lock_account")]
 pub(crate) async fn lock_account(db: &impl GenericClient, account_id: Uuid) -> Result<()> {
     let statement = db
         .prepare_cached("INSERT INTO accounts (account_id) VALUES ($1) ON CONFLICT DO NOTHING")
@@ -55,6 +65,7 @@ impl<'a> Overlap<'a> {
 }
 
 /// Pending invitations of these emails overlapping `overlap`: email -> invitation id.
+#[instrument(skip_all, name = "invitation.store.pending_invitations")]
 pub(crate) async fn pending_invitations(
     db: &impl GenericClient,
     overlap: &Overlap<'_>,
@@ -64,21 +75,21 @@ pub(crate) async fn pending_invitations(
     overlap.push_filter(&mut sql);
     sql.push(" AND email = ANY({})", &[&emails]);
     let statement = db.prepare_cached(sql.sql()).await?;
-    Ok(db
-        .query(&statement, sql.params())
+    db.query(&statement, sql.params())
         .await?
         .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect())
+        .map(|row| Ok((row.column("email")?, row.column("invitation_id")?)))
+        .collect()
 }
 
 /// How many pending invitations would join each of `workspaces`.
+#[instrument(skip_all, name = "invitation.store.pending_seats")]
 pub(crate) async fn pending_seats(
     db: &impl GenericClient,
     overlap: &Overlap<'_>,
     workspaces: &[Uuid],
 ) -> Result<HashMap<Uuid, i64>> {
-    let mut sql = QueryBuilder::new("SELECT w.workspace_id, count(*) FROM unnest(");
+    let mut sql = QueryBuilder::new("SELECT w.workspace_id, count(*) AS pending FROM unnest(");
     sql.push("{}::uuid[]) AS w(workspace_id) JOIN invitations i ON (i.all_workspaces OR w.workspace_id = ANY(i.workspace_ids))", &[&workspaces]);
     sql.push(" AND i.account_id = {}", &[&overlap.account_id]);
     sql.push(
@@ -90,26 +101,29 @@ pub(crate) async fn pending_seats(
     }
     sql.push(" GROUP BY w.workspace_id", &[]);
     let statement = db.prepare_cached(sql.sql()).await?;
-    Ok(db
-        .query(&statement, sql.params())
+    db.query(&statement, sql.params())
         .await?
         .iter()
-        .map(|row| (row.get(0), row.get(1)))
-        .collect())
+        .map(|row| Ok((row.column("workspace_id")?, row.column("pending")?)))
+        .collect()
 }
 
 /// The distinct addresses of the account's pending invitations (but `overlap.except`),
 /// whatever workspaces they join: the places of the account's seat allowance they may
 /// take when accepted.
+#[instrument(skip_all, name = "invitation.store.pending_people")]
 pub(crate) async fn pending_people(db: &impl GenericClient, overlap: &Overlap<'_>) -> Result<i64> {
-    let mut sql = QueryBuilder::new("SELECT count(DISTINCT email) FROM invitations WHERE true");
+    let mut sql =
+        QueryBuilder::new("SELECT count(DISTINCT email) AS people FROM invitations WHERE true");
     sql.push(" AND account_id = {}", &[&overlap.account_id]);
     sql.push(&format!(" AND {PENDING}"), &[&overlap.now]);
     if let Some(except) = &overlap.except {
         sql.push(" AND invitation_id <> {}", &[except]);
     }
     let statement = db.prepare_cached(sql.sql()).await?;
-    Ok(db.query_one(&statement, sql.params()).await?.get(0))
+    db.query_one(&statement, sql.params())
+        .await?
+        .column("people")
 }
 
 /// New invitations of one request: everything but id, email and token is shared.
@@ -121,6 +135,7 @@ pub(crate) struct NewInvitations<'a> {
 }
 
 /// Inserts a request's invitations in one statement.
+#[instrument(skip_all, name = "invitation.store.insert_invitations")]
 pub(crate) async fn insert_invitations(
     db: &impl GenericClient,
     new: &NewInvitations<'_>,
@@ -151,25 +166,25 @@ pub(crate) async fn insert_invitations(
     Ok(())
 }
 
-fn invitation_from_row(row: &Row) -> InvitationRecord {
-    InvitationRecord {
-        account_id: row.get("account_id"),
-        id: row.get("invitation_id"),
-        workspace_ids: row.get("workspace_ids"),
-        all_workspaces: row.get("all_workspaces"),
-        email: row.get("email"),
-        role_ids: row.get("role_ids"),
-        message: row.get("message"),
-        stored: Stored::parse(row.get("state")),
-        inviter_user_id: row.get("inviter_user_id"),
-        created_at: row.get("created_at"),
-        expires_at: row.get("expires_at"),
-        last_sent_at: row.get("last_sent_at"),
-        send_count: row.get("send_count"),
-        accepted_user_id: row.get("accepted_user_id"),
-        accepted_at: row.get("accepted_at"),
-        revoked_at: row.get("revoked_at"),
-    }
+fn invitation_from_row(row: &Row) -> Result<InvitationRecord> {
+    Ok(InvitationRecord {
+        account_id: row.column("account_id")?,
+        id: row.column("invitation_id")?,
+        workspace_ids: row.column("workspace_ids")?,
+        all_workspaces: row.column("all_workspaces")?,
+        email: row.column("email")?,
+        role_ids: row.column("role_ids")?,
+        message: row.column("message")?,
+        stored: Stored::parse(row.column("state")?),
+        inviter_user_id: row.column("inviter_user_id")?,
+        created_at: row.column("created_at")?,
+        expires_at: row.column("expires_at")?,
+        last_sent_at: row.column("last_sent_at")?,
+        send_count: row.column("send_count")?,
+        accepted_user_id: row.column("accepted_user_id")?,
+        accepted_at: row.column("accepted_at")?,
+        revoked_at: row.column("revoked_at")?,
+    })
 }
 
 /// Which invitation to read.
@@ -179,6 +194,7 @@ pub(crate) enum Key<'a> {
 }
 
 /// Reads an invitation, row-locked with `lock` until the transaction ends.
+#[instrument(skip_all, name = "invitation.store.get_invitation")]
 pub(crate) async fn get_invitation(
     db: &impl GenericClient,
     key: Key<'_>,
@@ -191,14 +207,15 @@ pub(crate) async fn get_invitation(
     };
     let statement = db
         .prepare_cached(&format!(
-            "SELECT * FROM invitations WHERE {column} = $1{lock}"
+            "SELECT {COLUMNS} FROM invitations WHERE {column} = $1{lock}"
         ))
         .await?;
     let row = db.query_opt(&statement, &[value]).await?;
-    Ok(row.as_ref().map(invitation_from_row))
+    row.as_ref().map(invitation_from_row).transpose()
 }
 
 /// Gives an invitation a new token and expiry, as sent once more at `now`.
+#[instrument(skip_all, name = "invitation.store.record_resend")]
 pub(crate) async fn record_resend(
     db: &impl GenericClient,
     invitation: &InvitationRecord,
@@ -225,6 +242,7 @@ pub(crate) async fn record_resend(
 }
 
 /// Writes an invitation's state, roles and acceptance or revocation.
+#[instrument(skip_all, name = "invitation.store.update_invitation")]
 pub(crate) async fn update_invitation(
     db: &impl GenericClient,
     invitation: &InvitationRecord,
@@ -259,6 +277,7 @@ pub(crate) struct InvitationQuery {
 }
 
 /// A page of invitations, newest first.
+#[instrument(skip_all, name = "invitation.store.list_invitations")]
 pub(crate) async fn list_invitations(
     db: &impl GenericClient,
     query: &InvitationQuery,
@@ -267,7 +286,7 @@ pub(crate) async fn list_invitations(
     limit: i64,
 ) -> Result<Vec<InvitationRecord>> {
     use roster_proto::invitation::InvitationState as State;
-    let mut sql = QueryBuilder::new("SELECT * FROM invitations WHERE true");
+    let mut sql = QueryBuilder::new(&format!("SELECT {COLUMNS} FROM invitations WHERE true"));
     sql.push(" AND account_id = {}", &[&query.account_id]);
     if let Some(workspace_id) = &query.workspace_id {
         sql.push(
@@ -301,16 +320,16 @@ pub(crate) async fn list_invitations(
     }
     sql.push(" ORDER BY invitation_id DESC LIMIT {}", &[&limit]);
     let statement = db.prepare_cached(sql.sql()).await?;
-    Ok(db
-        .query(&statement, sql.params())
+    db.query(&statement, sql.params())
         .await?
         .iter()
         .map(invitation_from_row)
-        .collect())
+        .collect()
 }
 
 /// Deletes up to `limit` invitations that ended (expired, revoked or accepted) before
 /// `cutoff`; returns how many.
+#[instrument(skip_all, name = "invitation.store.delete_ended")]
 pub(crate) async fn delete_ended(
     db: &impl GenericClient,
     cutoff: DateTime<Utc>,
