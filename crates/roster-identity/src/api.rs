@@ -12,8 +12,7 @@ use roster_proto::identity::identity_service_server::{IdentityService, IdentityS
 use tonic::{Request, Response, Status};
 
 use crate::domain::model::{Kind, Status as UserStatus};
-use crate::domain::{Identity, StatusChange, password_change_required};
-use crate::store::{UserOrder, UserQuery};
+use crate::domain::{Identity, StatusChange, UserOrder, UserQuery, password_change_required};
 
 /// Identity's gRPC service.
 #[derive(Debug, Clone)]

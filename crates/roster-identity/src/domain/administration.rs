@@ -5,7 +5,12 @@ use roster_kit::remote::{Intercepted, Outgoing, answer};
 use roster_proto::membership as membership_pb;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
 
-use super::*;
+use roster_kit::auth::{Caller, Principal};
+use roster_kit::{Error, Result};
+use uuid::Uuid;
+
+use super::Identity;
+use tracing::instrument;
 
 /// Asks membership about a user's accounts: whether an account administrator may act on
 /// the user, and whether their accounts allow self-service password reset.
@@ -61,6 +66,7 @@ impl AdministrationCheck {
 
 impl Identity {
     /// Operators, or an account administrator of every account `user_id` belongs to.
+    #[instrument(skip_all, name = "identity.domain.require_user_administrator")]
     pub(crate) async fn require_user_administrator<'c>(
         &self,
         caller: &'c Caller,

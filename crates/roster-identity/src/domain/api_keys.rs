@@ -1,8 +1,20 @@
 //! API keys: created with a secret shown once, listed without it, revoked.
-use super::*;
+use chrono::{DateTime, Utc};
+use roster_kit::audit::{AuditRecord, Changes};
+use roster_kit::auth::Caller;
+use roster_kit::paging::PageSize;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, audit, paging, requests, token};
+use roster_proto::identity as pb;
+use uuid::Uuid;
+
+use super::{API_KEY_PREFIX, Identity, require_self_or_operator, secret_prefix};
+use crate::store;
+use tracing::instrument;
 
 impl Identity {
     /// Creates an API key (operators, or for oneself).
+    #[instrument(skip_all, name = "identity.domain.create_api_key")]
     pub(crate) async fn create_api_key(
         &self,
         caller: &Caller,
@@ -59,6 +71,7 @@ impl Identity {
     }
 
     /// Lists a user's API keys.
+    #[instrument(skip_all, name = "identity.domain.list_api_keys")]
     pub(crate) async fn list_api_keys(
         &self,
         caller: &Caller,
@@ -84,12 +97,16 @@ impl Identity {
         let (keys, next_page_token) =
             paging::finish_page(keys, limit, &query, |k| (k.created_at, k.id));
         Ok(pb::ListApiKeysResponse {
-            api_keys: keys.iter().map(store::ApiKeyRecord::to_proto).collect(),
+            api_keys: keys
+                .iter()
+                .map(store::records::ApiKeyRecord::to_proto)
+                .collect(),
             next_page_token,
         })
     }
 
     /// Revokes an API key (operators, or the key's user).
+    #[instrument(skip_all, name = "identity.domain.revoke_api_key")]
     pub(crate) async fn revoke_api_key(
         &self,
         caller: &Caller,

@@ -1,9 +1,20 @@
 //! The first operator, and upkeep of stale credentials.
-use super::*;
+use std::time::Duration;
+
+use roster_kit::audit::Changes;
+use roster_kit::{Error, Result, token};
+use roster_proto::identity as pb;
+use roster_proto::types::ErrorReason;
+
+use super::model::Kind;
+use super::{API_KEY_PREFIX, Identity, acting_as, secret_prefix};
+use crate::store::{self, NewUser};
+use tracing::instrument;
 
 impl Identity {
     /// Creates the first platform operator and an API key for it: the way in on an empty
     /// database. Refused once any operator exists.
+    #[instrument(skip_all, name = "identity.domain.bootstrap_operator")]
     pub async fn bootstrap_operator(
         &self,
         email: &str,

@@ -1,8 +1,20 @@
 //! Email changes, confirmed by a link sent to the new address.
-use super::*;
+use roster_kit::audit::Changes;
+use roster_kit::auth::Caller;
+use roster_kit::outbox::OutboxMessage;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, outbox, requests, token};
+use roster_proto::identity as pb;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{EMAIL_CHANGE_PREFIX, Identity, acting_as, anonymous, to_chrono, token_invalid};
+use crate::store::{self, Purpose, UserPatch};
+use tracing::instrument;
 
 impl Identity {
     /// Sends a verification link to a new email (operators only: the email is the login).
+    #[instrument(skip_all, name = "identity.domain.change_email")]
     pub(crate) async fn change_email(
         &self,
         caller: &Caller,
@@ -29,7 +41,7 @@ impl Identity {
             return Err(store::email_taken(&new_email));
         }
         let minted = token::mint(EMAIL_CHANGE_PREFIX);
-        let expires_at = now + chrono(self.config.email_change_ttl);
+        let expires_at = now + to_chrono(self.config.email_change_ttl);
         store::replace_one_time_token(
             &tx,
             user_id,
@@ -79,6 +91,7 @@ impl Identity {
 
     /// Applies an email change with its token, which proves the new email. A retry with
     /// the same token and `request_id` answers as the first call.
+    #[instrument(skip_all, name = "identity.domain.confirm_email_change")]
     pub(crate) async fn confirm_email_change(
         &self,
         secret: &str,

@@ -1,5 +1,12 @@
 //! The audit log and the user change feed.
-use super::*;
+use roster_kit::auth::Caller;
+use roster_kit::paging::PageSize;
+use roster_kit::{Error, Result, audit};
+use roster_proto::identity as pb;
+
+use super::{Identity, require_operator_or_service};
+use crate::store;
+use tracing::instrument;
 
 /// The most bytes of changes one feed page carries (far below the 16 MiB Roster clients
 /// read, and above the largest user a row can hold).
@@ -7,6 +14,7 @@ const FEED_PAGE_BYTES: usize = 1 << 20;
 
 impl Identity {
     /// Lists audit events (operators).
+    #[instrument(skip_all, name = "identity.domain.list_audit_events")]
     pub(crate) async fn list_audit_events(
         &self,
         caller: &Caller,
@@ -25,6 +33,7 @@ impl Identity {
     }
 
     /// Reads the user change feed (operators and Roster's services).
+    #[instrument(skip_all, name = "identity.domain.list_user_changes")]
     pub(crate) async fn list_user_changes(
         &self,
         caller: &Caller,

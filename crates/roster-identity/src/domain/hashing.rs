@@ -13,6 +13,7 @@ use rand::Rng as _;
 use roster_kit::{Error, Result};
 use roster_proto::types::ErrorReason;
 use tokio::sync::Semaphore;
+use tracing::instrument;
 
 /// Shortest and longest passwords, in characters.
 pub(crate) const MIN_PASSWORD_CHARS: usize = 12;
@@ -95,6 +96,7 @@ impl PasswordHasher {
     }
 
     /// Hashes a new password into a PHC string.
+    #[instrument(skip_all, name = "identity.domain.hash")]
     pub(crate) async fn hash(&self, password: &str) -> Result<String> {
         let password = password.to_owned();
         self.run(move || {
@@ -108,6 +110,7 @@ impl PasswordHasher {
 
     /// Whether `password` matches `stored`; with no stored hash, spends the same time and
     /// answers false.
+    #[instrument(skip_all, name = "identity.domain.verify")]
     pub(crate) async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool> {
         let password = password.to_owned();
         let (stored, real) = match stored {

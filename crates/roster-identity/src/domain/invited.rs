@@ -1,6 +1,17 @@
 //! People created for an invitation being accepted (the invitation service asks).
 use super::users::person_fields;
-use super::*;
+use roster_kit::audit::Changes;
+use roster_kit::auth::Caller;
+use roster_kit::{Error, Result};
+use roster_proto::identity as pb;
+use roster_proto::types::ErrorReason;
+use tracing::{info, instrument};
+use uuid::Uuid;
+
+use super::hashing::check_policy;
+use super::model::{Kind, UserRecord};
+use super::{Identity, acting_as};
+use crate::store::{self, NewUser, UserPatch};
 
 /// The refusal for an email that belongs to someone the invitation did not create.
 fn has_an_account(email: &str) -> Error {

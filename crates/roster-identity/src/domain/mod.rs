@@ -22,21 +22,18 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal};
-use roster_kit::clock::{SharedClock, to_timestamp};
+use roster_kit::clock::SharedClock;
 use roster_kit::outbox::{self, OutboxMessage};
-use roster_kit::paging::{self, PageSize};
-use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result, token};
-use roster_proto::identity as pb;
 use roster_proto::types::ErrorReason;
 use serde_json::json;
-use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
-use self::hashing::{PasswordHasher, check_policy, generate_temporary};
+use self::hashing::PasswordHasher;
 use self::model::{Kind, Status, UserRecord, effective_status};
 use crate::IdentityConfig;
-use crate::store::{self, NewUser, Purpose, UserPatch, UserQuery};
+use crate::store::{self, NewUser};
+pub(crate) use crate::store::{UserOrder, UserQuery};
 
 const SESSION_PREFIX: &str = "rss";
 const API_KEY_PREFIX: &str = "rak";
@@ -64,7 +61,7 @@ pub struct Identity {
     administration: Option<AdministrationCheck>,
 }
 
-fn chrono(duration: Duration) -> chrono::Duration {
+fn to_chrono(duration: Duration) -> chrono::Duration {
     chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 

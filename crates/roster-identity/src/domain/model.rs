@@ -3,29 +3,10 @@ use chrono::{DateTime, Utc};
 use roster_kit::clock::to_timestamp;
 use roster_proto::identity as pb;
 
-/// Person or machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub(crate) enum Kind {
-    Human,
-    Service,
-}
+use crate::store::records::ApiKeyRecord;
+pub(crate) use crate::store::records::{Kind, Status, UserRecord};
 
 impl Kind {
-    pub(crate) fn as_db(self) -> &'static str {
-        match self {
-            Self::Human => "human",
-            Self::Service => "service",
-        }
-    }
-
-    pub(crate) fn from_db(value: &str) -> Self {
-        if value == "service" {
-            Self::Service
-        } else {
-            Self::Human
-        }
-    }
-
     pub(crate) fn to_proto(self) -> pb::UserKind {
         match self {
             Self::Human => pb::UserKind::Human,
@@ -34,31 +15,7 @@ impl Kind {
     }
 }
 
-/// Stored status (an expired automatic lock is still stored as `Locked`; see [`effective_status`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub(crate) enum Status {
-    Active,
-    Disabled,
-    Locked,
-}
-
 impl Status {
-    pub(crate) fn as_db(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Disabled => "disabled",
-            Self::Locked => "locked",
-        }
-    }
-
-    pub(crate) fn from_db(value: &str) -> Self {
-        match value {
-            "disabled" => Self::Disabled,
-            "locked" => Self::Locked,
-            _ => Self::Active,
-        }
-    }
-
     fn to_proto(self) -> pb::UserStatus {
         match self {
             Self::Active => pb::UserStatus::Active,
@@ -78,32 +35,6 @@ pub(crate) fn effective_status(
         (Status::Locked, Some(until)) if until <= now => Status::Active,
         (status, _) => status,
     }
-}
-
-/// A row of `users`.
-#[derive(Debug, Clone)]
-pub(crate) struct UserRecord {
-    pub(crate) id: uuid::Uuid,
-    pub(crate) kind: Kind,
-    pub(crate) email: String,
-    pub(crate) display_name: String,
-    pub(crate) phone: String,
-    pub(crate) description: String,
-    pub(crate) is_operator: bool,
-    pub(crate) status: Status,
-    pub(crate) locked_until: Option<DateTime<Utc>>,
-    pub(crate) password_hash: Option<String>,
-    pub(crate) password_change_required: bool,
-    pub(crate) failed_logins: i32,
-    pub(crate) pending_email: Option<String>,
-    /// Set on people created for an invitation (ProvisionInvitedUser).
-    pub(crate) invitation_id: Option<uuid::Uuid>,
-    /// When the current email was proven to reach the user; `None` while unproven.
-    pub(crate) email_verified_at: Option<DateTime<Utc>>,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) updated_at: DateTime<Utc>,
-    pub(crate) version: i64,
-    pub(crate) change_seq: i64,
 }
 
 impl UserRecord {
@@ -148,7 +79,7 @@ impl UserRecord {
     }
 }
 
-impl crate::store::ApiKeyRecord {
+impl ApiKeyRecord {
     pub(crate) fn to_proto(&self) -> pb::ApiKey {
         pb::ApiKey {
             api_key_id: self.id.to_string(),

@@ -1,8 +1,26 @@
 //! Password change, reset by emailed link, and temporary passwords.
-use super::*;
+
+use roster_kit::audit::Changes;
+use roster_kit::auth::Caller;
+use roster_kit::outbox::OutboxMessage;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, outbox, requests, token};
+use roster_proto::identity as pb;
+use serde_json::json;
+use tracing::{info, instrument, warn};
+use uuid::Uuid;
+
+use super::hashing::{check_policy, generate_temporary};
+use super::model::Kind;
+use super::{
+    Identity, RESET_PREFIX, acting_as, anonymous, invalid_credentials, to_chrono, token_invalid,
+    wrong_kind,
+};
+use crate::store::{self, Purpose, UserPatch};
 
 impl Identity {
     /// Changes one's own password, proving the current one; ends one's other sessions.
+    #[instrument(skip_all, name = "identity.domain.change_password")]
     pub(crate) async fn change_password(
         &self,
         caller: &Caller,
@@ -133,7 +151,7 @@ impl Identity {
             return Ok(());
         }
         let minted = token::mint(RESET_PREFIX);
-        let expires_at = now + chrono(self.config.reset_token_ttl);
+        let expires_at = now + to_chrono(self.config.reset_token_ttl);
         store::replace_one_time_token(
             &tx,
             user.id,
@@ -172,6 +190,7 @@ impl Identity {
 
     /// Sets a new password with a reset token; ends every session and marks the email
     /// verified. A retry with the same token and `request_id` answers as the first call.
+    #[instrument(skip_all, name = "identity.domain.reset_password")]
     pub(crate) async fn reset_password(
         &self,
         secret: &str,
@@ -222,6 +241,7 @@ impl Identity {
 
     /// Sets a generated temporary password (operators, and administrators of every
     /// account of the user); returns it once.
+    #[instrument(skip_all, name = "identity.domain.set_temporary_password")]
     pub(crate) async fn set_temporary_password(
         &self,
         caller: &Caller,

@@ -1,5 +1,23 @@
 //! Authentication, login (with lockout), logout and sessions.
-use super::*;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use roster_kit::audit::Changes;
+use roster_kit::auth::{Caller, Principal};
+use roster_kit::clock::to_timestamp;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, requests, token};
+use roster_proto::identity as pb;
+use roster_proto::types::ErrorReason;
+use tracing::{instrument, warn};
+use uuid::Uuid;
+
+use super::model::{Kind, Status, UserRecord};
+use super::{
+    API_KEY_PREFIX, Authenticated, Identity, SESSION_PREFIX, acting_as, actor,
+    check_can_authenticate, enqueue_lock_notice, invalid_credentials, password_change_required,
+    require_self_or_operator, to_chrono,
+};
+use crate::store::{self, UserPatch};
 
 impl Identity {
     /// Resolves a session token or API key.
@@ -32,6 +50,7 @@ impl Identity {
     }
 
     /// `Authenticate` for other services: restricted sessions are refused.
+    #[instrument(skip_all, name = "identity.domain.authenticate_for_service")]
     pub(crate) async fn authenticate_for_service(&self, secret: &str) -> Result<pb::Principal> {
         let authenticated = self.authenticate(secret).await?;
         if authenticated.password_change_only {
@@ -119,7 +138,7 @@ impl Identity {
         now: DateTime<Utc>,
     ) -> Result<pb::LoginResponse> {
         let session = token::mint(SESSION_PREFIX);
-        let expires_at = now + chrono(self.config.session_ttl);
+        let expires_at = now + to_chrono(self.config.session_ttl);
         store::insert_session(
             db,
             user.id,
@@ -172,7 +191,7 @@ impl Identity {
         }
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        let window_start = now - chrono(self.config.failed_login_window);
+        let window_start = now - to_chrono(self.config.failed_login_window);
         let Some(failures) = store::record_failed_login(&tx, user.id, now, window_start).await?
         else {
             return Ok(());
@@ -189,7 +208,7 @@ impl Identity {
         )
         .await?;
         if u32::try_from(failures).unwrap_or(0) >= self.config.max_failed_logins {
-            let until = now + chrono(self.config.lockout);
+            let until = now + to_chrono(self.config.lockout);
             let status = (
                 Status::Locked,
                 Some(until),
@@ -219,6 +238,7 @@ impl Identity {
     /// Whether `secret` is a session (live or not) whose logout with `request_id` was
     /// answered: its retry, refused by authentication now that the session ended, answers
     /// as the first call did.
+    #[instrument(skip_all, name = "identity.domain.logout_answered")]
     pub(crate) async fn logout_answered(&self, secret: &str, request_id: &str) -> Result<bool> {
         if request_id.is_empty() || secret.split_once('_').map(|(p, _)| p) != Some(SESSION_PREFIX) {
             return Ok(false);
@@ -233,6 +253,7 @@ impl Identity {
     }
 
     /// Ends the caller's session.
+    #[instrument(skip_all, name = "identity.domain.logout")]
     pub(crate) async fn logout(&self, caller: &Caller) -> Result<()> {
         let principal = caller.principal()?;
         let session_id = principal.session_id.ok_or_else(|| {
@@ -265,6 +286,7 @@ impl Identity {
     }
 
     /// Ends every session of a user.
+    #[instrument(skip_all, name = "identity.domain.revoke_sessions")]
     pub(crate) async fn revoke_sessions(
         &self,
         caller: &Caller,

@@ -1,5 +1,17 @@
 //! Disable, enable, lock and unlock.
-use super::*;
+use chrono::{DateTime, Utc};
+use roster_kit::audit::Changes;
+use roster_kit::auth::Caller;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, requests};
+use roster_proto::identity as pb;
+use roster_proto::types::ErrorReason;
+use tracing::{info, instrument};
+use uuid::Uuid;
+
+use super::model::Status;
+use super::{Identity, enqueue_lock_notice};
+use crate::store::{self, UserPatch};
 
 impl Identity {
     /// Disables, enables, locks or unlocks a user (operators, and administrators of

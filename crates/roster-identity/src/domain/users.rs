@@ -1,5 +1,20 @@
 //! Creating, reading, listing and updating users and service accounts.
-use super::*;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use roster_kit::audit::Changes;
+use roster_kit::auth::Caller;
+use roster_kit::paging::PageSize;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, paging, requests};
+use roster_proto::identity as pb;
+use roster_proto::types::ErrorReason;
+use tracing::{info, instrument};
+use uuid::Uuid;
+
+use super::hashing::check_policy;
+use super::model::{Kind, UserRecord};
+use super::{Identity, require_operator_or_service, require_self_or_operator};
+use crate::store::{self, NewUser, UserPatch, UserQuery};
 
 /// A new person's normalized email and trimmed name, every bad field reported at once
 /// (CreateUser and ProvisionInvitedUser check them alike).
@@ -82,6 +97,7 @@ impl Identity {
     }
 
     /// Creates a service account (operators).
+    #[instrument(skip_all, name = "identity.domain.create_service_account")]
     pub(crate) async fn create_service_account(
         &self,
         caller: &Caller,
@@ -140,6 +156,7 @@ impl Identity {
     }
 
     /// Reads a user (operators, Roster's services, or themself).
+    #[instrument(skip_all, name = "identity.domain.get_user")]
     pub(crate) async fn get_user(&self, caller: &Caller, user_id: Uuid) -> Result<pb::User> {
         if caller.principal()?.user_id != user_id {
             require_operator_or_service(caller)?;
@@ -149,6 +166,7 @@ impl Identity {
     }
 
     /// Reads many users (operators and Roster's services).
+    #[instrument(skip_all, name = "identity.domain.batch_get_users")]
     pub(crate) async fn batch_get_users(
         &self,
         caller: &Caller,
@@ -169,6 +187,7 @@ impl Identity {
     }
 
     /// Lists users (operators).
+    #[instrument(skip_all, name = "identity.domain.list_users")]
     pub(crate) async fn list_users(
         &self,
         caller: &Caller,
@@ -193,6 +212,7 @@ impl Identity {
     }
 
     /// Updates the display name (operators) and phone (operators, or themself).
+    #[instrument(skip_all, name = "identity.domain.update_user")]
     pub(crate) async fn update_user(
         &self,
         caller: &Caller,

@@ -3,36 +3,45 @@
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::error::from_db_error;
-use roster_kit::sql::{KeysetOrder, QueryBuilder, contains_pattern};
+use roster_kit::sql::{Columns, KeysetOrder, QueryBuilder, contains_pattern};
 use roster_kit::{Error, Result, locks};
 use roster_proto::types::ErrorReason;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
-use crate::domain::model::{Kind, Status, UserRecord};
+pub(crate) mod records;
 
-fn user_from_row(row: &Row) -> UserRecord {
-    UserRecord {
-        id: row.get("user_id"),
-        kind: Kind::from_db(row.get("kind")),
-        email: row.get("email"),
-        display_name: row.get("display_name"),
-        phone: row.get("phone"),
-        description: row.get("description"),
-        is_operator: row.get::<_, &str>("platform_role") == "operator",
-        status: Status::from_db(row.get("status")),
-        locked_until: row.get("locked_until"),
-        password_hash: row.get("password_hash"),
-        password_change_required: row.get("password_change_required"),
-        failed_logins: row.get("failed_logins"),
-        pending_email: row.get("pending_email"),
-        invitation_id: row.get("invitation_id"),
-        email_verified_at: row.get("email_verified_at"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-        version: row.get("version"),
-        change_seq: row.get("change_seq"),
-    }
+use self::records::{ApiKeyRecord, Kind, Status, TokenOwner, UserRecord};
+use tracing::instrument;
+
+/// The columns a [`UserRecord`] is read from.
+const USER_COLUMNS: &str =
+    "user_id, kind, email, display_name, phone, description, platform_role, status, locked_until,
+     password_hash, password_change_required, failed_logins, pending_email, invitation_id,
+     email_verified_at, created_at, updated_at, version, change_seq";
+
+fn user_from_row(row: &Row) -> Result<UserRecord> {
+    Ok(UserRecord {
+        id: row.column("user_id")?,
+        kind: Kind::from_db(row.column("kind")?),
+        email: row.column("email")?,
+        display_name: row.column("display_name")?,
+        phone: row.column("phone")?,
+        description: row.column("description")?,
+        is_operator: row.column::<&str>("platform_role")? == "operator",
+        status: Status::from_db(row.column("status")?),
+        locked_until: row.column("locked_until")?,
+        password_hash: row.column("password_hash")?,
+        password_change_required: row.column("password_change_required")?,
+        failed_logins: row.column("failed_logins")?,
+        pending_email: row.column("pending_email")?,
+        invitation_id: row.column("invitation_id")?,
+        email_verified_at: row.column("email_verified_at")?,
+        created_at: row.column("created_at")?,
+        updated_at: row.column("updated_at")?,
+        version: row.column("version")?,
+        change_seq: row.column("change_seq")?,
+    })
 }
 
 /// The refusal for an email another user already has.
@@ -72,6 +81,7 @@ async fn lock_feed(db: &impl GenericClient) -> Result<()> {
 }
 
 /// Serializes bootstraps: held until the transaction ends.
+#[instrument(skip_all, name = "identity.store.lock_bootstrap")]
 pub(crate) async fn lock_bootstrap(db: &impl GenericClient) -> Result<()> {
     locks::hold_until_commit(db, locks::BOOTSTRAP).await
 }
@@ -93,6 +103,7 @@ pub(crate) struct NewUser<'a> {
 }
 
 /// Inserts a user; a taken email is `EMAIL_TAKEN`, a taken invitation `ALREADY_EXISTS`.
+#[instrument(skip_all, name = "identity.store.insert_user")]
 pub(crate) async fn insert_user(
     db: &impl GenericClient,
     user: &NewUser<'_>,
@@ -102,11 +113,11 @@ pub(crate) async fn insert_user(
     let role = if user.is_operator { "operator" } else { "user" };
     let row = db
         .query_one(
-            "INSERT INTO users (user_id, kind, email, display_name, phone, description, platform_role,
+            &format!("INSERT INTO users (user_id, kind, email, display_name, phone, description, platform_role,
                                 password_hash, invitation_id, email_verified_at, created_at, updated_at,
                                 change_seq)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10, $10, nextval('user_change_seq'))
-             RETURNING *",
+             RETURNING {USER_COLUMNS}"),
             &[
                 &Uuid::now_v7(),
                 &user.kind.as_db(),
@@ -123,61 +134,73 @@ pub(crate) async fn insert_user(
         )
         .await
         .map_err(unique_violation(user.email))?;
-    Ok(user_from_row(&row))
+    user_from_row(&row)
 }
 
 /// Reads a user.
+#[instrument(skip_all, name = "identity.store.get_user")]
 pub(crate) async fn get_user(db: &impl GenericClient, id: Uuid) -> Result<Option<UserRecord>> {
-    Ok(db
-        .query_opt("SELECT * FROM users WHERE user_id = $1", &[&id])
-        .await?
-        .as_ref()
-        .map(user_from_row))
+    db.query_opt(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1"),
+        &[&id],
+    )
+    .await?
+    .as_ref()
+    .map(user_from_row)
+    .transpose()
 }
 
 /// Reads and row-locks a user until the transaction ends.
+#[instrument(skip_all, name = "identity.store.lock_user")]
 pub(crate) async fn lock_user(db: &impl GenericClient, id: Uuid) -> Result<Option<UserRecord>> {
-    Ok(db
-        .query_opt("SELECT * FROM users WHERE user_id = $1 FOR UPDATE", &[&id])
-        .await?
-        .as_ref()
-        .map(user_from_row))
+    db.query_opt(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = $1 FOR UPDATE"),
+        &[&id],
+    )
+    .await?
+    .as_ref()
+    .map(user_from_row)
+    .transpose()
 }
 
 /// Reads a user by (normalized) email.
+#[instrument(skip_all, name = "identity.store.find_by_email")]
 pub(crate) async fn find_by_email(
     db: &impl GenericClient,
     email: &str,
 ) -> Result<Option<UserRecord>> {
-    Ok(db
-        .query_opt(
-            "SELECT * FROM users WHERE email = $1 AND email <> ''",
-            &[&email],
-        )
-        .await?
-        .as_ref()
-        .map(user_from_row))
+    db.query_opt(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE email = $1 AND email <> ''"),
+        &[&email],
+    )
+    .await?
+    .as_ref()
+    .map(user_from_row)
+    .transpose()
 }
 
 /// Reads many users.
+#[instrument(skip_all, name = "identity.store.get_users")]
 pub(crate) async fn get_users(db: &impl GenericClient, ids: &[Uuid]) -> Result<Vec<UserRecord>> {
-    Ok(db
-        .query("SELECT * FROM users WHERE user_id = ANY($1)", &[&ids])
-        .await?
-        .iter()
-        .map(user_from_row)
-        .collect())
+    db.query(
+        &format!("SELECT {USER_COLUMNS} FROM users WHERE user_id = ANY($1)"),
+        &[&ids],
+    )
+    .await?
+    .iter()
+    .map(user_from_row)
+    .collect()
 }
 
 /// Whether any platform operator exists.
+#[instrument(skip_all, name = "identity.store.operator_exists")]
 pub(crate) async fn operator_exists(db: &impl GenericClient) -> Result<bool> {
-    Ok(db
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE platform_role = 'operator')",
-            &[],
-        )
-        .await?
-        .get(0))
+    db.query_one(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE platform_role = 'operator') AS found",
+        &[],
+    )
+    .await?
+    .column("found")
 }
 
 /// Changes to apply to a user; `None` leaves a field as it is.
@@ -199,6 +222,7 @@ pub(crate) struct UserPatch {
 }
 
 /// Applies `patch` to a user, taking a new feed position; a taken email is `EMAIL_TAKEN`.
+#[instrument(skip_all, name = "identity.store.update_user")]
 pub(crate) async fn update_user(
     db: &impl GenericClient,
     id: Uuid,
@@ -232,11 +256,12 @@ pub(crate) async fn update_user(
         )
         .await
         .map_err(unique_violation(patch.email.as_deref().unwrap_or_default()))?;
-    Ok(user_from_row(&row))
+    user_from_row(&row)
 }
 
 /// Counts a failed login in the window starting at `window_start`; returns the count,
 /// or `None` when the user cannot log in anyway (locked or disabled).
+#[instrument(skip_all, name = "identity.store.record_failed_login")]
 pub(crate) async fn record_failed_login(
     db: &impl GenericClient,
     id: Uuid,
@@ -249,7 +274,7 @@ pub(crate) async fn record_failed_login(
             &[&id, &now, &window_start],
         )
         .await?;
-    Ok(row.map(|row| row.get(0)))
+    row.map(|row| row.column("failed_logins")).transpose()
 }
 
 /// Filters and order of `ListUsers`.
@@ -291,6 +316,7 @@ impl UserOrder {
 }
 
 /// One page of users after `after` (sort value, user id).
+#[instrument(skip_all, name = "identity.store.list_users")]
 pub(crate) async fn list_users(
     db: &impl GenericClient,
     query: &UserQuery,
@@ -298,7 +324,7 @@ pub(crate) async fn list_users(
     limit: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<UserRecord>> {
-    let mut sql = QueryBuilder::new("SELECT * FROM users WHERE true");
+    let mut sql = QueryBuilder::new(&format!("SELECT {USER_COLUMNS} FROM users WHERE true"));
     let kind = query.kind.map(Kind::as_db);
     if let Some(kind) = &kind {
         sql.push(" AND kind = {}", &[kind]);
@@ -330,66 +356,61 @@ pub(crate) async fn list_users(
         descending: query.descending,
     };
     sql.push_keyset(&order, after, &limit);
-    Ok(db
-        .query(sql.sql(), sql.params())
+    db.query(sql.sql(), sql.params())
         .await?
         .iter()
         .map(user_from_row)
-        .collect())
+        .collect()
 }
 
 /// Users changed after feed position `after`, oldest change first.
+#[instrument(skip_all, name = "identity.store.list_changes")]
 pub(crate) async fn list_changes(
     db: &impl GenericClient,
     after: i64,
     limit: i64,
 ) -> Result<Vec<UserRecord>> {
-    Ok(db
-        .query(
-            "SELECT * FROM users WHERE change_seq > $1 ORDER BY change_seq LIMIT $2",
-            &[&after, &limit],
-        )
-        .await?
-        .iter()
-        .map(user_from_row)
-        .collect())
+    db.query(
+        &format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE change_seq > $1 ORDER BY change_seq LIMIT $2"
+        ),
+        &[&after, &limit],
+    )
+    .await?
+    .iter()
+    .map(user_from_row)
+    .collect()
 }
 
-/// What a live token resolves to.
-#[derive(Debug)]
-pub(crate) struct TokenOwner {
-    pub(crate) user_id: Uuid,
-    pub(crate) kind: Kind,
-    pub(crate) email: String,
-    pub(crate) is_operator: bool,
-    pub(crate) status: Status,
-    pub(crate) locked_until: Option<DateTime<Utc>>,
-    pub(crate) session_id: Option<Uuid>,
-    pub(crate) api_key_id: Option<Uuid>,
-    pub(crate) impersonator_id: Option<Uuid>,
-    pub(crate) password_change_only: bool,
-}
-
-fn owner_from_row(row: &Row, session: bool) -> TokenOwner {
-    TokenOwner {
-        user_id: row.get("user_id"),
-        kind: Kind::from_db(row.get("kind")),
-        email: row.get("email"),
-        is_operator: row.get::<_, &str>("platform_role") == "operator",
-        status: Status::from_db(row.get("status")),
-        locked_until: row.get("locked_until"),
-        session_id: if session { row.get("session_id") } else { None },
-        api_key_id: if session { None } else { row.get("api_key_id") },
-        impersonator_id: if session {
-            row.get("impersonator_user_id")
+fn owner_from_row(row: &Row, session: bool) -> Result<TokenOwner> {
+    Ok(TokenOwner {
+        user_id: row.column("user_id")?,
+        kind: Kind::from_db(row.column("kind")?),
+        email: row.column("email")?,
+        is_operator: row.column::<&str>("platform_role")? == "operator",
+        status: Status::from_db(row.column("status")?),
+        locked_until: row.column("locked_until")?,
+        session_id: if session {
+            row.column("session_id")?
         } else {
             None
         },
-        password_change_only: session && row.get::<_, bool>("password_change_only"),
-    }
+        api_key_id: if session {
+            None
+        } else {
+            row.column("api_key_id")?
+        },
+        impersonator_id: if session {
+            row.column("impersonator_user_id")?
+        } else {
+            None
+        },
+        password_change_only: session && row.column::<bool>("password_change_only")?,
+    })
 }
 
 /// Resolves a live session by token hash.
+#[instrument(skip_all, name = "identity.store.session_owner")]
 pub(crate) async fn session_owner(
     db: &impl GenericClient,
     hash: &[u8],
@@ -398,13 +419,14 @@ pub(crate) async fn session_owner(
     let statement = db
         .prepare_cached(include_str!("authenticate_session.sql"))
         .await?;
-    Ok(db
-        .query_opt(&statement, &[&hash, &now])
+    db.query_opt(&statement, &[&hash, &now])
         .await?
-        .map(|row| owner_from_row(&row, true)))
+        .map(|row| owner_from_row(&row, true))
+        .transpose()
 }
 
 /// Resolves a live API key by token hash.
+#[instrument(skip_all, name = "identity.store.api_key_owner")]
 pub(crate) async fn api_key_owner(
     db: &impl GenericClient,
     hash: &[u8],
@@ -413,24 +435,26 @@ pub(crate) async fn api_key_owner(
     let statement = db
         .prepare_cached(include_str!("authenticate_api_key.sql"))
         .await?;
-    Ok(db
-        .query_opt(&statement, &[&hash, &now])
+    db.query_opt(&statement, &[&hash, &now])
         .await?
-        .map(|row| owner_from_row(&row, false)))
+        .map(|row| owner_from_row(&row, false))
+        .transpose()
 }
 
 /// The user of the session with this token hash, live, ended or expired.
+#[instrument(skip_all, name = "identity.store.session_user")]
 pub(crate) async fn session_user(db: &impl GenericClient, hash: &[u8]) -> Result<Option<Uuid>> {
-    Ok(db
-        .query_opt(
-            "SELECT user_id FROM sessions WHERE token_hash = $1",
-            &[&hash],
-        )
-        .await?
-        .map(|row| row.get(0)))
+    db.query_opt(
+        "SELECT user_id FROM sessions WHERE token_hash = $1",
+        &[&hash],
+    )
+    .await?
+    .map(|row| row.column("user_id"))
+    .transpose()
 }
 
 /// Stores a session.
+#[instrument(skip_all, name = "identity.store.insert_session")]
 pub(crate) async fn insert_session(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -450,6 +474,7 @@ pub(crate) async fn insert_session(
 }
 
 /// Ends a user's live sessions, except `keep`; returns how many ended.
+#[instrument(skip_all, name = "identity.store.revoke_sessions")]
 pub(crate) async fn revoke_sessions(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -467,6 +492,7 @@ pub(crate) async fn revoke_sessions(
 }
 
 /// Ends one session.
+#[instrument(skip_all, name = "identity.store.revoke_session")]
 pub(crate) async fn revoke_session(
     db: &impl GenericClient,
     session_id: Uuid,
@@ -481,6 +507,7 @@ pub(crate) async fn revoke_session(
 }
 
 /// Lets a session opened with a temporary password do everything again.
+#[instrument(skip_all, name = "identity.store.lift_session_restriction")]
 pub(crate) async fn lift_session_restriction(
     db: &impl GenericClient,
     session_id: Uuid,
@@ -493,34 +520,23 @@ pub(crate) async fn lift_session_restriction(
     Ok(())
 }
 
-/// An API key row.
-#[derive(Debug)]
-pub(crate) struct ApiKeyRecord {
-    pub(crate) id: Uuid,
-    pub(crate) user_id: Uuid,
-    pub(crate) display_name: String,
-    pub(crate) secret_prefix: String,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) expires_at: Option<DateTime<Utc>>,
-    pub(crate) revoked_at: Option<DateTime<Utc>>,
-}
-
-fn api_key_from_row(row: &Row) -> ApiKeyRecord {
-    ApiKeyRecord {
-        id: row.get("api_key_id"),
-        user_id: row.get("user_id"),
-        display_name: row.get("display_name"),
-        secret_prefix: row.get("secret_prefix"),
-        created_at: row.get("created_at"),
-        expires_at: row.get("expires_at"),
-        revoked_at: row.get("revoked_at"),
-    }
+fn api_key_from_row(row: &Row) -> Result<ApiKeyRecord> {
+    Ok(ApiKeyRecord {
+        id: row.column("api_key_id")?,
+        user_id: row.column("user_id")?,
+        display_name: row.column("display_name")?,
+        secret_prefix: row.column("secret_prefix")?,
+        created_at: row.column("created_at")?,
+        expires_at: row.column("expires_at")?,
+        revoked_at: row.column("revoked_at")?,
+    })
 }
 
 const API_KEY_COLUMNS: &str =
     "api_key_id, user_id, display_name, secret_prefix, created_at, expires_at, revoked_at";
 
 /// Stores an API key.
+#[instrument(skip_all, name = "identity.store.insert_api_key")]
 pub(crate) async fn insert_api_key(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -539,28 +555,30 @@ pub(crate) async fn insert_api_key(
             &[&Uuid::now_v7(), &user_id, &display_name, &secret_prefix, &hash, &now, &expires_at],
         )
         .await?;
-    Ok(api_key_from_row(&row))
+    api_key_from_row(&row)
 }
 
 /// Reads an API key.
+#[instrument(skip_all, name = "identity.store.get_api_key")]
 pub(crate) async fn get_api_key(db: &impl GenericClient, id: Uuid) -> Result<Option<ApiKeyRecord>> {
-    Ok(db
-        .query_opt(
-            &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE api_key_id = $1"),
-            &[&id],
-        )
-        .await?
-        .as_ref()
-        .map(api_key_from_row))
+    db.query_opt(
+        &format!("SELECT {API_KEY_COLUMNS} FROM api_keys WHERE api_key_id = $1"),
+        &[&id],
+    )
+    .await?
+    .as_ref()
+    .map(api_key_from_row)
+    .transpose()
 }
 
 /// Revokes an API key (keeping the first revocation time).
+#[instrument(skip_all, name = "identity.store.revoke_api_key")]
 pub(crate) async fn revoke_api_key(
     db: &impl GenericClient,
     id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<ApiKeyRecord>> {
-    Ok(db
+    db
         .query_opt(
             &format!(
                 "UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE api_key_id = $1 RETURNING {API_KEY_COLUMNS}"
@@ -569,10 +587,12 @@ pub(crate) async fn revoke_api_key(
         )
         .await?
         .as_ref()
-        .map(api_key_from_row))
+        .map(api_key_from_row)
+        .transpose()
 }
 
 /// A user's API keys, newest first, after `after` (created, id).
+#[instrument(skip_all, name = "identity.store.list_api_keys")]
 pub(crate) async fn list_api_keys(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -598,12 +618,11 @@ pub(crate) async fn list_api_keys(
         " ORDER BY created_at DESC, api_key_id DESC LIMIT {}",
         &[&limit],
     );
-    Ok(db
-        .query(sql.sql(), sql.params())
+    db.query(sql.sql(), sql.params())
         .await?
         .iter()
         .map(api_key_from_row)
-        .collect())
+        .collect()
 }
 
 /// One-time token purposes.
@@ -624,6 +643,7 @@ impl Purpose {
 
 /// Stores a one-time token, voiding the user's earlier open ones of the same purpose so
 /// only the newest link works.
+#[instrument(skip_all, name = "identity.store.replace_one_time_token")]
 pub(crate) async fn replace_one_time_token(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -648,6 +668,7 @@ pub(crate) async fn replace_one_time_token(
 }
 
 /// Whether the user was sent a token of this purpose at or after `since`.
+#[instrument(skip_all, name = "identity.store.token_sent_since")]
 pub(crate) async fn token_sent_since(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -656,33 +677,35 @@ pub(crate) async fn token_sent_since(
 ) -> Result<bool> {
     let row = db
         .query_one(
-            "SELECT EXISTS (SELECT 1 FROM one_time_tokens WHERE user_id = $1 AND purpose = $2 AND created_at >= $3)",
+            "SELECT EXISTS (SELECT 1 FROM one_time_tokens WHERE user_id = $1 AND purpose = $2 AND created_at >= $3) AS sent",
             &[&user_id, &purpose.as_db(), &since],
         )
         .await?;
-    Ok(row.get(0))
+    row.column("sent")
 }
 
 /// Consumes a one-time token: of any number of concurrent calls, exactly one gets the
 /// row (the `used_at IS NULL` guard is re-checked after the row lock).
+#[instrument(skip_all, name = "identity.store.consume_one_time_token")]
 pub(crate) async fn consume_one_time_token(
     db: &impl GenericClient,
     purpose: Purpose,
     hash: &[u8],
     now: DateTime<Utc>,
 ) -> Result<Option<(Uuid, Option<String>)>> {
-    Ok(db
-        .query_opt(
-            "UPDATE one_time_tokens SET used_at = $3
+    db.query_opt(
+        "UPDATE one_time_tokens SET used_at = $3
              WHERE token_hash = $1 AND purpose = $2 AND used_at IS NULL AND expires_at > $3
              RETURNING user_id, new_email",
-            &[&hash, &purpose.as_db(), &now],
-        )
-        .await?
-        .map(|row| (row.get(0), row.get(1))))
+        &[&hash, &purpose.as_db(), &now],
+    )
+    .await?
+    .map(|row| Ok((row.column("user_id")?, row.column("new_email")?)))
+    .transpose()
 }
 
 /// Deletes what no longer serves: long-expired sessions and tokens, old request answers.
+#[instrument(skip_all, name = "identity.store.delete_stale")]
 pub(crate) async fn delete_stale(
     db: &impl GenericClient,
     keep_after: DateTime<Utc>,

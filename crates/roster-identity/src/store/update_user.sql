@@ -20,4 +20,6 @@ UPDATE users SET
     version                   = version + 1,
     change_seq                = nextval('user_change_seq')
 WHERE user_id = $1
-RETURNING *
+RETURNING user_id, kind, email, display_name, phone, description, platform_role, status, locked_until,
+          password_hash, password_change_required, failed_logins, pending_email, invitation_id,
+          email_verified_at, created_at, updated_at, version, change_seq

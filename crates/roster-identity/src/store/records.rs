@@ -1,0 +1,106 @@
+//! Identity's rows, as the store reads and writes them.
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// Person or machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) enum Kind {
+    Human,
+    Service,
+}
+
+impl Kind {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Human => "human",
+            Self::Service => "service",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        if value == "service" {
+            Self::Service
+        } else {
+            Self::Human
+        }
+    }
+}
+
+/// Stored status (an expired automatic lock is still stored as `Locked`; see `domain::model::effective_status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub(crate) enum Status {
+    Active,
+    Disabled,
+    Locked,
+}
+
+impl Status {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Disabled => "disabled",
+            Self::Locked => "locked",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        match value {
+            "disabled" => Self::Disabled,
+            "locked" => Self::Locked,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// A row of `users`.
+#[derive(Debug, Clone)]
+pub(crate) struct UserRecord {
+    pub(crate) id: uuid::Uuid,
+    pub(crate) kind: Kind,
+    pub(crate) email: String,
+    pub(crate) display_name: String,
+    pub(crate) phone: String,
+    pub(crate) description: String,
+    pub(crate) is_operator: bool,
+    pub(crate) status: Status,
+    pub(crate) locked_until: Option<DateTime<Utc>>,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) password_change_required: bool,
+    pub(crate) failed_logins: i32,
+    pub(crate) pending_email: Option<String>,
+    /// Set on people created for an invitation (ProvisionInvitedUser).
+    pub(crate) invitation_id: Option<uuid::Uuid>,
+    /// When the current email was proven to reach the user; `None` while unproven.
+    pub(crate) email_verified_at: Option<DateTime<Utc>>,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) version: i64,
+    pub(crate) change_seq: i64,
+}
+
+/// What a live token resolves to.
+#[derive(Debug)]
+pub(crate) struct TokenOwner {
+    pub(crate) user_id: Uuid,
+    pub(crate) kind: Kind,
+    pub(crate) email: String,
+    pub(crate) is_operator: bool,
+    pub(crate) status: Status,
+    pub(crate) locked_until: Option<DateTime<Utc>>,
+    pub(crate) session_id: Option<Uuid>,
+    pub(crate) api_key_id: Option<Uuid>,
+    pub(crate) impersonator_id: Option<Uuid>,
+    pub(crate) password_change_only: bool,
+}
+
+/// An API key row.
+#[derive(Debug)]
+pub(crate) struct ApiKeyRecord {
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) display_name: String,
+    pub(crate) secret_prefix: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
+}
