@@ -100,12 +100,21 @@ pub struct KeysetOrder<'s> {
 pub trait Columns {
     /// The value of column `name`.
     fn column<'a, T: FromSql<'a>>(&'a self, name: &str) -> Result<T>;
+
+    /// The value of the column at `index`, for queries whose few columns have no names
+    /// worth giving (`SELECT count(*)`, `RETURNING user_id`).
+    fn at<'a, T: FromSql<'a>>(&'a self, index: usize) -> Result<T>;
 }
 
 impl Columns for Row {
     fn column<'a, T: FromSql<'a>>(&'a self, name: &str) -> Result<T> {
         self.try_get(name)
             .map_err(|e| Error::internal(format!("reading column {name}"), e))
+    }
+
+    fn at<'a, T: FromSql<'a>>(&'a self, index: usize) -> Result<T> {
+        self.try_get(index)
+            .map_err(|e| Error::internal(format!("reading column {index}"), e))
     }
 }
 

@@ -17,8 +17,7 @@ use crate::domain::accounts::AccountPatch;
 use crate::domain::model::{InvitationScope, MemberStatus};
 use crate::domain::roles::RolePatch;
 use crate::domain::workspaces::WorkspacePatch;
-use crate::domain::{MemberChange, Membership, PERMISSIONS};
-use crate::store::{MemberOrder, MemberQuery};
+use crate::domain::{MemberChange, MemberOrder, MemberQuery, Membership, PERMISSIONS};
 
 /// Membership's gRPC service.
 #[derive(Debug, Clone)]

@@ -5,12 +5,16 @@ use std::sync::RwLock;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt as _;
-use tokio_postgres::AsyncMessage;
+use chrono::{DateTime, Utc};
+use roster_kit::auth::Caller;
+use roster_kit::{Error, Result};
+use roster_proto::membership as pb;
+use tracing::{info, instrument, warn};
+use uuid::Uuid;
 
-use super::*;
+use super::{Membership, feed};
 use crate::domain::model::{MemberStatus, identity_status};
-use crate::store::AccessFacts;
+use crate::store::{self, AccessFacts};
 
 /// Roster's own permissions, as `ListPermissions` describes them.
 pub(crate) const PERMISSIONS: &[(&str, &str)] = &[
@@ -24,7 +28,7 @@ pub(crate) const PERMISSIONS: &[(&str, &str)] = &[
         "Change members' roles; suspend, resume, remove, restore and purge members",
     ),
     (
-        "roster.roles.manage",
+        ROLES_MANAGE,
         "Create, change and delete the account's custom roles",
     ),
     (
@@ -39,6 +43,14 @@ pub(crate) const PERMISSIONS: &[(&str, &str)] = &[
 
 /// Every permission: what the built-in admin role holds.
 pub(crate) const ALL_PERMISSIONS: &str = "*";
+
+/// Managing the account's custom roles (asked across the account, not of one workspace).
+pub(crate) const ROLES_MANAGE: &str = "roster.roles.manage";
+
+/// Whether roles holding `held` grant `permission`.
+pub(crate) fn grants(held: &[String], permission: &str) -> bool {
+    held.iter().any(|p| p == permission || p == ALL_PERMISSIONS)
+}
 
 /// Asks for no permission at all: any active member (or administrator) is allowed.
 pub(crate) const ANY_ROLE: &str = "";
@@ -115,11 +127,7 @@ impl Decision {
             None | Some(MemberStatus::Removed) => Self::NotAMember,
             Some(MemberStatus::Suspended) => Self::MemberSuspended,
             Some(MemberStatus::Active)
-                if permission == ANY_ROLE
-                    || facts
-                        .permissions
-                        .iter()
-                        .any(|p| p == permission || p == ALL_PERMISSIONS) =>
+                if permission == ANY_ROLE || grants(&facts.permissions, permission) =>
             {
                 Self::GrantedByRole
             }
@@ -270,6 +278,7 @@ impl Membership {
     }
 
     /// Whether `user_id` may use `permission` in the workspace (`None`: no such workspace).
+    #[instrument(skip_all, name = "membership.domain.decide")]
     pub(crate) async fn decide(
         &self,
         workspace_id: Uuid,
@@ -347,34 +356,18 @@ impl Membership {
     }
 
     async fn listen(&self) -> Result<()> {
-        let (config, tls) = roster_kit::db::pg_config(&self.database_url).await?;
-        let (client, mut connection) = config.connect(tls).await?;
-        let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx)).fuse();
-        let listen = format!("LISTEN {ACCESS_CHANNEL}");
-        let subscribe = client.batch_execute(&listen);
-        tokio::pin!(subscribe);
-        // The connection must be driven while LISTEN runs.
-        loop {
-            tokio::select! {
-                done = &mut subscribe => { done?; break; }
-                message = messages.next() => match message {
-                    Some(Ok(_)) => {}
-                    Some(Err(error)) => return Err(error.into()),
-                    None => return Ok(()),
-                },
-            }
-        }
-        self.cache.set_listening(true);
-        info!("listening for access changes");
-        while let Some(message) = messages.next().await {
-            if let AsyncMessage::Notification(notice) = message? {
-                match notice.payload().parse() {
-                    Ok(account_id) => self.cache.invalidate_account(account_id),
-                    Err(_) => self.cache.clear(),
-                }
-            }
-        }
-        Ok(())
+        store::listen_access_changes(
+            &self.database_url,
+            || {
+                self.cache.set_listening(true);
+                info!("listening for access changes");
+            },
+            |payload| match payload.parse() {
+                Ok(account_id) => self.cache.invalidate_account(account_id),
+                Err(_) => self.cache.clear(),
+            },
+        )
+        .await
     }
 }
 

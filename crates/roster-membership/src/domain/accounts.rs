@@ -1,7 +1,19 @@
 //! Accounts, their settings and administrators.
-use super::*;
+use roster_kit::audit::{AuditRecord, Changes};
+use roster_kit::auth::Caller;
+use roster_kit::paging::PageSize;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, audit, paging, requests};
+use roster_proto::membership as pb;
+use roster_proto::types::ErrorReason;
+use tracing::{info, instrument};
+use uuid::Uuid;
+
+use super::model::AccountRecord;
+use super::{Membership, etag_mismatch, required_name};
 use crate::domain::access::ALL_PERMISSIONS;
 use crate::domain::model::{BuiltIn, InvitationScope, RoleRecord, Settings};
+use crate::store::{self, notify_access_changed};
 
 /// Which of an account's settings an update names.
 #[derive(Debug, Default, Clone)]
@@ -118,6 +130,7 @@ impl Membership {
     }
 
     /// Reads an account (operators, its administrators and members).
+    #[instrument(skip_all, name = "membership.domain.get_account")]
     pub(crate) async fn get_account(
         &self,
         caller: &Caller,
@@ -129,6 +142,7 @@ impl Membership {
     }
 
     /// Lists accounts by name: all for operators, else the caller's own.
+    #[instrument(skip_all, name = "membership.domain.list_accounts")]
     pub(crate) async fn list_accounts(
         &self,
         caller: &Caller,
@@ -160,6 +174,7 @@ impl Membership {
     }
 
     /// Updates an account's name and settings (operators and its administrators).
+    #[instrument(skip_all, name = "membership.domain.update_account")]
     pub(crate) async fn update_account(
         &self,
         caller: &Caller,
@@ -216,6 +231,7 @@ impl Membership {
 
     /// Adds or removes an account administrator (operators and administrators). The
     /// account keeps at least one, and nobody removes themself.
+    #[instrument(skip_all, name = "membership.domain.set_administrator")]
     pub(crate) async fn set_administrator(
         &self,
         caller: &Caller,

@@ -4,7 +4,14 @@ use std::time::{Duration, Instant};
 
 use roster_kit::clock::from_timestamp;
 
-use super::*;
+use roster_kit::remote::answer;
+use roster_kit::{Error, Result};
+use roster_proto::identity as identity_pb;
+use roster_proto::types::ErrorReason;
+use tracing::{error, info, instrument, warn};
+
+use super::Membership;
+use crate::store::{self, UserCopy, notify_access_changed};
 
 const USER_FEED: &str = "identity.users";
 const FEED_PAGE: i32 = 500;
@@ -125,6 +132,7 @@ impl Membership {
     }
 
     /// Applies one page of the feed; whether more may follow at once.
+    #[instrument(skip_all, name = "membership.domain.follow_once")]
     async fn follow_once(&self) -> Result<bool> {
         let after = store::feed_position(&self.pool.get().await?, USER_FEED).await?;
         let request = identity_pb::ListUserChangesRequest {

@@ -2,8 +2,17 @@
 use roster_kit::protobuf::{json_to_map, value_to_json};
 use serde_json::{Map, Value};
 
-use super::*;
+use roster_kit::audit::{AuditRecord, Changes};
+use roster_kit::auth::Caller;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, audit, requests};
+use roster_proto::membership as pb;
+use uuid::Uuid;
+
+use super::{Membership, required_name};
 use crate::domain::model::CustomFieldRecord;
+use crate::store;
+use tracing::instrument;
 
 fn check_key(key: &str) -> Result<()> {
     let well_formed = key.len() <= 64
@@ -86,6 +95,7 @@ fn merge_values(
 
 impl Membership {
     /// Defines or redefines a custom field (operators and account administrators).
+    #[instrument(skip_all, name = "membership.domain.define_custom_field")]
     pub(crate) async fn define_custom_field(
         &self,
         caller: &Caller,
@@ -163,6 +173,7 @@ impl Membership {
     }
 
     /// Lists an account's custom fields (operators, administrators and members).
+    #[instrument(skip_all, name = "membership.domain.list_custom_fields")]
     pub(crate) async fn list_custom_fields(
         &self,
         caller: &Caller,
@@ -179,6 +190,7 @@ impl Membership {
 
     /// Sets custom field values on a member of the account (`user_id`) or on the account
     /// itself (operators and account administrators).
+    #[instrument(skip_all, name = "membership.domain.set_custom_field_values")]
     pub(crate) async fn set_custom_field_values(
         &self,
         caller: &Caller,
@@ -203,14 +215,7 @@ impl Membership {
         let definitions = store::list_custom_fields(&tx, account_id).await?;
         let (before, after, target_id) = match user_id {
             Some(user_id) => {
-                let is_member: bool = tx
-                    .query_one(
-                        "SELECT EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND user_id = $2 AND status <> 'removed')",
-                        &[&account_id, &user_id],
-                    )
-                    .await?
-                    .get(0);
-                if !is_member {
+                if !store::is_account_member(&tx, account_id, user_id).await? {
                     return Err(Error::not_found("member", user_id));
                 }
                 let before = store::lock_member_field_values(&tx, account_id, user_id).await?;
@@ -261,6 +266,8 @@ impl Membership {
 
 #[cfg(test)]
 mod tests {
+    use chrono::Utc;
+
     use super::*;
 
     fn field(key: &str, field_type: pb::CustomFieldType, required: bool) -> CustomFieldRecord {

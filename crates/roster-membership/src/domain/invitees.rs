@@ -1,7 +1,15 @@
 //! What the invitation service checks before inviting people: the account, the
 //! workspaces with their seats, and who among the invitees is already there.
-use super::*;
+use roster_kit::auth::Caller;
+use roster_kit::{Error, Result};
+use roster_proto::membership as pb;
+use roster_proto::types::ErrorReason;
+use tracing::instrument;
+use uuid::Uuid;
+
+use super::Membership;
 use crate::domain::model::MemberStatus;
+use crate::store;
 
 impl Membership {
     /// Describes the account and the workspaces invited to (`None`: all of them, by

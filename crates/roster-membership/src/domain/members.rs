@@ -5,9 +5,23 @@
 use roster_kit::outbox::{self, OutboxMessage};
 use serde_json::json;
 
-use super::*;
+use chrono::{DateTime, Utc};
+use deadpool_postgres::GenericClient;
+use roster_kit::audit::{AuditRecord, Changes};
+use roster_kit::auth::Caller;
+use roster_kit::paging::PageSize;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, audit, paging, requests};
+use roster_proto::membership as pb;
+use roster_proto::types::ErrorReason;
+use tracing::{info, instrument};
+use uuid::Uuid;
+
+use super::model::WorkspaceRecord;
+use super::{Membership, chrono_secs, invalid_state, seat_limit_reached};
 use crate::domain::model::{BuiltIn, MemberRecord, MemberStatus};
-use crate::store::{MemberQuery, user_memberships};
+use crate::store::notify_access_changed;
+use crate::store::{self, MemberQuery, user_memberships};
 
 /// A status change asked of [`Membership::change_member`].
 #[derive(Debug, Clone, Copy)]
@@ -230,6 +244,7 @@ impl Membership {
     }
 
     /// Reads a member (roster.members.read, or the member themself).
+    #[instrument(skip_all, name = "membership.domain.get_member")]
     pub(crate) async fn get_member(
         &self,
         caller: &Caller,
@@ -249,6 +264,7 @@ impl Membership {
     }
 
     /// Lists a workspace's members (roster.members.read).
+    #[instrument(skip_all, name = "membership.domain.list_members")]
     pub(crate) async fn list_members(
         &self,
         caller: &Caller,
@@ -290,6 +306,7 @@ impl Membership {
     }
 
     /// Replaces a member's roles (roster.members.manage; never one's own).
+    #[instrument(skip_all, name = "membership.domain.update_member_roles")]
     pub(crate) async fn update_member_roles(
         &self,
         caller: &Caller,
@@ -523,6 +540,7 @@ impl Membership {
     }
 
     /// Every workspace and account of a user (operators, Roster services, themself).
+    #[instrument(skip_all, name = "membership.domain.list_user_memberships")]
     pub(crate) async fn list_user_memberships(
         &self,
         caller: &Caller,
@@ -538,40 +556,27 @@ impl Membership {
         let db = self.pool.get().await?;
         let rows = user_memberships(&db, user_id, show_removed).await?;
         Ok(rows
-            .iter()
-            .map(|row| {
-                let workspace_id: Option<Uuid> = row.get("workspace_id");
-                let status: Option<&str> = row.get("status");
-                let role_ids: Option<Vec<Uuid>> = row.get("role_ids");
-                pb::UserMembership {
-                    account_id: row.get::<_, Uuid>("account_id").to_string(),
-                    account_name: row.get("account_name"),
-                    workspace_id: workspace_id.map(|id| id.to_string()).unwrap_or_default(),
-                    workspace_name: row
-                        .get::<_, Option<String>>("workspace_name")
-                        .unwrap_or_default(),
-                    status: status
-                        .map_or(
-                            pb::MemberStatus::Unspecified,
-                            |s| match MemberStatus::from_db(s) {
-                                MemberStatus::Active => pb::MemberStatus::Active,
-                                MemberStatus::Suspended => pb::MemberStatus::Suspended,
-                                MemberStatus::Removed => pb::MemberStatus::Removed,
-                            },
-                        )
-                        .into(),
-                    role_ids: role_ids
-                        .unwrap_or_default()
-                        .iter()
-                        .map(Uuid::to_string)
-                        .collect(),
-                    account_administrator: row.get("account_administrator"),
-                }
+            .into_iter()
+            .map(|row| pb::UserMembership {
+                account_id: row.account_id.to_string(),
+                account_name: row.account_name,
+                workspace_id: row
+                    .workspace_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_default(),
+                workspace_name: row.workspace_name.unwrap_or_default(),
+                status: row
+                    .status
+                    .map_or(pb::MemberStatus::Unspecified, MemberStatus::to_proto)
+                    .into(),
+                role_ids: row.role_ids.iter().map(Uuid::to_string).collect(),
+                account_administrator: row.account_administrator,
             })
             .collect())
     }
 
     /// Whether `administrator_id` administers every account of `user_id` (Roster services).
+    #[instrument(skip_all, name = "membership.domain.check_user_administration")]
     pub(crate) async fn check_user_administration(
         &self,
         caller: &Caller,
@@ -589,6 +594,7 @@ impl Membership {
 
     /// Whether `user_id` may reset their own password by email (Roster services): in no
     /// account, or in at least one that allows self-service reset.
+    #[instrument(skip_all, name = "membership.domain.check_self_service_password_reset")]
     pub(crate) async fn check_self_service_password_reset(
         &self,
         caller: &Caller,
@@ -603,6 +609,7 @@ impl Membership {
     }
 
     /// Purges removed members whose restore window has ended; how many.
+    #[instrument(skip_all, name = "membership.domain.purge_expired")]
     pub async fn purge_expired(&self) -> Result<usize> {
         let now = self.now();
         let mut db = self.pool.get().await?;

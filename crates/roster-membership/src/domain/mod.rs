@@ -16,12 +16,10 @@ pub(crate) use members::MemberChange;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
-use roster_kit::audit::{self, AuditRecord, Changes};
+use roster_kit::audit::{self};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
 use roster_kit::clock::SharedClock;
-use roster_kit::paging::{self, PageSize};
 use roster_kit::remote::{Intercepted, Outgoing, answer, from_status};
-use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
@@ -30,16 +28,14 @@ use roster_proto::invitation::invitation_service_client::InvitationServiceClient
 use roster_proto::membership as pb;
 use roster_proto::types::ErrorReason;
 use tonic::Code;
-use tracing::{error, info, instrument, warn};
 use uuid::Uuid;
 
 use self::access::AccessCache;
 use self::model::{AccountRecord, WorkspaceRecord};
 use crate::MembershipConfig;
-use crate::store::{self, UserCopy};
-
-/// The Postgres channel that carries "access in this account changed" to every replica.
-const ACCESS_CHANNEL: &str = "roster_membership_access";
+use crate::store::{self};
+pub(crate) use crate::store::{MemberOrder, MemberQuery};
+use tracing::instrument;
 
 /// The membership service's domain.
 #[derive(Debug)]
@@ -97,17 +93,6 @@ fn seat_allowance_reached(account_id: Uuid, allowance: i32) -> Error {
     .with_metadata("scope", "account")
     .with_metadata("account_id", account_id.to_string())
     .with_metadata("seat_allowance", allowance.to_string())
-}
-
-/// Tells every replica's access cache that answers about `account_id` changed; sent when
-/// the transaction commits, never if it rolls back.
-async fn notify_access_changed(db: &impl GenericClient, account_id: Uuid) -> Result<()> {
-    db.execute(
-        "SELECT pg_notify($1, $2)",
-        &[&ACCESS_CHANNEL, &account_id.to_string()],
-    )
-    .await?;
-    Ok(())
 }
 
 /// A required name: trimmed, 1 to 200 characters.
@@ -257,16 +242,10 @@ impl Membership {
         account_id: Uuid,
         user_id: Uuid,
     ) -> Result<Standing> {
-        let statement = db
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM account_administrators WHERE account_id = $1 AND user_id = $2),
-                        EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND user_id = $2 AND status = 'active')",
-            )
-            .await?;
-        let row = db.query_one(&statement, &[&account_id, &user_id]).await?;
+        let (administrator, member) = store::standing(db, account_id, user_id).await?;
         Ok(Standing {
-            administrator: row.get(0),
-            member: row.get(1),
+            administrator,
+            member,
         })
     }
 
@@ -369,6 +348,7 @@ impl Membership {
     }
 
     /// Lists audit events (operators; account administrators for their account).
+    #[instrument(skip_all, name = "membership.domain.list_audit_events")]
     pub(crate) async fn list_audit_events(
         &self,
         caller: &Caller,

@@ -3,54 +3,14 @@ use chrono::{DateTime, Utc};
 use roster_kit::clock::to_timestamp;
 use roster_kit::protobuf::json_to_map;
 use roster_proto::membership as pb;
-use serde_json::Value;
 use uuid::Uuid;
 
-/// A row of `accounts`, with its administrators.
-#[derive(Debug, Clone)]
-pub(crate) struct AccountRecord {
-    pub(crate) id: Uuid,
-    pub(crate) name: String,
-    pub(crate) settings: Settings,
-    pub(crate) custom_field_values: Value,
-    pub(crate) administrators: Vec<Uuid>,
-    /// The most distinct users holding a seat at once; 0 means no allowance.
-    pub(crate) seat_allowance: i32,
-    /// The distinct users holding a seat now (active or suspended somewhere); 0 when there
-    /// is no allowance.
-    pub(crate) seats_held: i32,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) updated_at: DateTime<Utc>,
-    pub(crate) version: i64,
-}
-
-/// Which workspaces an account's invitations join.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub(crate) enum InvitationScope {
-    /// The workspaces each invitation names (seeds 002-004): the default.
-    #[default]
-    Workspaces,
-    /// Every workspace of the account (seed 000).
-    Account,
-}
+pub(crate) use crate::store::records::{
+    AccountRecord, BuiltIn, CustomFieldRecord, InvitationScope, MemberRecord, MemberStatus,
+    RoleRecord, Settings, WorkspaceRecord,
+};
 
 impl InvitationScope {
-    pub(crate) fn as_db(self) -> &'static str {
-        match self {
-            Self::Workspaces => "workspaces",
-            Self::Account => "account",
-        }
-    }
-
-    pub(crate) fn from_db(value: &str) -> Self {
-        if value == "account" {
-            Self::Account
-        } else {
-            Self::Workspaces
-        }
-    }
-
     /// Unspecified means the default.
     pub(crate) fn from_proto(value: pb::InvitationScope) -> Self {
         match value {
@@ -63,32 +23,6 @@ impl InvitationScope {
         match self {
             Self::Workspaces => pb::InvitationScope::Workspaces,
             Self::Account => pb::InvitationScope::Account,
-        }
-    }
-}
-
-/// An account's settings (durations in whole seconds, as stored).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct Settings {
-    pub(crate) invitation_lifetime_secs: i64,
-    pub(crate) allowed_email_domains: Vec<String>,
-    pub(crate) impersonation_window_secs: i64,
-    pub(crate) restore_window_secs: i64,
-    pub(crate) self_service_password_reset: bool,
-    pub(crate) invitation_scope: InvitationScope,
-}
-
-const DAY: i64 = 24 * 3600;
-
-impl Default for Settings {
-    fn default() -> Self {
-        Self {
-            invitation_lifetime_secs: 7 * DAY,
-            allowed_email_domains: Vec::new(),
-            impersonation_window_secs: 7 * DAY,
-            restore_window_secs: 14 * DAY,
-            self_service_password_reset: true,
-            invitation_scope: InvitationScope::Workspaces,
         }
     }
 }
@@ -138,20 +72,6 @@ impl AccountRecord {
     }
 }
 
-/// A row of `workspaces`.
-#[derive(Debug, Clone)]
-pub(crate) struct WorkspaceRecord {
-    pub(crate) account_id: Uuid,
-    pub(crate) id: Uuid,
-    pub(crate) name: String,
-    pub(crate) seat_limit: i32,
-    pub(crate) seats_used: i32,
-    pub(crate) default_role_id: Uuid,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) updated_at: DateTime<Utc>,
-    pub(crate) version: i64,
-}
-
 impl WorkspaceRecord {
     pub(crate) fn etag(&self) -> String {
         etag(self.version)
@@ -191,43 +111,6 @@ impl WorkspaceRecord {
     }
 }
 
-/// Which built-in role a role is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BuiltIn {
-    Admin,
-    Member,
-}
-
-impl BuiltIn {
-    pub(crate) fn as_db(self) -> &'static str {
-        match self {
-            Self::Admin => "admin",
-            Self::Member => "member",
-        }
-    }
-
-    pub(crate) fn from_db(value: Option<&str>) -> Option<Self> {
-        match value {
-            Some("admin") => Some(Self::Admin),
-            Some("member") => Some(Self::Member),
-            _ => None,
-        }
-    }
-}
-
-/// A row of `roles`.
-#[derive(Debug, Clone)]
-pub(crate) struct RoleRecord {
-    pub(crate) account_id: Uuid,
-    pub(crate) id: Uuid,
-    pub(crate) name: String,
-    pub(crate) description: String,
-    pub(crate) permissions: Vec<String>,
-    pub(crate) built_in: Option<BuiltIn>,
-    pub(crate) created_at: DateTime<Utc>,
-    pub(crate) updated_at: DateTime<Utc>,
-}
-
 impl RoleRecord {
     pub(crate) fn to_proto(&self) -> pb::Role {
         pb::Role {
@@ -243,31 +126,7 @@ impl RoleRecord {
     }
 }
 
-/// A member's status in one workspace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub(crate) enum MemberStatus {
-    Active,
-    Suspended,
-    Removed,
-}
-
 impl MemberStatus {
-    pub(crate) fn as_db(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Suspended => "suspended",
-            Self::Removed => "removed",
-        }
-    }
-
-    pub(crate) fn from_db(value: &str) -> Self {
-        match value {
-            "suspended" => Self::Suspended,
-            "removed" => Self::Removed,
-            _ => Self::Active,
-        }
-    }
-
     pub(crate) fn from_proto(value: pb::MemberStatus) -> Option<Self> {
         match value {
             pb::MemberStatus::Active => Some(Self::Active),
@@ -277,7 +136,7 @@ impl MemberStatus {
         }
     }
 
-    fn to_proto(self) -> pb::MemberStatus {
+    pub(crate) fn to_proto(self) -> pb::MemberStatus {
         match self {
             Self::Active => pb::MemberStatus::Active,
             Self::Suspended => pb::MemberStatus::Suspended,
@@ -297,31 +156,6 @@ pub(crate) fn identity_status(
         "locked" if locked_until.is_none_or(|until| until > now) => pb::IdentityStatus::Locked,
         _ => pb::IdentityStatus::Active,
     }
-}
-
-/// A row of `members` with its user's identity status and custom field values.
-#[derive(Debug, Clone)]
-pub(crate) struct MemberRecord {
-    pub(crate) account_id: Uuid,
-    pub(crate) workspace_id: Uuid,
-    pub(crate) user_id: Uuid,
-    pub(crate) status: MemberStatus,
-    pub(crate) status_before_removal: Option<MemberStatus>,
-    pub(crate) role_ids: Vec<Uuid>,
-    pub(crate) kind: String,
-    pub(crate) email: String,
-    pub(crate) display_name: String,
-    pub(crate) identity_status: String,
-    pub(crate) locked_until: Option<DateTime<Utc>>,
-    /// When identity says the user's email was proven.
-    pub(crate) email_verified_at: Option<DateTime<Utc>>,
-    pub(crate) joined_at: DateTime<Utc>,
-    pub(crate) suspended_at: Option<DateTime<Utc>>,
-    pub(crate) removed_at: Option<DateTime<Utc>>,
-    pub(crate) purge_after: Option<DateTime<Utc>>,
-    pub(crate) transfer_to_user_id: Option<Uuid>,
-    pub(crate) custom_field_values: Value,
-    pub(crate) updated_at: DateTime<Utc>,
 }
 
 impl MemberRecord {
@@ -355,19 +189,6 @@ impl MemberRecord {
             email_verify_time: self.email_verified_at.map(to_timestamp),
         }
     }
-}
-
-/// A row of `custom_fields`.
-#[derive(Debug, Clone)]
-pub(crate) struct CustomFieldRecord {
-    pub(crate) account_id: Uuid,
-    pub(crate) key: String,
-    pub(crate) label: String,
-    pub(crate) field_type: pb::CustomFieldType,
-    pub(crate) options: Vec<String>,
-    pub(crate) target: pb::CustomFieldTarget,
-    pub(crate) required: bool,
-    pub(crate) created_at: DateTime<Utc>,
 }
 
 impl CustomFieldRecord {

@@ -1,7 +1,19 @@
 //! Roles: the built-in admin and member, and each account's custom roles.
-use super::*;
+use deadpool_postgres::GenericClient;
+use roster_kit::audit::{AuditRecord, Changes};
+use roster_kit::auth::Caller;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, audit, requests};
+use roster_proto::membership as pb;
+use roster_proto::types::ErrorReason;
+use uuid::Uuid;
+
+use super::access::{ROLES_MANAGE, grants};
+use super::{Membership, required_name};
 use crate::domain::access::is_permission;
 use crate::domain::model::{BuiltIn, RoleRecord};
+use crate::store::{self, notify_access_changed};
+use tracing::instrument;
 
 /// Which of a role's fields an update names.
 #[derive(Debug, Default, Clone)]
@@ -57,17 +69,8 @@ impl Membership {
         if principal.is_operator {
             return Ok(());
         }
-        let granted: bool = db
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM members m JOIN roles r
-                                  ON r.account_id = m.account_id AND r.role_id = ANY (m.role_ids)
-                                WHERE m.account_id = $1 AND m.user_id = $2 AND m.status = 'active'
-                                  AND r.permissions && ARRAY['roster.roles.manage', '*'])",
-                &[&account_id, &principal.user_id],
-            )
-            .await?
-            .get(0);
-        if granted {
+        let held = store::account_permissions(db, account_id, principal.user_id).await?;
+        if grants(&held, ROLES_MANAGE) {
             return Ok(());
         }
         self.require_account_admin(db, caller, account_id)
@@ -76,6 +79,7 @@ impl Membership {
     }
 
     /// Creates a custom role.
+    #[instrument(skip_all, name = "membership.domain.create_role")]
     pub(crate) async fn create_role(
         &self,
         caller: &Caller,
@@ -137,6 +141,7 @@ impl Membership {
     }
 
     /// Updates a role's name, description and permissions.
+    #[instrument(skip_all, name = "membership.domain.update_role")]
     pub(crate) async fn update_role(
         &self,
         caller: &Caller,
@@ -202,6 +207,7 @@ impl Membership {
     }
 
     /// Deletes a custom role nobody holds and no workspace gives by default.
+    #[instrument(skip_all, name = "membership.domain.delete_role")]
     pub(crate) async fn delete_role(&self, caller: &Caller, role_id: Uuid) -> Result<()> {
         let now = self.now();
         let mut db = self.pool.get().await?;
@@ -237,6 +243,7 @@ impl Membership {
     }
 
     /// Lists an account's roles (operators, administrators and members).
+    #[instrument(skip_all, name = "membership.domain.list_roles")]
     pub(crate) async fn list_roles(
         &self,
         caller: &Caller,

@@ -1,7 +1,19 @@
 //! Workspaces, their seat limits and default roles.
-use super::*;
+use deadpool_postgres::GenericClient;
+use roster_kit::audit::{AuditRecord, Changes};
+use roster_kit::auth::Caller;
+use roster_kit::paging::PageSize;
+use roster_kit::requests::Replay;
+use roster_kit::{Error, Result, audit, paging, requests};
+use roster_proto::membership as pb;
+use uuid::Uuid;
+
+use super::model::WorkspaceRecord;
+use super::{Membership, etag_mismatch, required_name};
 use crate::domain::access::ANY_ROLE;
 use crate::domain::model::BuiltIn;
+use crate::store;
+use tracing::instrument;
 
 /// Which of a workspace's fields an update names.
 #[derive(Debug, Default, Clone)]
@@ -74,6 +86,7 @@ impl Membership {
     }
 
     /// Creates a workspace (operators and account administrators).
+    #[instrument(skip_all, name = "membership.domain.create_workspace")]
     pub(crate) async fn create_workspace(
         &self,
         caller: &Caller,
@@ -129,6 +142,7 @@ impl Membership {
     }
 
     /// Reads a workspace (operators, account administrators, its active members).
+    #[instrument(skip_all, name = "membership.domain.get_workspace")]
     pub(crate) async fn get_workspace(
         &self,
         caller: &Caller,
@@ -143,6 +157,7 @@ impl Membership {
     }
 
     /// Seats used and left (needs roster.members.read).
+    #[instrument(skip_all, name = "membership.domain.get_seat_usage")]
     pub(crate) async fn get_seat_usage(
         &self,
         caller: &Caller,
@@ -165,6 +180,7 @@ impl Membership {
 
     /// Lists an account's workspaces by name: all of them for operators and
     /// administrators, the caller's own for members.
+    #[instrument(skip_all, name = "membership.domain.list_workspaces")]
     pub(crate) async fn list_workspaces(
         &self,
         caller: &Caller,
@@ -198,6 +214,7 @@ impl Membership {
 
     /// Updates a workspace: its seat limit by operators, its name and default role also by
     /// account administrators and members with roster.workspaces.manage.
+    #[instrument(skip_all, name = "membership.domain.update_workspace")]
     pub(crate) async fn update_workspace(
         &self,
         caller: &Caller,

@@ -1,8 +1,9 @@
 //! Members, the local copy of identity's users, and the access-check lookup.
-use roster_kit::sql::{KeysetOrder, contains_pattern};
+use roster_kit::sql::{Columns, KeysetOrder, contains_pattern};
 
+use super::records::{MemberRecord, MemberStatus, UserMembershipRecord};
 use super::*;
-use crate::domain::model::{MemberRecord, MemberStatus};
+use tracing::instrument;
 
 /// A user as identity's feed (or a direct lookup) reported it.
 #[derive(Debug, Clone)]
@@ -22,6 +23,7 @@ pub(crate) struct UserCopy {
 /// Stores a user unless a newer change of it is already stored, and copies its name,
 /// email and kind onto its member rows. Returns the accounts whose members changed in a
 /// way access checks see (status or kind), for cache invalidation.
+#[instrument(skip_all, name = "membership.store.upsert_user")]
 pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Result<Vec<Uuid>> {
     let previous = db
         .query_opt(
@@ -64,54 +66,76 @@ pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Res
             &[&user.user_id, &user.email, &user.display_name, &user.kind],
         )
         .await?;
-    let access_changed = previous.is_none_or(|row| {
-        row.get::<_, &str>("status") != user.status
-            || row.get::<_, Option<DateTime<Utc>>>("locked_until") != user.locked_until
-            || row.get::<_, &str>("kind") != user.kind
-            || row.get::<_, bool>("is_operator") != user.is_operator
-    });
+    let access_changed = match &previous {
+        None => true,
+        Some(row) => {
+            row.column::<&str>("status")? != user.status
+                || row.column::<Option<DateTime<Utc>>>("locked_until")? != user.locked_until
+                || row.column::<&str>("kind")? != user.kind
+                || row.column::<bool>("is_operator")? != user.is_operator
+        }
+    };
     if !access_changed {
         return Ok(Vec::new());
     }
-    let mut accounts: Vec<Uuid> = rows.iter().map(|row| row.get(0)).collect();
-    accounts.extend(
-        db.query(
+    let mut accounts = rows
+        .iter()
+        .map(|row| row.column("account_id"))
+        .collect::<Result<Vec<Uuid>>>()?;
+    for row in db
+        .query(
             "SELECT DISTINCT account_id FROM members WHERE user_id = $1
              UNION SELECT account_id FROM account_administrators WHERE user_id = $1",
             &[&user.user_id],
         )
         .await?
-        .iter()
-        .map(|row| row.get::<_, Uuid>(0)),
-    );
+    {
+        accounts.push(row.column("account_id")?);
+    }
     accounts.sort_unstable();
     accounts.dedup();
     Ok(accounts)
 }
 
+/// Whether `user_id` is a member (active or suspended) somewhere in the account.
+#[instrument(skip_all, name = "membership.store.is_account_member")]
+pub(crate) async fn is_account_member(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    user_id: Uuid,
+) -> Result<bool> {
+    db.query_one(
+        "SELECT EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND user_id = $2 AND status <> 'removed')",
+        &[&account_id, &user_id],
+    )
+    .await?
+    .at(0)
+}
+
 /// Whether the local copy knows the user.
+#[instrument(skip_all, name = "membership.store.user_known")]
 pub(crate) async fn user_known(db: &impl GenericClient, user_id: Uuid) -> Result<bool> {
-    Ok(db
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)",
-            &[&user_id],
-        )
-        .await?
-        .get(0))
+    db.query_one(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE user_id = $1)",
+        &[&user_id],
+    )
+    .await?
+    .at(0)
 }
 
 /// The feed position stored for `feed` (0 before the first change).
+#[instrument(skip_all, name = "membership.store.feed_position")]
 pub(crate) async fn feed_position(db: &impl GenericClient, feed: &str) -> Result<i64> {
-    Ok(db
-        .query_opt(
-            "SELECT position FROM feed_cursors WHERE feed = $1",
-            &[&feed],
-        )
-        .await?
-        .map_or(0, |row| row.get(0)))
+    db.query_opt(
+        "SELECT position FROM feed_cursors WHERE feed = $1",
+        &[&feed],
+    )
+    .await?
+    .map_or(Ok(0), |row| row.column("position"))
 }
 
 /// Moves the feed position forward (never back: replicas may follow at once).
+#[instrument(skip_all, name = "membership.store.advance_feed")]
 pub(crate) async fn advance_feed(db: &impl GenericClient, feed: &str, position: i64) -> Result<()> {
     db.execute(
         "INSERT INTO feed_cursors (feed, position) VALUES ($1, $2)
@@ -122,7 +146,10 @@ pub(crate) async fn advance_feed(db: &impl GenericClient, feed: &str, position: 
     Ok(())
 }
 
-const MEMBER_SELECT: &str = "SELECT m.*, u.status AS identity_status, u.locked_until, u.email_verified_at,
+const MEMBER_SELECT: &str = "SELECT m.account_id, m.workspace_id, m.user_id, m.status, m.status_before_removal,
+                                    m.role_ids, m.kind, m.email, m.display_name, m.joined_at, m.suspended_at,
+                                    m.removed_at, m.purge_after, m.transfer_to_user_id, m.updated_at,
+                                    u.status AS identity_status, u.locked_until, u.email_verified_at,
                                     COALESCE(v.field_values, '{}') AS custom_field_values
                              FROM members m
                              JOIN users u ON u.user_id = m.user_id
@@ -132,33 +159,34 @@ fn optional_status(value: Option<&str>) -> Option<MemberStatus> {
     value.map(MemberStatus::from_db)
 }
 
-fn member_from_row(row: &Row) -> MemberRecord {
-    MemberRecord {
-        account_id: row.get("account_id"),
-        workspace_id: row.get("workspace_id"),
-        user_id: row.get("user_id"),
-        status: MemberStatus::from_db(row.get("status")),
-        status_before_removal: optional_status(row.get("status_before_removal")),
-        role_ids: row.get("role_ids"),
-        kind: row.get("kind"),
-        email: row.get("email"),
-        display_name: row.get("display_name"),
-        identity_status: row.get("identity_status"),
-        locked_until: row.get("locked_until"),
-        email_verified_at: row.get("email_verified_at"),
-        joined_at: row.get("joined_at"),
-        suspended_at: row.get("suspended_at"),
-        removed_at: row.get("removed_at"),
-        purge_after: row.get("purge_after"),
-        transfer_to_user_id: row.get("transfer_to_user_id"),
-        custom_field_values: row.get("custom_field_values"),
-        updated_at: row.get("updated_at"),
-    }
+fn member_from_row(row: &Row) -> Result<MemberRecord> {
+    Ok(MemberRecord {
+        account_id: row.column("account_id")?,
+        workspace_id: row.column("workspace_id")?,
+        user_id: row.column("user_id")?,
+        status: MemberStatus::from_db(row.column("status")?),
+        status_before_removal: optional_status(row.column("status_before_removal")?),
+        role_ids: row.column("role_ids")?,
+        kind: row.column("kind")?,
+        email: row.column("email")?,
+        display_name: row.column("display_name")?,
+        identity_status: row.column("identity_status")?,
+        locked_until: row.column("locked_until")?,
+        email_verified_at: row.column("email_verified_at")?,
+        joined_at: row.column("joined_at")?,
+        suspended_at: row.column("suspended_at")?,
+        removed_at: row.column("removed_at")?,
+        purge_after: row.column("purge_after")?,
+        transfer_to_user_id: row.column("transfer_to_user_id")?,
+        custom_field_values: row.column("custom_field_values")?,
+        updated_at: row.column("updated_at")?,
+    })
 }
 
 /// Inserts a member, copying name, email and kind from the local user copy. The copy is
 /// share-locked so a concurrent feed update either comes first (and is copied) or waits
 /// and then updates this member too.
+#[instrument(skip_all, name = "membership.store.insert_member")]
 pub(crate) async fn insert_member(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -181,6 +209,7 @@ pub(crate) async fn insert_member(
 }
 
 /// Reads a member; `for_update` row-locks it.
+#[instrument(skip_all, name = "membership.store.get_member")]
 pub(crate) async fn get_member(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -194,14 +223,15 @@ pub(crate) async fn get_member(
             "{MEMBER_SELECT} WHERE m.account_id = $1 AND m.workspace_id = $2 AND m.user_id = $3{lock}"
         ))
         .await?;
-    Ok(db
-        .query_opt(&statement, &[&account_id, &workspace_id, &user_id])
+    db.query_opt(&statement, &[&account_id, &workspace_id, &user_id])
         .await?
         .as_ref()
-        .map(member_from_row))
+        .map(member_from_row)
+        .transpose()
 }
 
 /// Writes a member's status, roles and removal details.
+#[instrument(skip_all, name = "membership.store.save_member")]
 pub(crate) async fn save_member(
     db: &impl GenericClient,
     member: &MemberRecord,
@@ -230,6 +260,7 @@ pub(crate) async fn save_member(
 }
 
 /// Deletes a member row for good.
+#[instrument(skip_all, name = "membership.store.delete_member")]
 pub(crate) async fn delete_member(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -245,20 +276,21 @@ pub(crate) async fn delete_member(
 }
 
 /// Active members of a workspace holding `role_id` (the admin count of the last-admin rule).
+#[instrument(skip_all, name = "membership.store.count_active_holders")]
 pub(crate) async fn count_active_holders(
     db: &impl GenericClient,
     account_id: Uuid,
     workspace_id: Uuid,
     role_id: Uuid,
 ) -> Result<i64> {
-    Ok(db
-        .query_one(
-            "SELECT count(*) FROM members
-             WHERE account_id = $1 AND workspace_id = $2 AND status = 'active' AND role_ids @> ARRAY[$3::uuid]",
-            &[&account_id, &workspace_id, &role_id],
-        )
-        .await?
-        .get(0))
+    db
+    .query_one(
+        "SELECT count(*) FROM members
+         WHERE account_id = $1 AND workspace_id = $2 AND status = 'active' AND role_ids @> ARRAY[$3::uuid]",
+        &[&account_id, &workspace_id, &role_id],
+    )
+    .await?
+    .at(0)
 }
 
 /// Sort keys of `ListMembers`.
@@ -302,6 +334,7 @@ pub(crate) struct MemberQuery {
 }
 
 /// One page of a workspace's members after `after` (sort value, user id).
+#[instrument(skip_all, name = "membership.store.list_members")]
 pub(crate) async fn list_members(
     db: &impl GenericClient,
     query: &MemberQuery,
@@ -335,23 +368,22 @@ pub(crate) async fn list_members(
     sql.push_keyset(&order, after, &limit);
     // Few distinct filter combinations: each is prepared once per connection.
     let statement = db.prepare_cached(sql.sql()).await?;
-    Ok(db
-        .query(&statement, sql.params())
+    db.query(&statement, sql.params())
         .await?
         .iter()
         .map(member_from_row)
-        .collect())
+        .collect()
 }
 
 /// A user's workspace memberships and account administrations, by account then
 /// workspace name.
+#[instrument(skip_all, name = "membership.store.user_memberships")]
 pub(crate) async fn user_memberships(
     db: &impl GenericClient,
     user_id: Uuid,
     show_removed: bool,
-) -> Result<Vec<Row>> {
-    Ok(db
-        .query(
+) -> Result<Vec<UserMembershipRecord>> {
+    db.query(
             "SELECT a.account_id, a.name AS account_name, w.workspace_id, w.name AS workspace_name,
                     m.status, m.role_ids,
                     EXISTS (SELECT 1 FROM account_administrators d
@@ -369,11 +401,29 @@ pub(crate) async fn user_memberships(
              ORDER BY account_name, account_id, workspace_name NULLS FIRST",
             &[&user_id, &show_removed],
         )
-        .await?)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(UserMembershipRecord {
+                account_id: row.column("account_id")?,
+                account_name: row.column("account_name")?,
+                workspace_id: row.column("workspace_id")?,
+                workspace_name: row.column("workspace_name")?,
+                status: row
+                    .column::<Option<&str>>("status")?
+                    .map(MemberStatus::from_db),
+                role_ids: row
+                    .column::<Option<Vec<Uuid>>>("role_ids")?
+                    .unwrap_or_default(),
+                account_administrator: row.column("account_administrator")?,
+            })
+        })
+        .collect()
 }
 
 /// Whether `user_id` belongs to at least one account, and `administrator_id` administers
 /// every account `user_id` belongs to (as a non-removed member or an administrator).
+#[instrument(skip_all, name = "membership.store.administers_every_account_of")]
 pub(crate) async fn administers_every_account_of(
     db: &impl GenericClient,
     administrator_id: Uuid,
@@ -391,11 +441,12 @@ pub(crate) async fn administers_every_account_of(
             &[&administrator_id, &user_id],
         )
         .await?;
-    Ok(row.get::<_, Option<bool>>(0).unwrap_or(false))
+    Ok(row.at::<Option<bool>>(0)?.unwrap_or(false))
 }
 
 /// Whether `user_id` may reset their password by email: they belong to no account (as a
 /// non-removed member or an administrator), or one of their accounts allows it.
+#[instrument(skip_all, name = "membership.store.self_service_reset_allowed")]
 pub(crate) async fn self_service_reset_allowed(
     db: &impl GenericClient,
     user_id: Uuid,
@@ -410,7 +461,7 @@ pub(crate) async fn self_service_reset_allowed(
             &[&user_id],
         )
         .await?;
-    Ok(row.get::<_, Option<bool>>(0).unwrap_or(true))
+    Ok(row.at::<Option<bool>>(0)?.unwrap_or(true))
 }
 
 /// What an access check needs to know about a user in a workspace, in one round trip.
@@ -427,24 +478,27 @@ pub(crate) struct AccessFacts {
 }
 
 /// The access facts of `user_id` in `workspace_id`, or `None` for an unknown workspace.
+#[instrument(skip_all, name = "membership.store.access_facts")]
 pub(crate) async fn access_facts(
     db: &impl GenericClient,
     workspace_id: Uuid,
     user_id: Uuid,
 ) -> Result<Option<AccessFacts>> {
     let statement = db.prepare_cached(include_str!("access_facts.sql")).await?;
-    Ok(db
-        .query_opt(&statement, &[&workspace_id, &user_id])
+    db.query_opt(&statement, &[&workspace_id, &user_id])
         .await?
-        .map(|row| AccessFacts {
-            account_id: row.get("account_id"),
-            is_account_administrator: row.get("is_account_administrator"),
-            identity_status: row.get("identity_status"),
-            locked_until: row.get("locked_until"),
-            is_operator: row.get::<_, Option<bool>>("is_operator").unwrap_or(false),
-            member_status: optional_status(row.get("member_status")),
-            permissions: row.get("permissions"),
-        }))
+        .map(|row| {
+            Ok(AccessFacts {
+                account_id: row.column("account_id")?,
+                is_account_administrator: row.column("is_account_administrator")?,
+                identity_status: row.column("identity_status")?,
+                locked_until: row.column("locked_until")?,
+                is_operator: row.column::<Option<bool>>("is_operator")?.unwrap_or(false),
+                member_status: optional_status(row.column("member_status")?),
+                permissions: row.column("permissions")?,
+            })
+        })
+        .transpose()
 }
 
 /// A member of a workspace who holds an email being invited there.
@@ -458,6 +512,7 @@ pub(crate) struct EmailHolder {
 
 /// The members of `workspace_ids` whose email is one of `emails` (exact match): active
 /// and suspended ones, and removed ones whose restore window is still open at `now`.
+#[instrument(skip_all, name = "membership.store.email_holders")]
 pub(crate) async fn email_holders(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -466,34 +521,41 @@ pub(crate) async fn email_holders(
     now: DateTime<Utc>,
 ) -> Result<Vec<EmailHolder>> {
     let statement = db.prepare_cached(include_str!("email_holders.sql")).await?;
-    Ok(db
-        .query(&statement, &[&account_id, &workspace_ids, &emails, &now])
+    db.query(&statement, &[&account_id, &workspace_ids, &emails, &now])
         .await?
         .iter()
-        .map(|row| EmailHolder {
-            email: row.get("email"),
-            workspace_id: row.get("workspace_id"),
-            user_id: row.get("user_id"),
-            status: MemberStatus::from_db(row.get("status")),
+        .map(|row| {
+            Ok(EmailHolder {
+                email: row.column("email")?,
+                workspace_id: row.column("workspace_id")?,
+                user_id: row.column("user_id")?,
+                status: MemberStatus::from_db(row.column("status")?),
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Removed members whose restore window ended, row-locked and skipped by other replicas.
+#[instrument(skip_all, name = "membership.store.claim_expired_removals")]
 pub(crate) async fn claim_expired_removals(
     db: &impl GenericClient,
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<(Uuid, Uuid, Uuid)>> {
-    Ok(db
-        .query(
-            "SELECT account_id, workspace_id, user_id FROM members
+    db.query(
+        "SELECT account_id, workspace_id, user_id FROM members
              WHERE status = 'removed' AND purge_after <= $1
              ORDER BY purge_after LIMIT $2 FOR UPDATE SKIP LOCKED",
-            &[&now, &limit],
-        )
-        .await?
-        .iter()
-        .map(|row| (row.get(0), row.get(1), row.get(2)))
-        .collect())
+        &[&now, &limit],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok((
+            row.column("account_id")?,
+            row.column("workspace_id")?,
+            row.column("user_id")?,
+        ))
+    })
+    .collect()
 }

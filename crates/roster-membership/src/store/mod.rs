@@ -1,26 +1,45 @@
 //! Membership's SQL. Functions take any client (pool connection or transaction); the
 //! domain decides transaction boundaries and locks.
+mod access;
 mod members;
+pub(crate) mod records;
 
+pub(crate) use access::*;
 pub(crate) use members::*;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::error::from_db_error;
-use roster_kit::sql::QueryBuilder;
+use roster_kit::sql::{Columns, QueryBuilder};
 use roster_kit::{Error, Result};
 use roster_proto::membership as pb;
 use roster_proto::types::ErrorReason;
 use serde_json::Value;
 use tokio_postgres::Row;
+use tracing::instrument;
 use uuid::Uuid;
 
-use crate::domain::model::{
+use self::records::{
     AccountRecord, BuiltIn, CustomFieldRecord, InvitationScope, RoleRecord, Settings,
     WorkspaceRecord,
 };
 
-const ACCOUNT_SELECT: &str = "SELECT a.*, ARRAY(SELECT user_id FROM account_administrators d
+/// The columns a [`WorkspaceRecord`] is read from.
+const WORKSPACE_COLUMNS: &str = "account_id, workspace_id, name, seat_limit, seats_used, default_role_id, created_at, updated_at, version";
+
+/// The columns a [`RoleRecord`] is read from.
+const ROLE_COLUMNS: &str =
+    "account_id, role_id, name, description, permissions, built_in, created_at, updated_at";
+
+/// The columns a [`CustomFieldRecord`] is read from.
+const CUSTOM_FIELD_COLUMNS: &str =
+    "account_id, key, label, type, options, target, required, created_at";
+
+const ACCOUNT_SELECT: &str = "SELECT a.account_id, a.name, a.invitation_lifetime_secs, a.allowed_email_domains,
+                                 a.impersonation_window_secs, a.restore_window_secs, a.self_service_password_reset,
+                                 a.invitation_scope, a.custom_field_values, a.seat_allowance, a.created_at,
+                                 a.updated_at, a.version,
+                                 ARRAY(SELECT user_id FROM account_administrators d
                                  WHERE d.account_id = a.account_id ORDER BY d.created_at, d.user_id) AS administrators,
                                  -- Counted only where there is an allowance to count against.
                                  CASE WHEN a.seat_allowance > 0 THEN
@@ -29,29 +48,30 @@ const ACCOUNT_SELECT: &str = "SELECT a.*, ARRAY(SELECT user_id FROM account_admi
                                  ELSE 0 END AS seats_held
                           FROM accounts a";
 
-fn account_from_row(row: &Row) -> AccountRecord {
-    AccountRecord {
-        id: row.get("account_id"),
-        name: row.get("name"),
+fn account_from_row(row: &Row) -> Result<AccountRecord> {
+    Ok(AccountRecord {
+        id: row.column("account_id")?,
+        name: row.column("name")?,
         settings: Settings {
-            invitation_lifetime_secs: row.get("invitation_lifetime_secs"),
-            allowed_email_domains: row.get("allowed_email_domains"),
-            impersonation_window_secs: row.get("impersonation_window_secs"),
-            restore_window_secs: row.get("restore_window_secs"),
-            self_service_password_reset: row.get("self_service_password_reset"),
-            invitation_scope: InvitationScope::from_db(row.get("invitation_scope")),
+            invitation_lifetime_secs: row.column("invitation_lifetime_secs")?,
+            allowed_email_domains: row.column("allowed_email_domains")?,
+            impersonation_window_secs: row.column("impersonation_window_secs")?,
+            restore_window_secs: row.column("restore_window_secs")?,
+            self_service_password_reset: row.column("self_service_password_reset")?,
+            invitation_scope: InvitationScope::from_db(row.column("invitation_scope")?),
         },
-        custom_field_values: row.get("custom_field_values"),
-        administrators: row.get("administrators"),
-        seat_allowance: row.get("seat_allowance"),
-        seats_held: row.get("seats_held"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-        version: row.get("version"),
-    }
+        custom_field_values: row.column("custom_field_values")?,
+        administrators: row.column("administrators")?,
+        seat_allowance: row.column("seat_allowance")?,
+        seats_held: row.column("seats_held")?,
+        created_at: row.column("created_at")?,
+        updated_at: row.column("updated_at")?,
+        version: row.column("version")?,
+    })
 }
 
 /// Inserts an account (without administrators).
+#[instrument(skip_all, name = "membership.store.insert_account")]
 pub(crate) async fn insert_account(
     db: &impl GenericClient,
     id: Uuid,
@@ -84,6 +104,7 @@ pub(crate) async fn insert_account(
 }
 
 /// Reads an account; `for_update` row-locks it until the transaction ends.
+#[instrument(skip_all, name = "membership.store.get_account")]
 pub(crate) async fn get_account(
     db: &impl GenericClient,
     id: Uuid,
@@ -93,15 +114,16 @@ pub(crate) async fn get_account(
     let statement = db
         .prepare_cached(&format!("{ACCOUNT_SELECT} WHERE a.account_id = $1{lock}"))
         .await?;
-    Ok(db
-        .query_opt(&statement, &[&id])
+    db.query_opt(&statement, &[&id])
         .await?
         .as_ref()
-        .map(account_from_row))
+        .map(account_from_row)
+        .transpose()
 }
 
 /// One page of accounts by name after `after` (lowered name, id); only those `user`
 /// administers or belongs to, when given.
+#[instrument(skip_all, name = "membership.store.list_accounts")]
 pub(crate) async fn list_accounts(
     db: &impl GenericClient,
     user: Option<Uuid>,
@@ -125,15 +147,15 @@ pub(crate) async fn list_accounts(
         sql.push(" AND (lower(a.name), a.account_id) > ({}, {})", &[name, id]);
     }
     sql.push(" ORDER BY lower(a.name), a.account_id LIMIT {}", &[&limit]);
-    Ok(db
-        .query(sql.sql(), sql.params())
+    db.query(sql.sql(), sql.params())
         .await?
         .iter()
         .map(account_from_row)
-        .collect())
+        .collect()
 }
 
 /// Writes an account's name, settings and seat allowance; bumps its version.
+#[instrument(skip_all, name = "membership.store.update_account")]
 pub(crate) async fn update_account(
     db: &impl GenericClient,
     id: Uuid,
@@ -166,6 +188,7 @@ pub(crate) async fn update_account(
 }
 
 /// Makes `user` an administrator of the account; false when they already were.
+#[instrument(skip_all, name = "membership.store.add_administrator")]
 pub(crate) async fn add_administrator(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -183,6 +206,7 @@ pub(crate) async fn add_administrator(
 }
 
 /// Takes `user`'s administration away; false when they were not one.
+#[instrument(skip_all, name = "membership.store.remove_administrator")]
 pub(crate) async fn remove_administrator(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -201,6 +225,7 @@ pub(crate) async fn remove_administrator(
 /// statement of its own, so the count sees everything committed before the lock was
 /// granted): `(seat_allowance, seats_held)`, or `None` when there is no such account.
 /// Every seat taken in an account with an allowance is taken under this lock.
+#[instrument(skip_all, name = "membership.store.lock_account_seats")]
 pub(crate) async fn lock_account_seats(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -211,18 +236,19 @@ pub(crate) async fn lock_account_seats(
     let Some(row) = db.query_opt(&statement, &[&account_id]).await? else {
         return Ok(None);
     };
-    let allowance: i32 = row.get(0);
+    let allowance: i32 = row.at(0)?;
     let statement = db
         .prepare_cached(
             "SELECT count(DISTINCT user_id)::integer FROM members
               WHERE account_id = $1 AND status <> 'removed'",
         )
         .await?;
-    let held: i32 = db.query_one(&statement, &[&account_id]).await?.get(0);
+    let held: i32 = db.query_one(&statement, &[&account_id]).await?.at(0)?;
     Ok(Some((allowance, held)))
 }
 
 /// Whether `user_id` holds a seat (is active or suspended) in some workspace of the account.
+#[instrument(skip_all, name = "membership.store.holds_account_seat")]
 pub(crate) async fn holds_account_seat(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -234,13 +260,13 @@ pub(crate) async fn holds_account_seat(
                              WHERE account_id = $1 AND user_id = $2 AND status <> 'removed')",
         )
         .await?;
-    Ok(db
-        .query_one(&statement, &[&account_id, &user_id])
+    db.query_one(&statement, &[&account_id, &user_id])
         .await?
-        .get(0))
+        .at(0)
 }
 
 /// Those of `emails` whose users hold a seat in some workspace of the account.
+#[instrument(skip_all, name = "membership.store.seated_emails")]
 pub(crate) async fn seated_emails(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -252,15 +278,15 @@ pub(crate) async fn seated_emails(
               WHERE account_id = $1 AND email = ANY($2) AND status <> 'removed'",
         )
         .await?;
-    Ok(db
-        .query(&statement, &[&account_id, &emails])
+    db.query(&statement, &[&account_id, &emails])
         .await?
         .iter()
-        .map(|row| row.get(0))
-        .collect())
+        .map(|row| row.at(0))
+        .collect()
 }
 
 /// Replaces the account's own custom field values.
+#[instrument(skip_all, name = "membership.store.set_account_field_values")]
 pub(crate) async fn set_account_field_values(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -276,21 +302,22 @@ pub(crate) async fn set_account_field_values(
     Ok(())
 }
 
-fn workspace_from_row(row: &Row) -> WorkspaceRecord {
-    WorkspaceRecord {
-        account_id: row.get("account_id"),
-        id: row.get("workspace_id"),
-        name: row.get("name"),
-        seat_limit: row.get("seat_limit"),
-        seats_used: row.get("seats_used"),
-        default_role_id: row.get("default_role_id"),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-        version: row.get("version"),
-    }
+fn workspace_from_row(row: &Row) -> Result<WorkspaceRecord> {
+    Ok(WorkspaceRecord {
+        account_id: row.column("account_id")?,
+        id: row.column("workspace_id")?,
+        name: row.column("name")?,
+        seat_limit: row.column("seat_limit")?,
+        seats_used: row.column("seats_used")?,
+        default_role_id: row.column("default_role_id")?,
+        created_at: row.column("created_at")?,
+        updated_at: row.column("updated_at")?,
+        version: row.column("version")?,
+    })
 }
 
 /// Inserts a workspace; a taken name fails with SQLSTATE 23505.
+#[instrument(skip_all, name = "membership.store.insert_workspace")]
 pub(crate) async fn insert_workspace(
     db: &impl GenericClient,
     workspace: &WorkspaceRecord,
@@ -314,6 +341,7 @@ pub(crate) async fn insert_workspace(
 
 /// Reads a workspace; `for_update` row-locks it, which serializes every change to its
 /// seats and admins.
+#[instrument(skip_all, name = "membership.store.get_workspace")]
 pub(crate) async fn get_workspace(
     db: &impl GenericClient,
     id: Uuid,
@@ -322,50 +350,57 @@ pub(crate) async fn get_workspace(
     let lock = if for_update { " FOR UPDATE" } else { "" };
     let statement = db
         .prepare_cached(&format!(
-            "SELECT * FROM workspaces WHERE workspace_id = $1{lock}"
+            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE workspace_id = $1{lock}"
         ))
         .await?;
-    Ok(db
-        .query_opt(&statement, &[&id])
+    db.query_opt(&statement, &[&id])
         .await?
         .as_ref()
-        .map(workspace_from_row))
+        .map(workspace_from_row)
+        .transpose()
 }
 
 /// Every workspace of an account, row-locked in id order (so concurrent callers never
 /// deadlock).
+#[instrument(skip_all, name = "membership.store.lock_workspaces_of")]
 pub(crate) async fn lock_workspaces_of(
     db: &impl GenericClient,
     account_id: Uuid,
 ) -> Result<Vec<WorkspaceRecord>> {
-    Ok(db
-        .query(
-            "SELECT * FROM workspaces WHERE account_id = $1 ORDER BY workspace_id FOR UPDATE",
-            &[&account_id],
-        )
-        .await?
-        .iter()
-        .map(workspace_from_row)
-        .collect())
+    db.query(
+        &format!(
+            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE account_id = $1
+                 ORDER BY workspace_id FOR UPDATE"
+        ),
+        &[&account_id],
+    )
+    .await?
+    .iter()
+    .map(workspace_from_row)
+    .collect()
 }
 
 /// Row-locks the given workspaces in id order.
+#[instrument(skip_all, name = "membership.store.lock_workspaces")]
 pub(crate) async fn lock_workspaces(
     db: &impl GenericClient,
     ids: &[Uuid],
 ) -> Result<Vec<WorkspaceRecord>> {
-    Ok(db
-        .query(
-            "SELECT * FROM workspaces WHERE workspace_id = ANY($1) ORDER BY workspace_id FOR UPDATE",
-            &[&ids],
-        )
-        .await?
-        .iter()
-        .map(workspace_from_row)
-        .collect())
+    db.query(
+        &format!(
+            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE workspace_id = ANY($1)
+                 ORDER BY workspace_id FOR UPDATE"
+        ),
+        &[&ids],
+    )
+    .await?
+    .iter()
+    .map(workspace_from_row)
+    .collect()
 }
 
 /// One page of an account's workspaces by name; only those `member` belongs to, when given.
+#[instrument(skip_all, name = "membership.store.list_workspaces")]
 pub(crate) async fn list_workspaces(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -373,7 +408,9 @@ pub(crate) async fn list_workspaces(
     after: Option<&(String, Uuid)>,
     limit: i64,
 ) -> Result<Vec<WorkspaceRecord>> {
-    let mut sql = QueryBuilder::new("SELECT w.* FROM workspaces w WHERE true");
+    let mut sql = QueryBuilder::new(&format!(
+        "SELECT {WORKSPACE_COLUMNS} FROM workspaces w WHERE true"
+    ));
     sql.push(" AND w.account_id = {}", &[&account_id]);
     if let Some(member) = &member {
         sql.push(
@@ -392,36 +429,38 @@ pub(crate) async fn list_workspaces(
         " ORDER BY lower(w.name), w.workspace_id LIMIT {}",
         &[&limit],
     );
-    Ok(db
-        .query(sql.sql(), sql.params())
+    db.query(sql.sql(), sql.params())
         .await?
         .iter()
         .map(workspace_from_row)
-        .collect())
+        .collect()
 }
 
 /// An account's workspaces by name: the given ones (those of the account among them),
 /// or every one.
+#[instrument(skip_all, name = "membership.store.workspaces_by_name")]
 pub(crate) async fn workspaces_by_name(
     db: &impl GenericClient,
     account_id: Uuid,
     ids: Option<&[Uuid]>,
 ) -> Result<Vec<WorkspaceRecord>> {
-    let mut sql = QueryBuilder::new("SELECT * FROM workspaces WHERE true");
+    let mut sql = QueryBuilder::new(&format!(
+        "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE true"
+    ));
     sql.push(" AND account_id = {}", &[&account_id]);
     if let Some(ids) = &ids {
         sql.push(" AND workspace_id = ANY({})", &[ids]);
     }
     sql.push(" ORDER BY lower(name), workspace_id", &[]);
-    Ok(db
-        .query(sql.sql(), sql.params())
+    db.query(sql.sql(), sql.params())
         .await?
         .iter()
         .map(workspace_from_row)
-        .collect())
+        .collect()
 }
 
 /// Writes a workspace's name, seat limit and default role; bumps its version.
+#[instrument(skip_all, name = "membership.store.update_workspace")]
 pub(crate) async fn update_workspace(
     db: &impl GenericClient,
     workspace: &WorkspaceRecord,
@@ -446,6 +485,7 @@ pub(crate) async fn update_workspace(
 }
 
 /// Adds `delta` to a workspace's used seats (the caller holds the row lock).
+#[instrument(skip_all, name = "membership.store.add_seats")]
 pub(crate) async fn add_seats(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -482,20 +522,21 @@ fn unique_violation(name: &str) -> impl FnOnce(tokio_postgres::Error) -> Error +
     }
 }
 
-fn role_from_row(row: &Row) -> RoleRecord {
-    RoleRecord {
-        account_id: row.get("account_id"),
-        id: row.get("role_id"),
-        name: row.get("name"),
-        description: row.get("description"),
-        permissions: row.get("permissions"),
-        built_in: BuiltIn::from_db(row.get("built_in")),
-        created_at: row.get("created_at"),
-        updated_at: row.get("updated_at"),
-    }
+fn role_from_row(row: &Row) -> Result<RoleRecord> {
+    Ok(RoleRecord {
+        account_id: row.column("account_id")?,
+        id: row.column("role_id")?,
+        name: row.column("name")?,
+        description: row.column("description")?,
+        permissions: row.column("permissions")?,
+        built_in: BuiltIn::from_db(row.column("built_in")?),
+        created_at: row.column("created_at")?,
+        updated_at: row.column("updated_at")?,
+    })
 }
 
 /// Inserts a role; a taken name fails with SQLSTATE 23505.
+#[instrument(skip_all, name = "membership.store.insert_role")]
 pub(crate) async fn insert_role(db: &impl GenericClient, role: &RoleRecord) -> Result<()> {
     db.execute(
         "INSERT INTO roles (account_id, role_id, name, description, permissions, built_in, created_at, updated_at)
@@ -516,56 +557,63 @@ pub(crate) async fn insert_role(db: &impl GenericClient, role: &RoleRecord) -> R
 }
 
 /// Reads a role; `for_update` row-locks it.
+#[instrument(skip_all, name = "membership.store.get_role")]
 pub(crate) async fn get_role(
     db: &impl GenericClient,
     id: Uuid,
     for_update: bool,
 ) -> Result<Option<RoleRecord>> {
     let lock = if for_update { " FOR UPDATE" } else { "" };
-    Ok(db
-        .query_opt(
-            &format!("SELECT * FROM roles WHERE role_id = $1{lock}"),
-            &[&id],
-        )
-        .await?
-        .as_ref()
-        .map(role_from_row))
+    db.query_opt(
+        &format!("SELECT {ROLE_COLUMNS} FROM roles WHERE role_id = $1{lock}"),
+        &[&id],
+    )
+    .await?
+    .as_ref()
+    .map(role_from_row)
+    .transpose()
 }
 
 /// An account's built-in role.
+#[instrument(skip_all, name = "membership.store.built_in_role")]
 pub(crate) async fn built_in_role(
     db: &impl GenericClient,
     account_id: Uuid,
     which: BuiltIn,
 ) -> Result<Option<RoleRecord>> {
     let statement = db
-        .prepare_cached("SELECT * FROM roles WHERE account_id = $1 AND built_in = $2")
+        .prepare_cached(&format!(
+            "SELECT {ROLE_COLUMNS} FROM roles WHERE account_id = $1 AND built_in = $2"
+        ))
         .await?;
-    Ok(db
-        .query_opt(&statement, &[&account_id, &which.as_db()])
+    db.query_opt(&statement, &[&account_id, &which.as_db()])
         .await?
         .as_ref()
-        .map(role_from_row))
+        .map(role_from_row)
+        .transpose()
 }
 
 /// An account's roles: built-in first, then by name.
+#[instrument(skip_all, name = "membership.store.list_roles")]
 pub(crate) async fn list_roles(
     db: &impl GenericClient,
     account_id: Uuid,
 ) -> Result<Vec<RoleRecord>> {
-    Ok(db
-        .query(
-            "SELECT * FROM roles WHERE account_id = $1
-             ORDER BY built_in IS NULL, lower(name), role_id",
-            &[&account_id],
-        )
-        .await?
-        .iter()
-        .map(role_from_row)
-        .collect())
+    db.query(
+        &format!(
+            "SELECT {ROLE_COLUMNS} FROM roles WHERE account_id = $1
+                 ORDER BY built_in IS NULL, lower(name), role_id"
+        ),
+        &[&account_id],
+    )
+    .await?
+    .iter()
+    .map(role_from_row)
+    .collect()
 }
 
 /// Writes a role's name, description and permissions.
+#[instrument(skip_all, name = "membership.store.update_role")]
 pub(crate) async fn update_role(
     db: &impl GenericClient,
     role: &RoleRecord,
@@ -590,22 +638,24 @@ pub(crate) async fn update_role(
 
 /// Whether any member (removed ones included: restoring brings their roles back) holds
 /// the role, or any workspace gives it by default.
+#[instrument(skip_all, name = "membership.store.role_in_use")]
 pub(crate) async fn role_in_use(
     db: &impl GenericClient,
     account_id: Uuid,
     role_id: Uuid,
 ) -> Result<bool> {
-    Ok(db
-        .query_one(
-            "SELECT EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND role_ids @> ARRAY[$2::uuid])
-                 OR EXISTS (SELECT 1 FROM workspaces WHERE account_id = $1 AND default_role_id = $2)",
-            &[&account_id, &role_id],
-        )
-        .await?
-        .get(0))
+    db
+    .query_one(
+        "SELECT EXISTS (SELECT 1 FROM members WHERE account_id = $1 AND role_ids @> ARRAY[$2::uuid])
+             OR EXISTS (SELECT 1 FROM workspaces WHERE account_id = $1 AND default_role_id = $2)",
+        &[&account_id, &role_id],
+    )
+    .await?
+    .at(0)
 }
 
 /// Deletes a role.
+#[instrument(skip_all, name = "membership.store.delete_role")]
 pub(crate) async fn delete_role(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -620,20 +670,20 @@ pub(crate) async fn delete_role(
 }
 
 /// Which of `ids` are roles of the account.
+#[instrument(skip_all, name = "membership.store.roles_in_account")]
 pub(crate) async fn roles_in_account(
     db: &impl GenericClient,
     account_id: Uuid,
     ids: &[Uuid],
 ) -> Result<Vec<Uuid>> {
-    Ok(db
-        .query(
-            "SELECT role_id FROM roles WHERE account_id = $1 AND role_id = ANY($2)",
-            &[&account_id, &ids],
-        )
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect())
+    db.query(
+        "SELECT role_id FROM roles WHERE account_id = $1 AND role_id = ANY($2)",
+        &[&account_id, &ids],
+    )
+    .await?
+    .iter()
+    .map(|row| row.at(0))
+    .collect()
 }
 
 fn field_type_from_db(value: &str) -> pb::CustomFieldType {
@@ -655,24 +705,25 @@ pub(crate) fn field_type_as_db(value: pb::CustomFieldType) -> &'static str {
     }
 }
 
-fn custom_field_from_row(row: &Row) -> CustomFieldRecord {
-    CustomFieldRecord {
-        account_id: row.get("account_id"),
-        key: row.get("key"),
-        label: row.get("label"),
-        field_type: field_type_from_db(row.get("type")),
-        options: row.get("options"),
-        target: if row.get::<_, &str>("target") == "account" {
+fn custom_field_from_row(row: &Row) -> Result<CustomFieldRecord> {
+    Ok(CustomFieldRecord {
+        account_id: row.column("account_id")?,
+        key: row.column("key")?,
+        label: row.column("label")?,
+        field_type: field_type_from_db(row.column("type")?),
+        options: row.column("options")?,
+        target: if row.column::<&str>("target")? == "account" {
             pb::CustomFieldTarget::Account
         } else {
             pb::CustomFieldTarget::Member
         },
-        required: row.get("required"),
-        created_at: row.get("created_at"),
-    }
+        required: row.column("required")?,
+        created_at: row.column("created_at")?,
+    })
 }
 
 /// Inserts or replaces a custom field definition (keeping its creation time).
+#[instrument(skip_all, name = "membership.store.upsert_custom_field")]
 pub(crate) async fn upsert_custom_field(
     db: &impl GenericClient,
     field: &CustomFieldRecord,
@@ -684,12 +735,12 @@ pub(crate) async fn upsert_custom_field(
     };
     let row = db
         .query_one(
-            "INSERT INTO custom_fields (account_id, key, label, type, options, target, required, created_at)
+            &format!("INSERT INTO custom_fields (account_id, key, label, type, options, target, required, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
              ON CONFLICT (account_id, key) DO UPDATE
                  SET label = EXCLUDED.label, type = EXCLUDED.type, options = EXCLUDED.options,
                      target = EXCLUDED.target, required = EXCLUDED.required
-             RETURNING *",
+             RETURNING {CUSTOM_FIELD_COLUMNS}"),
             &[
                 &field.account_id,
                 &field.key,
@@ -702,26 +753,29 @@ pub(crate) async fn upsert_custom_field(
             ],
         )
         .await?;
-    Ok(custom_field_from_row(&row))
+    custom_field_from_row(&row)
 }
 
 /// An account's custom field definitions by key.
+#[instrument(skip_all, name = "membership.store.list_custom_fields")]
 pub(crate) async fn list_custom_fields(
     db: &impl GenericClient,
     account_id: Uuid,
 ) -> Result<Vec<CustomFieldRecord>> {
-    Ok(db
-        .query(
-            "SELECT * FROM custom_fields WHERE account_id = $1 ORDER BY key",
-            &[&account_id],
-        )
-        .await?
-        .iter()
-        .map(custom_field_from_row)
-        .collect())
+    db.query(
+        &format!(
+            "SELECT {CUSTOM_FIELD_COLUMNS} FROM custom_fields WHERE account_id = $1 ORDER BY key"
+        ),
+        &[&account_id],
+    )
+    .await?
+    .iter()
+    .map(custom_field_from_row)
+    .collect()
 }
 
 /// A member's custom field values in an account (row-locked), or `{}`.
+#[instrument(skip_all, name = "membership.store.lock_member_field_values")]
 pub(crate) async fn lock_member_field_values(
     db: &impl GenericClient,
     account_id: Uuid,
@@ -732,16 +786,17 @@ pub(crate) async fn lock_member_field_values(
         &[&account_id, &user_id],
     )
     .await?;
-    Ok(db
-        .query_one(
-            "SELECT field_values FROM member_field_values WHERE account_id = $1 AND user_id = $2 FOR UPDATE",
-            &[&account_id, &user_id],
-        )
-        .await?
-        .get(0))
+    db
+    .query_one(
+        "SELECT field_values FROM member_field_values WHERE account_id = $1 AND user_id = $2 FOR UPDATE",
+        &[&account_id, &user_id],
+    )
+    .await?
+    .at(0)
 }
 
 /// Replaces a member's custom field values in an account.
+#[instrument(skip_all, name = "membership.store.set_member_field_values")]
 pub(crate) async fn set_member_field_values(
     db: &impl GenericClient,
     account_id: Uuid,
