@@ -1,7 +1,6 @@
 //! The tonic adapter: authenticates, parses and shape-checks requests, calls the domain.
 use std::sync::Arc;
 
-use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, ServiceToken, bearer_token, parse_id};
 use roster_kit::clock::from_timestamp;
 use roster_kit::input::{ids, required};
@@ -498,18 +497,9 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ListAuditEventsRequest>,
     ) -> Answer<pb::ListAuditEventsResponse> {
         let caller = self.caller(&request, "", Restricted::Refused).await?;
-        let message = request.get_ref();
-        let query = AuditQuery::parse(
-            None,
-            &message.target_id,
-            &message.actor_user_id,
-            message.start_time.as_ref(),
-            message.end_time.as_ref(),
-        )?;
+        let listing = roster_kit::audit_listing!(request.get_ref(), None)?;
         Ok(Response::new(
-            self.identity
-                .list_audit_events(&caller, &query, message.page_size, &message.page_token)
-                .await?,
+            self.identity.list_audit_events(&caller, &listing).await?,
         ))
     }
 

@@ -1,7 +1,6 @@
 //! The tonic adapter: authenticates, parses and shape-checks requests, calls the domain.
 use std::sync::Arc;
 
-use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, parse_id};
 use roster_kit::error::Violations;
 use roster_kit::input::{ids, optional_id, required, workspace_choice};
@@ -271,16 +270,11 @@ impl InvitationService for InvitationApi {
     ) -> Answer<pb::ListAuditEventsResponse> {
         let caller = self.caller(&request, "").await?;
         let message = request.get_ref();
-        let query = AuditQuery::parse(
-            optional_id("account_id", &message.account_id)?,
-            &message.target_id,
-            &message.actor_user_id,
-            message.start_time.as_ref(),
-            message.end_time.as_ref(),
-        )?;
+        let listing =
+            roster_kit::audit_listing!(message, optional_id("account_id", &message.account_id)?)?;
         Ok(Response::new(
             self.invitations
-                .list_audit_events(&caller, &query, message.page_size, &message.page_token)
+                .list_audit_events(&caller, &listing)
                 .await?,
         ))
     }

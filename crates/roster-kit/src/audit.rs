@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, parse_id};
 use crate::clock::{from_timestamp, to_timestamp};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::paging::{self, PageSize};
 use crate::protobuf::json_to_struct;
 use crate::sql::{Columns, QueryBuilder};
@@ -121,14 +121,70 @@ impl AuditQuery {
     }
 }
 
+/// One page of `ListAuditEvents` as asked: the filters, the page size and the token.
+#[derive(Debug, Clone, Default)]
+pub struct AuditListing {
+    /// The filters.
+    pub query: AuditQuery,
+    /// `page_size` as sent (0 for the default).
+    pub page_size: i32,
+    /// `page_token` as sent.
+    pub page_token: String,
+}
+
+/// The [`AuditListing`] of a service's `ListAuditEventsRequest` (every service's message has
+/// the same filter and page fields), with the account id given apart: membership's and
+/// invitation's messages have one, identity's has none.
+#[macro_export]
+macro_rules! audit_listing {
+    ($message:expr, $account_id:expr) => {{
+        let message = $message;
+        $crate::audit::AuditQuery::parse(
+            $account_id,
+            &message.target_id,
+            &message.actor_user_id,
+            message.start_time.as_ref(),
+            message.end_time.as_ref(),
+        )
+        .map(|query| $crate::audit::AuditListing {
+            query,
+            page_size: message.page_size,
+            page_token: message.page_token.clone(),
+        })
+    }};
+}
+
+/// A page of an account's audit events for a caller `authorize_account` lets see them,
+/// or of every account's for operators; without an account, anyone else is told the
+/// account is required.
+pub async fn list_for_account(
+    db: &impl GenericClient,
+    caller: &Caller,
+    listing: &AuditListing,
+    authorize_account: impl AsyncFnOnce(Uuid) -> Result<()>,
+) -> Result<(Vec<AuditEvent>, String)> {
+    match listing.query.account_id {
+        Some(account_id) => authorize_account(account_id).await?,
+        None => {
+            caller.operator().map_err(|_| {
+                Error::invalid("account_id", "is required unless you are an operator")
+            })?;
+        }
+    }
+    list(db, listing).await
+}
+
 /// Lists audit events newest first, a page at a time.
 pub async fn list(
     db: &impl GenericClient,
-    query: &AuditQuery,
-    page_size: i32,
-    page_token: &str,
+    listing: &AuditListing,
 ) -> Result<(Vec<AuditEvent>, String)> {
-    let limit = PageSize::LIST.resolve(page_size)?;
+    let AuditListing {
+        query,
+        page_size,
+        page_token,
+    } = listing;
+    let limit = PageSize::LIST.resolve(*page_size)?;
     let after: Option<(DateTime<Utc>, Uuid)> = paging::decode(query, page_token)?;
     let mut sql = QueryBuilder::new(
         "SELECT audit_event_id, occurred_at, actor_user_id, impersonator_user_id, action, target_type,

@@ -1,7 +1,6 @@
 //! The tonic adapter: authenticates, parses and shape-checks requests, calls the domain.
 use std::sync::Arc;
 
-use roster_kit::audit::AuditQuery;
 use roster_kit::auth::{Caller, parse_id};
 use roster_kit::input::{ids, optional_id, workspace_choice};
 use roster_kit::paging::parse_order_by;
@@ -807,17 +806,10 @@ impl MembershipService for MembershipApi {
     ) -> Answer<pb::ListAuditEventsResponse> {
         let caller = self.caller(&request, "").await?;
         let message = request.get_ref();
-        let query = AuditQuery::parse(
-            optional_id("account_id", &message.account_id)?,
-            &message.target_id,
-            &message.actor_user_id,
-            message.start_time.as_ref(),
-            message.end_time.as_ref(),
-        )?;
+        let listing =
+            roster_kit::audit_listing!(message, optional_id("account_id", &message.account_id)?)?;
         Ok(Response::new(
-            self.membership
-                .list_audit_events(&caller, &query, message.page_size, &message.page_token)
-                .await?,
+            self.membership.list_audit_events(&caller, &listing).await?,
         ))
     }
 }

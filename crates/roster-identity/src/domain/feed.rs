@@ -18,14 +18,11 @@ impl Identity {
     pub(crate) async fn list_audit_events(
         &self,
         caller: &Caller,
-        query: &audit::AuditQuery,
-        page_size: i32,
-        page_token: &str,
+        listing: &audit::AuditListing,
     ) -> Result<pb::ListAuditEventsResponse> {
         caller.operator()?;
         let db = self.pool.get().await?;
-        let (audit_events, next_page_token) =
-            audit::list(&db, query, page_size, page_token).await?;
+        let (audit_events, next_page_token) = audit::list(&db, listing).await?;
         Ok(pb::ListAuditEventsResponse {
             audit_events,
             next_page_token,

@@ -12,7 +12,7 @@ pub(crate) use manage::{Change, ListRequest};
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
-use roster_kit::audit::{self, AuditQuery};
+use roster_kit::audit::{self, AuditListing};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
 use roster_kit::clock::SharedClock;
 use roster_kit::remote::{Authenticator, Intercepted, Outgoing, answer, from_status};
@@ -269,24 +269,16 @@ impl Invitations {
     pub(crate) async fn list_audit_events(
         &self,
         caller: &Caller,
-        query: &AuditQuery,
-        page_size: i32,
-        page_token: &str,
+        listing: &AuditListing,
     ) -> Result<pb::ListAuditEventsResponse> {
-        match query.account_id {
-            Some(account_id) => {
-                self.require_account(caller, account_id, Need::Invite)
-                    .await?;
-            }
-            None => {
-                caller.operator().map_err(|_| {
-                    Error::invalid("account_id", "is required unless you are an operator")
-                })?;
-            }
-        }
         let db = self.pool.get().await?;
         let (audit_events, next_page_token) =
-            audit::list(&db, query, page_size, page_token).await?;
+            audit::list_for_account(&db, caller, listing, async |account_id| {
+                self.require_account(caller, account_id, Need::Invite)
+                    .await
+                    .map(drop)
+            })
+            .await?;
         Ok(pb::ListAuditEventsResponse {
             audit_events,
             next_page_token,

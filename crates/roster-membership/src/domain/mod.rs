@@ -352,23 +352,16 @@ impl Membership {
     pub(crate) async fn list_audit_events(
         &self,
         caller: &Caller,
-        query: &audit::AuditQuery,
-        page_size: i32,
-        page_token: &str,
+        listing: &audit::AuditListing,
     ) -> Result<pb::ListAuditEventsResponse> {
         let db = self.pool.get().await?;
-        match query.account_id {
-            Some(account_id) => {
-                self.require_account_admin(&db, caller, account_id).await?;
-            }
-            None => {
-                caller.operator().map_err(|_| {
-                    Error::invalid("account_id", "is required unless you are an operator")
-                })?;
-            }
-        }
         let (audit_events, next_page_token) =
-            audit::list(&db, query, page_size, page_token).await?;
+            audit::list_for_account(&db, caller, listing, async |account_id| {
+                self.require_account_admin(&db, caller, account_id)
+                    .await
+                    .map(drop)
+            })
+            .await?;
         Ok(pb::ListAuditEventsResponse {
             audit_events,
             next_page_token,
