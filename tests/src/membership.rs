@@ -114,6 +114,19 @@ impl TestEnv {
         name: &str,
         seat_limit: i32,
     ) -> pb::Workspace {
+        self.try_create_workspace(&self.operator_token, account_id, name, seat_limit)
+            .await
+            .expect("create workspace")
+    }
+
+    /// Creates a workspace as the holder of `token` (`seat_limit` 0 = unlimited).
+    pub async fn try_create_workspace(
+        &self,
+        token: &str,
+        account_id: &str,
+        name: &str,
+        seat_limit: i32,
+    ) -> Result<pb::Workspace, Status> {
         let request = pb::CreateWorkspaceRequest {
             account_id: account_id.to_owned(),
             name: name.to_owned(),
@@ -121,13 +134,13 @@ impl TestEnv {
             request_id: request_id(),
             ..Default::default()
         };
-        self.membership()
-            .create_workspace(as_user(&self.operator_token, request))
-            .await
-            .expect("create workspace")
+        Ok(self
+            .membership()
+            .create_workspace(as_user(token, request))
+            .await?
             .into_inner()
             .workspace
-            .expect("workspace")
+            .expect("workspace"))
     }
 
     /// An account named `name` with one workspace "Main" (`seat_limit` 0 = unlimited).

@@ -51,29 +51,6 @@ async fn account_administrator(env: &TestEnv, company: &Company, email: &str) ->
     person
 }
 
-async fn try_create_workspace(
-    env: &TestEnv,
-    token: &str,
-    account_id: &str,
-    name: &str,
-    seat_limit: i32,
-) -> Result<pb::Workspace, tonic::Status> {
-    let request = pb::CreateWorkspaceRequest {
-        account_id: account_id.to_owned(),
-        name: name.to_owned(),
-        seat_limit,
-        request_id: request_id(),
-        ..Default::default()
-    };
-    Ok(env
-        .membership()
-        .create_workspace(as_user(token, request))
-        .await?
-        .into_inner()
-        .workspace
-        .expect("workspace"))
-}
-
 async fn get_account(env: &TestEnv, account_id: &str) -> pb::Account {
     env.membership()
         .get_account(as_user(
@@ -107,7 +84,7 @@ async fn only_operators_set_the_allowance_and_administrators_then_create_only_bo
     );
 
     // Without an allowance, an administrator may create an unlimited workspace.
-    try_create_workspace(&env, &admin.session, company.account_id(), "Open", 0)
+    env.try_create_workspace(&admin.session, company.account_id(), "Open", 0)
         .await
         .expect("no allowance: any limit");
 
@@ -135,17 +112,19 @@ async fn only_operators_set_the_allowance_and_administrators_then_create_only_bo
     );
 
     for (name, limit) in [("Unlimited", 0), ("Too big", 11)] {
-        let refused =
-            try_create_workspace(&env, &admin.session, company.account_id(), name, limit).await;
+        let refused = env
+            .try_create_workspace(&admin.session, company.account_id(), name, limit)
+            .await;
         let status = assert_refused(refused, Code::PermissionDenied, "PERMISSION_DENIED");
         assert_eq!(metadata(&status, "seat_allowance"), "10");
     }
-    let bounded = try_create_workspace(&env, &admin.session, company.account_id(), "Ten", 10)
+    let bounded = env
+        .try_create_workspace(&admin.session, company.account_id(), "Ten", 10)
         .await
         .expect("within the allowance");
     assert_eq!(bounded.seat_limit, 10);
     // Operators are not bound by it; the allowance still bounds who may join.
-    try_create_workspace(&env, &env.operator_token, company.account_id(), "Ops", 0)
+    env.try_create_workspace(&env.operator_token, company.account_id(), "Ops", 0)
         .await
         .expect("operators may");
     let names: Vec<String> = env
