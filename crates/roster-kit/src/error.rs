@@ -324,10 +324,17 @@ impl From<tokio_postgres::Error> for Error {
                 tracing::info!(error = %error, "database refused a value");
                 Self::invalid("", "a value of this request is too large")
             }
-            _ if error.is_closed() => Self::refused(
-                ErrorReason::Unavailable,
-                "the database connection was lost; retry",
-            ),
+            // Connection exceptions (08), insufficient resources (53) and an operator's
+            // shutdown or restart (57P01-57P03) pass; so does an error with no SQLSTATE
+            // at all, which never reached a server (refused, reset, lost connections).
+            Some(code)
+                if code.code().starts_with("08")
+                    || code.code().starts_with("53")
+                    || matches!(code.code(), "57P01" | "57P02" | "57P03") =>
+            {
+                Self::database_unavailable(&error)
+            }
+            None => Self::database_unavailable(&error),
             _ => Self::internal("database", format!("{error:?}")),
         }
     }
@@ -352,17 +359,23 @@ pub fn from_db_error(
     error.into()
 }
 
+impl Error {
+    /// The database cannot answer now: `UNAVAILABLE`, with a retry hint.
+    fn database_unavailable(cause: &dyn std::fmt::Display) -> Self {
+        tracing::warn!(error = %cause, "database unavailable");
+        Self::refused(
+            ErrorReason::Unavailable,
+            "the database is unavailable; retry later",
+        )
+        .with_metadata("retry_after_seconds", "1")
+    }
+}
+
 impl From<deadpool_postgres::PoolError> for Error {
     fn from(error: deadpool_postgres::PoolError) -> Self {
         match error {
             deadpool_postgres::PoolError::Backend(inner) => inner.into(),
-            other => {
-                tracing::warn!(error = %other, "database pool unavailable");
-                Self::refused(
-                    ErrorReason::Unavailable,
-                    "the database is unavailable; retry later",
-                )
-            }
+            other => Self::database_unavailable(&other),
         }
     }
 }
@@ -370,6 +383,26 @@ impl From<deadpool_postgres::PoolError> for Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_database_that_refuses_connections_is_unavailable() {
+        // Port 1 on loopback: nothing listens, the connect is refused at once.
+        let refused = tokio_postgres::connect(
+            "host=127.0.0.1 port=1 user=postgres connect_timeout=2",
+            tokio_postgres::NoTls,
+        )
+        .await
+        .err()
+        .expect("nothing listens on port 1");
+        let status: Status = Error::from(refused).into();
+        assert_eq!(status.code(), Code::Unavailable);
+        let info = status.get_details_error_info().expect("error info");
+        assert_eq!(info.reason, "UNAVAILABLE");
+        assert_eq!(
+            info.metadata.get("retry_after_seconds").map(String::as_str),
+            Some("1")
+        );
+    }
 
     #[test]
     fn refusal_carries_error_info() {
