@@ -1,6 +1,7 @@
 //! Test harness: each test gets a fresh database, the services running in-process on an
 //! ephemeral port (through the same `roster::serve` as production), typed clients and a
 //! platform operator's token. The database is dropped when the environment is.
+pub mod custodian;
 pub mod emailed;
 pub mod invitation;
 pub mod membership;
@@ -40,6 +41,9 @@ fn url_for(database: &str) -> String {
         .map_or(admin.as_str(), |(base, _)| base);
     format!("{base}/{database}")
 }
+
+/// The credential Roster presents to the test custodians (`ROSTER_CUSTODIAN_TOKEN`).
+pub const CUSTODIAN_TOKEN: &str = "test-custodian-credential";
 
 /// A running Roster with its own database.
 pub struct TestEnv {
@@ -117,7 +121,11 @@ impl TestEnv {
             identity,
             membership: MembershipConfig {
                 user_feed_poll: std::time::Duration::from_millis(100),
-                purge_interval: std::time::Duration::from_millis(100),
+                removal_poll: std::time::Duration::from_millis(100),
+                removal_retry_base: std::time::Duration::from_millis(200),
+                removal_retry_max: std::time::Duration::from_secs(2),
+                custodian_timeout: std::time::Duration::from_secs(5),
+                custodian_token: Some(roster_kit::auth::ServiceToken::new(CUSTODIAN_TOKEN)),
                 ..MembershipConfig::default()
             },
             invitation: InvitationConfig {
@@ -219,6 +227,11 @@ impl TestEnv {
         InvitationServiceClient::new(self.channel.clone())
     }
 
+    /// The URL of this environment's database, for processes started beside it.
+    pub fn database_url(&self) -> String {
+        url_for(&self.database)
+    }
+
     /// The raw channel, for other clients (health, reflection).
     pub fn channel(&self) -> Channel {
         self.channel.clone()
@@ -314,26 +327,31 @@ impl TestEnv {
 impl Drop for TestEnv {
     fn drop(&mut self) {
         self.stop_serving();
-        let database = self.database.clone();
-        // Drop cannot await; a short-lived runtime on its own thread drops the database.
-        let dropped = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async move {
-                let (client, connection) =
-                    tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await?;
-                tokio::spawn(connection);
-                client
-                    .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
-                    .await
-            })
+        drop_database(&self.database);
+    }
+}
+
+/// Drops a test database, from Drop (which cannot await): a short-lived runtime on its own
+/// thread does it.
+fn drop_database(database: &str) {
+    let database = database.to_owned();
+    let dropped = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let (client, connection) =
+                tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            client
+                .batch_execute(&format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+                .await
         })
-        .join();
-        if let Ok(Err(error)) = dropped {
-            eprintln!("could not drop test database: {error}");
-        }
+    })
+    .join();
+    if let Ok(Err(error)) = dropped {
+        eprintln!("could not drop test database: {error}");
     }
 }
 

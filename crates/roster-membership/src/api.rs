@@ -13,6 +13,7 @@ use roster_proto::membership::membership_service_server::{
 use tonic::{Request, Response, Status};
 
 use crate::domain::accounts::AccountPatch;
+use crate::domain::custodians::CustodianPatch;
 use crate::domain::model::{InvitationScope, MemberStatus};
 use crate::domain::roles::RolePatch;
 use crate::domain::workspaces::WorkspacePatch;
@@ -51,7 +52,7 @@ impl MembershipApi {
         &self,
         request: Request<impl MemberRequest>,
         change: MemberChange,
-    ) -> Result<Option<pb::Member>> {
+    ) -> Result<pb::RemoveMemberResponse> {
         let message = request.get_ref();
         let caller = self.caller(&request, message.request_id()).await?;
         let workspace_id = parse_id("workspace_id", message.workspace_id())?;
@@ -602,16 +603,20 @@ impl MembershipService for MembershipApi {
         &self,
         request: Request<pb::SuspendMemberRequest>,
     ) -> Answer<pb::SuspendMemberResponse> {
-        let member = self.change_member(request, MemberChange::Suspend).await?;
-        Ok(Response::new(pb::SuspendMemberResponse { member }))
+        let changed = self.change_member(request, MemberChange::Suspend).await?;
+        Ok(Response::new(pb::SuspendMemberResponse {
+            member: changed.member,
+        }))
     }
 
     async fn resume_member(
         &self,
         request: Request<pb::ResumeMemberRequest>,
     ) -> Answer<pb::ResumeMemberResponse> {
-        let member = self.change_member(request, MemberChange::Resume).await?;
-        Ok(Response::new(pb::ResumeMemberResponse { member }))
+        let changed = self.change_member(request, MemberChange::Resume).await?;
+        Ok(Response::new(pb::ResumeMemberResponse {
+            member: changed.member,
+        }))
     }
 
     async fn remove_member(
@@ -622,18 +627,100 @@ impl MembershipService for MembershipApi {
             "transfer_to_user_id",
             &request.get_ref().transfer_to_user_id,
         )?;
-        let member = self
+        let removed = self
             .change_member(request, MemberChange::Remove { transfer_to })
             .await?;
-        Ok(Response::new(pb::RemoveMemberResponse { member }))
+        Ok(Response::new(removed))
     }
 
     async fn restore_member(
         &self,
         request: Request<pb::RestoreMemberRequest>,
     ) -> Answer<pb::RestoreMemberResponse> {
-        let member = self.change_member(request, MemberChange::Restore).await?;
-        Ok(Response::new(pb::RestoreMemberResponse { member }))
+        let restored = self.change_member(request, MemberChange::Restore).await?;
+        Ok(Response::new(pb::RestoreMemberResponse {
+            member: restored.member,
+            removal: restored.removal,
+        }))
+    }
+
+    async fn remove_account_member(
+        &self,
+        request: Request<pb::RemoveAccountMemberRequest>,
+    ) -> Answer<pb::RemoveAccountMemberResponse> {
+        let caller = self.caller(&request, &request.get_ref().request_id).await?;
+        let message = request.get_ref();
+        let account_id = parse_id("account_id", &message.account_id)?;
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let transfer_to = optional_id("transfer_to_user_id", &message.transfer_to_user_id)?;
+        let removed = self
+            .membership
+            .remove_account_member(&caller, account_id, user_id, transfer_to)
+            .await?;
+        Ok(Response::new(removed))
+    }
+
+    async fn preview_removal(
+        &self,
+        request: Request<pb::PreviewRemovalRequest>,
+    ) -> Answer<pb::PreviewRemovalResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let workspace_id = parse_id("workspace_id", &message.workspace_id)?;
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let transfer_to = optional_id("transfer_to_user_id", &message.transfer_to_user_id)?;
+        let custodians = self
+            .membership
+            .preview_removal(&caller, workspace_id, user_id, transfer_to)
+            .await?;
+        Ok(Response::new(pb::PreviewRemovalResponse { custodians }))
+    }
+
+    async fn get_removal(
+        &self,
+        request: Request<pb::GetRemovalRequest>,
+    ) -> Answer<pb::GetRemovalResponse> {
+        let caller = self.caller(&request, "").await?;
+        let removal_id = parse_id("removal_id", &request.get_ref().removal_id)?;
+        let removal = self.membership.get_removal(&caller, removal_id).await?;
+        Ok(Response::new(pb::GetRemovalResponse {
+            removal: Some(removal),
+        }))
+    }
+
+    async fn list_removals(
+        &self,
+        request: Request<pb::ListRemovalsRequest>,
+    ) -> Answer<pb::ListRemovalsResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let account_id = parse_id("account_id", &message.account_id)?;
+        let workspace_id = optional_id("workspace_id", &message.workspace_id)?;
+        let user_id = optional_id("user_id", &message.user_id)?;
+        let page = self
+            .membership
+            .list_removals(
+                &caller,
+                account_id,
+                workspace_id,
+                user_id,
+                message.page_size,
+                &message.page_token,
+            )
+            .await?;
+        Ok(Response::new(page))
+    }
+
+    async fn retry_removal(
+        &self,
+        request: Request<pb::RetryRemovalRequest>,
+    ) -> Answer<pb::RetryRemovalResponse> {
+        let caller = self.caller(&request, &request.get_ref().request_id).await?;
+        let removal_id = parse_id("removal_id", &request.get_ref().removal_id)?;
+        let removal = self.membership.retry_removal(&caller, removal_id).await?;
+        Ok(Response::new(pb::RetryRemovalResponse {
+            removal: Some(removal),
+        }))
     }
 
     async fn purge_member(
@@ -798,6 +885,95 @@ impl MembershipService for MembershipApi {
             )
             .await?;
         Ok(Response::new(answer))
+    }
+
+    async fn check_asset_access(
+        &self,
+        request: Request<pb::CheckAssetAccessRequest>,
+    ) -> Answer<pb::CheckAssetAccessResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let workspace_id = parse_id("workspace_id", &message.workspace_id)?;
+        let owner_id = parse_id("owner_user_id", &message.owner_user_id)?;
+        let actor_id = parse_id("actor_user_id", &message.actor_user_id)?;
+        let answer = self
+            .membership
+            .check_asset_access(&caller, workspace_id, owner_id, actor_id)
+            .await?;
+        Ok(Response::new(answer))
+    }
+
+    async fn create_custodian(
+        &self,
+        request: Request<pb::CreateCustodianRequest>,
+    ) -> Answer<pb::CreateCustodianResponse> {
+        let caller = self.caller(&request, &request.get_ref().request_id).await?;
+        let custodian = request
+            .into_inner()
+            .custodian
+            .ok_or_else(|| Error::invalid("custodian", "is required"))?;
+        let custodian = self
+            .membership
+            .create_custodian(
+                &caller,
+                &custodian.name,
+                &custodian.url,
+                &custodian.description,
+            )
+            .await?;
+        Ok(Response::new(pb::CreateCustodianResponse {
+            custodian: Some(custodian),
+        }))
+    }
+
+    async fn list_custodians(
+        &self,
+        request: Request<pb::ListCustodiansRequest>,
+    ) -> Answer<pb::ListCustodiansResponse> {
+        let caller = self.caller(&request, "").await?;
+        let custodians = self.membership.list_custodians(&caller).await?;
+        Ok(Response::new(pb::ListCustodiansResponse { custodians }))
+    }
+
+    async fn update_custodian(
+        &self,
+        request: Request<pb::UpdateCustodianRequest>,
+    ) -> Answer<pb::UpdateCustodianResponse> {
+        let caller = self.caller(&request, &request.get_ref().request_id).await?;
+        let message = request.into_inner();
+        let custodian = message
+            .custodian
+            .ok_or_else(|| Error::invalid("custodian", "is required"))?;
+        let custodian_id = parse_id("custodian.custodian_id", &custodian.custodian_id)?;
+        let mut patch = CustodianPatch::default();
+        for path in mask_paths(message.update_mask, "name, url, description")? {
+            match path.as_str() {
+                "name" => patch.name = Some(custodian.name.clone()),
+                "url" => patch.url = Some(custodian.url.clone()),
+                "description" => patch.description = Some(custodian.description.clone()),
+                other => return Err(unknown_path(other).into()),
+            }
+        }
+        let custodian = self
+            .membership
+            .update_custodian(&caller, custodian_id, patch)
+            .await?;
+        Ok(Response::new(pb::UpdateCustodianResponse {
+            custodian: Some(custodian),
+        }))
+    }
+
+    async fn delete_custodian(
+        &self,
+        request: Request<pb::DeleteCustodianRequest>,
+    ) -> Answer<pb::DeleteCustodianResponse> {
+        let caller = self.caller(&request, &request.get_ref().request_id).await?;
+        let message = request.get_ref();
+        let custodian_id = parse_id("custodian_id", &message.custodian_id)?;
+        self.membership
+            .delete_custodian(&caller, custodian_id, message.force)
+            .await?;
+        Ok(Response::new(pb::DeleteCustodianResponse {}))
     }
 
     async fn list_audit_events(

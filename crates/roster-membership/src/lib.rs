@@ -12,6 +12,7 @@ mod store;
 
 use std::time::Duration;
 
+use roster_kit::auth::ServiceToken;
 use roster_kit::config::duration_or;
 use roster_kit::db::Migration;
 
@@ -39,6 +40,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "seat_allowance_invitation_scope",
         sql: include_str!("../migrations/0004_seat_allowance_invitation_scope.sql"),
     },
+    Migration {
+        version: 5,
+        name: "removals",
+        sql: include_str!("../migrations/0005_removals.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.
@@ -54,14 +60,26 @@ pub struct MembershipConfig {
     /// access checks stop allowing (`ROSTER_USER_FEED_MAX_LAG`, default 5s): a disable that
     /// cannot arrive must not be ignored.
     pub user_feed_max_lag: Duration,
-    /// How often removed members whose restore window ended are purged
-    /// (`ROSTER_PURGE_INTERVAL`, default 1m).
-    pub purge_interval: Duration,
     /// Longest an access-check answer is reused if no change notice arrives
     /// (`ROSTER_ACCESS_CACHE_TTL`, default 60s; 0 turns the cache off).
     pub access_cache_ttl: Duration,
     /// Access-check answers kept per process (default 100,000).
     pub access_cache_capacity: usize,
+    /// How often the removal worker looks for custodian calls that are due and for removed
+    /// members whose restore window ended (`ROSTER_REMOVAL_POLL`, default 1s).
+    pub removal_poll: Duration,
+    /// The first retry delay of a failed custodian call, doubled on each failure
+    /// (`ROSTER_REMOVAL_RETRY_BASE`, default 2s) up to `removal_retry_max`
+    /// (`ROSTER_REMOVAL_RETRY_MAX`, default 10m).
+    pub removal_retry_base: Duration,
+    /// The longest retry delay of a failed custodian call.
+    pub removal_retry_max: Duration,
+    /// How long one custodian call may take (`ROSTER_CUSTODIAN_TIMEOUT`, default 30s). A
+    /// claimed step is leased for twice as long, so no other replica calls it meanwhile.
+    pub custodian_timeout: Duration,
+    /// The credential Roster presents to custodians (`ROSTER_CUSTODIAN_TOKEN`); without it
+    /// calls carry none.
+    pub custodian_token: Option<ServiceToken>,
 }
 
 impl Default for MembershipConfig {
@@ -69,9 +87,13 @@ impl Default for MembershipConfig {
         Self {
             user_feed_poll: Duration::from_millis(250),
             user_feed_max_lag: Duration::from_secs(5),
-            purge_interval: Duration::from_secs(60),
             access_cache_ttl: Duration::from_secs(60),
             access_cache_capacity: 100_000,
+            removal_poll: Duration::from_secs(1),
+            removal_retry_base: Duration::from_secs(2),
+            removal_retry_max: Duration::from_secs(600),
+            custodian_timeout: Duration::from_secs(30),
+            custodian_token: None,
         }
     }
 }
@@ -83,8 +105,16 @@ impl MembershipConfig {
         Ok(Self {
             user_feed_poll: duration_or("ROSTER_USER_FEED_POLL", defaults.user_feed_poll)?,
             user_feed_max_lag: duration_or("ROSTER_USER_FEED_MAX_LAG", defaults.user_feed_max_lag)?,
-            purge_interval: duration_or("ROSTER_PURGE_INTERVAL", defaults.purge_interval)?,
             access_cache_ttl: duration_or("ROSTER_ACCESS_CACHE_TTL", defaults.access_cache_ttl)?,
+            removal_poll: duration_or("ROSTER_REMOVAL_POLL", defaults.removal_poll)?,
+            removal_retry_base: duration_or(
+                "ROSTER_REMOVAL_RETRY_BASE",
+                defaults.removal_retry_base,
+            )?,
+            removal_retry_max: duration_or("ROSTER_REMOVAL_RETRY_MAX", defaults.removal_retry_max)?,
+            custodian_timeout: duration_or("ROSTER_CUSTODIAN_TIMEOUT", defaults.custodian_timeout)?,
+            custodian_token: roster_kit::config::optional("ROSTER_CUSTODIAN_TOKEN")
+                .map(|token| ServiceToken::new(&token)),
             ..defaults
         })
     }

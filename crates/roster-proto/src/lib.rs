@@ -1,7 +1,7 @@
 //! Generated gRPC code for Roster's protos, and their file descriptor set for reflection.
 //!
 //! Modules mirror the proto packages (generated code refers across them by path):
-//! `roster::identity::v1`, `roster::membership::v1`, `roster::invitation::v1`, `roster::notification::v1`, `roster::r#type::v1`. The shorter aliases below are what the
+//! `roster::custodian::v1`, `roster::identity::v1`, `roster::membership::v1`, `roster::invitation::v1`, `roster::notification::v1`, `roster::r#type::v1`. The shorter aliases below are what the
 //! rest of Roster uses.
 #![allow(unreachable_pub, clippy::all, clippy::pedantic, missing_docs)]
 
@@ -16,6 +16,13 @@ pub mod roster {
         /// `roster.type.v1`.
         pub mod v1 {
             tonic::include_proto!("roster.r#type.v1");
+        }
+    }
+    /// `roster.custodian.*`: the protocol asset-owning services implement for removals.
+    pub mod custodian {
+        /// `roster.custodian.v1`.
+        pub mod v1 {
+            tonic::include_proto!("roster.custodian.v1");
         }
     }
     /// `roster.identity.*`: the identity service.
@@ -48,6 +55,7 @@ pub mod roster {
     }
 }
 
+pub use roster::custodian::v1 as custodian;
 pub use roster::identity::v1 as identity;
 pub use roster::invitation::v1 as invitation;
 pub use roster::membership::v1 as membership;

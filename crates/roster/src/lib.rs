@@ -7,6 +7,8 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+pub mod cli;
+
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -402,14 +404,15 @@ pub async fn serve(
                     MembershipApi::new(Arc::clone(&membership), authenticator).into_server(),
                 );
                 names.push(roster_membership::SERVICE_NAME);
-                let (follower, purger, listener) =
+                let (follower, remover, listener) =
                     (Arc::clone(&membership), Arc::clone(&membership), membership);
-                let (stop_follower, stop_purger, stop_listener) = (stopped(), stopped(), stopped());
+                let (stop_follower, stop_remover, stop_listener) =
+                    (stopped(), stopped(), stopped());
                 workers.push(tokio::spawn(async move {
                     follower.run_user_follower(stop_follower).await;
                 }));
                 workers.push(tokio::spawn(async move {
-                    purger.run_purger(stop_purger).await;
+                    remover.run_removal_worker(stop_remover).await;
                 }));
                 workers.push(tokio::spawn(async move {
                     listener.run_change_listener(stop_listener).await;

@@ -7,5 +7,6 @@ mod invitation;
 mod membership;
 mod notification;
 mod platform;
+mod removals;
 mod retries;
 mod tls;

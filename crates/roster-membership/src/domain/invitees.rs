@@ -54,7 +54,7 @@ impl Membership {
             let mut emails = emails.to_vec();
             emails.sort_unstable();
             emails.dedup();
-            let holders = store::email_holders(&db, account_id, &ids, &emails, self.now()).await?;
+            let holders = store::email_holders(&db, account_id, &ids, &emails).await?;
             let seated = if account.seat_allowance > 0 {
                 store::seated_emails(&db, account_id, &emails).await?
             } else {

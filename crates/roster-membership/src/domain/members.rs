@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::model::WorkspaceRecord;
 use super::{Membership, chrono_secs, invalid_state, seat_limit_reached};
-use crate::domain::model::{BuiltIn, MemberRecord, MemberStatus};
+use crate::domain::model::{BuiltIn, MemberRecord, MemberStatus, RemovalRecord, RemovalState};
 use crate::store::notify_access_changed;
 use crate::store::{self, MemberQuery, user_memberships};
 
@@ -191,9 +191,14 @@ impl Membership {
                         .with_metadata("workspace_id", workspace.id.to_string())
                         .with_metadata("purge_time", existing.purge_after.map(|t| t.to_rfc3339()).unwrap_or_default()));
                     }
-                    // The purge worker has not got to it yet: the window has ended.
+                    // The window has ended but the purge has not finished: the member's
+                    // assets are still being deleted, and must not reach the newcomer.
                     MemberStatus::Removed => {
-                        store::delete_member(&tx, account_id, workspace.id, user_id).await?;
+                        return Err(Error::refused(
+                            ErrorReason::RecentlyRemoved,
+                            "the user's removal from this workspace is being purged: try again once it has finished",
+                        )
+                        .with_metadata("workspace_id", workspace.id.to_string()));
                     }
                     MemberStatus::Active | MemberStatus::Suspended => {
                         return Err(Error::refused(
@@ -364,7 +369,8 @@ impl Membership {
     }
 
     /// Suspends, resumes, removes, restores or purges a member (roster.members.manage;
-    /// never oneself).
+    /// never oneself). The answer carries the member (none once purged) and, for a
+    /// removal, a restore or a purge, the removal.
     #[instrument(skip(self, caller), name = "membership.domain.change_member")]
     pub(crate) async fn change_member(
         &self,
@@ -372,7 +378,7 @@ impl Membership {
         workspace_id: Uuid,
         user_id: Uuid,
         change: MemberChange,
-    ) -> Result<Option<pb::Member>> {
+    ) -> Result<pb::RemoveMemberResponse> {
         let (rpc, verb) = change.names();
         let workspace = self
             .workspace(&self.pool.get().await?, workspace_id, false)
@@ -392,9 +398,9 @@ impl Membership {
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
         if let Replay::Done(previous) =
-            requests::begin::<pb::GetMemberResponse>(&tx, caller, rpc, now).await?
+            requests::begin::<pb::RemoveMemberResponse>(&tx, caller, rpc, now).await?
         {
-            return Ok(previous.member);
+            return Ok(previous);
         }
         let allowance_refusal = if matches!(change, MemberChange::Restore) {
             // The account's lock before the workspace's, as AddMember takes them.
@@ -406,6 +412,8 @@ impl Membership {
         let (workspace, before) = self.lock_member(&tx, workspace_id, user_id).await?;
         let mut after = before.clone();
         after.updated_at = now;
+        let mut removal = None;
+        let mut purged = false;
         match (change, before.status) {
             (MemberChange::Suspend, MemberStatus::Active) => {
                 self.keep_an_admin(&tx, &workspace, &before, false).await?;
@@ -420,19 +428,11 @@ impl Membership {
                 MemberChange::Remove { transfer_to },
                 MemberStatus::Active | MemberStatus::Suspended,
             ) => {
-                self.keep_an_admin(&tx, &workspace, &before, false).await?;
-                if let Some(heir) = transfer_to {
-                    self.check_heir(&tx, &workspace, user_id, heir).await?;
-                }
-                let account = self.account(&tx, workspace.account_id, false).await?;
-                after.status = MemberStatus::Removed;
-                after.status_before_removal = Some(before.status);
-                after.removed_at = Some(now);
-                after.purge_after = Some(now + chrono_secs(account.settings.restore_window_secs));
-                after.transfer_to_user_id = transfer_to;
-                store::add_seats(&tx, workspace.account_id, workspace.id, -1).await?;
-                self.enqueue_removal_notice(&tx, now, &workspace, &after)
+                let (removed, started) = self
+                    .remove_locked(&tx, caller, &workspace, &before, transfer_to, now)
                     .await?;
+                after = removed;
+                removal = Some(started);
             }
             (MemberChange::Restore, MemberStatus::Removed) => {
                 if before.purge_after.is_none_or(|t| t <= now) {
@@ -447,6 +447,9 @@ impl Membership {
                 if let Some(refusal) = allowance_refusal {
                     return Err(refusal);
                 }
+                removal = self
+                    .restore_removal(&tx, workspace_id, user_id, now)
+                    .await?;
                 after.status = before.status_before_removal.unwrap_or(MemberStatus::Active);
                 after.status_before_removal = None;
                 after.removed_at = None;
@@ -454,7 +457,15 @@ impl Membership {
                 after.transfer_to_user_id = None;
                 store::add_seats(&tx, workspace.account_id, workspace.id, 1).await?;
             }
-            (MemberChange::Purge, MemberStatus::Removed) => {}
+            (MemberChange::Purge, MemberStatus::Removed) => {
+                let open = store::open_removal(&tx, workspace_id, user_id, true)
+                    .await?
+                    .filter(|r| r.state == RemovalState::Removed)
+                    .ok_or_else(|| invalid_state("the member is being purged already"))?;
+                let removal_id = open.id;
+                purged = self.start_purge(&tx, caller, open, now).await?;
+                removal = store::get_removal(&tx, removal_id, false).await?;
+            }
             (_, status) => {
                 return Err(invalid_state(format!(
                     "the member is {}; {rpc} does not apply",
@@ -462,42 +473,141 @@ impl Membership {
                 )));
             }
         }
-        let purged = matches!(change, MemberChange::Purge);
-        if purged {
-            store::delete_member(&tx, workspace.account_id, workspace.id, user_id).await?;
-        } else {
-            store::save_member(&tx, &after, now).await?;
+        if !matches!(change, MemberChange::Remove { .. } | MemberChange::Purge) {
+            self.record_member_change(&tx, caller, &before, &after, verb, now)
+                .await?;
         }
+        notify_access_changed(&tx, workspace.account_id).await?;
+        let answer = pb::RemoveMemberResponse {
+            member: (!purged).then(|| after.to_proto(now)),
+            removal: removal.as_ref().map(RemovalRecord::to_proto),
+        };
+        requests::finish(&tx, caller, Some(&answer)).await?;
+        tx.commit().await?;
+        self.access_changed(workspace.account_id);
+        info!(user_id = %user_id, workspace_id = %workspace_id, change = verb, "member changed");
+        Ok(answer)
+    }
+
+    /// Saves a member's new status with its audit event.
+    async fn record_member_change(
+        &self,
+        tx: &impl GenericClient,
+        caller: &Caller,
+        before: &MemberRecord,
+        after: &MemberRecord,
+        verb: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        store::save_member(tx, after, now).await?;
         let changes = Changes::new()
-            .field(
-                "status",
-                before.status.as_db(),
-                if purged {
-                    "purged"
-                } else {
-                    after.status.as_db()
-                },
-            )
+            .field("status", before.status.as_db(), after.status.as_db())
             .field(
                 "transfer_to_user_id",
                 before.transfer_to_user_id,
                 after.transfer_to_user_id,
             );
         let action = format!("membership.member.{verb}");
-        audit::record(&tx, caller, now, member_audit(&action, &after, changes)).await?;
-        notify_access_changed(&tx, workspace.account_id).await?;
-        let answer = pb::GetMemberResponse {
-            member: (!purged).then(|| after.to_proto(now)),
-        };
+        audit::record(tx, caller, now, member_audit(&action, after, changes)).await
+    }
+
+    /// Removes `before` (active or suspended) from `workspace`, whose row the caller's
+    /// transaction holds locked: the seat is freed, the member told, and a removal
+    /// started that transfers their assets to `transfer_to` when one is named.
+    async fn remove_locked(
+        &self,
+        tx: &impl GenericClient,
+        caller: &Caller,
+        workspace: &WorkspaceRecord,
+        before: &MemberRecord,
+        transfer_to: Option<Uuid>,
+        now: DateTime<Utc>,
+    ) -> Result<(MemberRecord, RemovalRecord)> {
+        self.keep_an_admin(tx, workspace, before, false).await?;
+        if let Some(heir) = transfer_to {
+            self.check_heir(tx, workspace, before.user_id, heir).await?;
+        }
+        let account = self.account(tx, workspace.account_id, false).await?;
+        let mut after = before.clone();
+        after.status = MemberStatus::Removed;
+        after.status_before_removal = Some(before.status);
+        after.removed_at = Some(now);
+        after.purge_after = Some(now + chrono_secs(account.settings.restore_window_secs));
+        after.transfer_to_user_id = transfer_to;
+        after.updated_at = now;
+        store::add_seats(tx, workspace.account_id, workspace.id, -1).await?;
+        self.enqueue_removal_notice(tx, now, workspace, &after)
+            .await?;
+        self.record_member_change(tx, caller, before, &after, "remove", now)
+            .await?;
+        let removal = self.start_removal(tx, caller, &after, now).await?;
+        Ok((after, removal))
+    }
+
+    /// Removes a user from every workspace of an account they are an active or suspended
+    /// member of, all or nothing (roster.members.manage in each, and
+    /// roster.assets.transfer with a receiver).
+    #[instrument(skip(self, caller), name = "membership.domain.remove_account_member")]
+    pub(crate) async fn remove_account_member(
+        &self,
+        caller: &Caller,
+        account_id: Uuid,
+        user_id: Uuid,
+        transfer_to: Option<Uuid>,
+    ) -> Result<pb::RemoveAccountMemberResponse> {
+        caller.principal()?.forbid_self(user_id, "remove")?;
+        let now = self.now();
+        let mut db = self.pool.get().await?;
+        let tx = db.transaction().await?;
+        if let Replay::Done(previous) = requests::begin::<pb::RemoveAccountMemberResponse>(
+            &tx,
+            caller,
+            "RemoveAccountMember",
+            now,
+        )
+        .await?
+        {
+            return Ok(previous);
+        }
+        self.account(&tx, account_id, false).await?;
+        let workspaces = store::lock_workspaces_of(&tx, account_id).await?;
+        let mut answer = pb::RemoveAccountMemberResponse::default();
+        for workspace in &workspaces {
+            let Some(before) =
+                store::get_member(&tx, account_id, workspace.id, user_id, true).await?
+            else {
+                continue;
+            };
+            if before.status == MemberStatus::Removed {
+                continue;
+            }
+            self.require_permission(caller, workspace, "roster.members.manage")
+                .await?;
+            if transfer_to.is_some() {
+                self.require_permission(caller, workspace, "roster.assets.transfer")
+                    .await?;
+            }
+            let (after, removal) = self
+                .remove_locked(&tx, caller, workspace, &before, transfer_to, now)
+                .await?;
+            answer.members.push(after.to_proto(now));
+            answer.removals.push(removal.to_proto());
+        }
+        if answer.members.is_empty() {
+            return Err(invalid_state(
+                "the user is not an active or suspended member of any workspace of the account",
+            ));
+        }
+        notify_access_changed(&tx, account_id).await?;
         requests::finish(&tx, caller, Some(&answer)).await?;
         tx.commit().await?;
-        self.access_changed(workspace.account_id);
-        info!(user_id = %user_id, workspace_id = %workspace_id, change = verb, "member changed");
-        Ok(answer.member)
+        self.access_changed(account_id);
+        info!(user_id = %user_id, account_id = %account_id, workspaces = answer.members.len(), "removed from the account");
+        Ok(answer)
     }
 
     /// The receiver of a removed member's assets must be another active member.
-    async fn check_heir(
+    pub(super) async fn check_heir(
         &self,
         db: &impl GenericClient,
         workspace: &WorkspaceRecord,
@@ -510,7 +620,10 @@ impl Membership {
         if heir == user_id || !active {
             return Err(Error::invalid(
                 "transfer_to_user_id",
-                "must be another active member of the workspace",
+                format!(
+                    "must be another active member of workspace {}",
+                    workspace.name
+                ),
             ));
         }
         Ok(())
@@ -606,43 +719,5 @@ impl Membership {
             ));
         }
         store::self_service_reset_allowed(&self.pool.get().await?, user_id).await
-    }
-
-    /// Purges removed members whose restore window has ended; how many.
-    #[instrument(skip_all, name = "membership.domain.purge_expired")]
-    pub async fn purge_expired(&self) -> Result<usize> {
-        let now = self.now();
-        let mut db = self.pool.get().await?;
-        let tx = db.transaction().await?;
-        let expired = store::claim_expired_removals(&tx, now, 100).await?;
-        let system = Caller::default();
-        for (account_id, workspace_id, user_id) in &expired {
-            store::delete_member(&tx, *account_id, *workspace_id, *user_id).await?;
-            let record = AuditRecord {
-                action: "membership.member.purge",
-                target_type: "member",
-                target_id: user_id.to_string(),
-                account_id: Some(*account_id),
-                changes: Changes::new().field("status", "removed", "purged").field(
-                    "workspace_id",
-                    None::<Uuid>,
-                    workspace_id,
-                ),
-            };
-            audit::record(&tx, &system, now, record).await?;
-        }
-        tx.commit().await?;
-        Ok(expired.len())
-    }
-
-    /// Runs [`Self::purge_expired`] every `purge_interval` until `shutdown`.
-    pub async fn run_purger(&self, shutdown: impl std::future::Future<Output = ()>) {
-        roster_kit::worker::every(
-            self.config.purge_interval,
-            shutdown,
-            "purge removed members",
-            || async { self.purge_expired().await.map(|purged| purged as u64) },
-        )
-        .await;
     }
 }

@@ -3,11 +3,13 @@
 //! that change what access checks answer also notify every replica's cache.
 mod access;
 pub(crate) mod accounts;
+pub(crate) mod custodians;
 mod feed;
 mod fields;
 mod invitees;
 mod members;
 pub(crate) mod model;
+mod removals;
 pub(crate) mod roles;
 pub(crate) mod workspaces;
 
@@ -50,6 +52,7 @@ pub struct Membership {
     service_token: ServiceToken,
     cache: AccessCache,
     feed: feed::FeedFreshness,
+    channels: removals::CustodianChannels,
     /// Where the change listener connects (the pool's database).
     database_url: String,
 }
@@ -139,6 +142,7 @@ impl Membership {
             service_token,
             cache,
             feed,
+            channels: removals::CustodianChannels::default(),
             database_url,
         }
     }

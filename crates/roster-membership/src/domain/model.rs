@@ -6,9 +6,11 @@ use roster_proto::membership as pb;
 use uuid::Uuid;
 
 pub(crate) use crate::store::records::{
-    AccountRecord, BuiltIn, CustomFieldRecord, InvitationScope, MemberRecord, MemberStatus,
-    RoleRecord, Settings, WorkspaceRecord,
+    AccountRecord, AssetTally, BuiltIn, ClaimedStep, CustodianRecord, CustomFieldRecord,
+    InvitationScope, ItemFailureRecord, MemberRecord, MemberStatus, RemovalRecord, RemovalState,
+    RoleRecord, Settings, StepRecord, StepState, StepVerb, WorkspaceRecord,
 };
+use roster_proto::custodian as custodian_pb;
 
 impl InvitationScope {
     /// Unspecified means the default.
@@ -202,6 +204,157 @@ impl CustomFieldRecord {
             target: self.target.into(),
             required: self.required,
             create_time: Some(to_timestamp(self.created_at)),
+        }
+    }
+}
+
+impl CustodianRecord {
+    pub(crate) fn to_proto(&self) -> pb::Custodian {
+        pb::Custodian {
+            custodian_id: self.id.to_string(),
+            name: self.name.clone(),
+            url: self.url.clone(),
+            description: self.description.clone(),
+            create_time: Some(to_timestamp(self.created_at)),
+            update_time: Some(to_timestamp(self.updated_at)),
+        }
+    }
+}
+
+impl AssetTally {
+    pub(crate) fn from_proto(count: &custodian_pb::AssetCount) -> Self {
+        Self {
+            kind: count.kind.clone(),
+            count: count.count,
+        }
+    }
+
+    fn to_proto(&self) -> custodian_pb::AssetCount {
+        custodian_pb::AssetCount {
+            kind: self.kind.clone(),
+            count: self.count,
+        }
+    }
+}
+
+impl ItemFailureRecord {
+    pub(crate) fn from_proto(failure: &custodian_pb::ItemFailure) -> Self {
+        Self {
+            kind: failure.kind.clone(),
+            asset_id: failure.asset_id.clone(),
+            message: failure.message.clone(),
+        }
+    }
+
+    fn to_proto(&self) -> custodian_pb::ItemFailure {
+        custodian_pb::ItemFailure {
+            kind: self.kind.clone(),
+            asset_id: self.asset_id.clone(),
+            message: self.message.clone(),
+        }
+    }
+}
+
+impl StepVerb {
+    fn to_proto(self) -> pb::RemovalStepVerb {
+        match self {
+            Self::Transfer => pb::RemovalStepVerb::Transfer,
+            Self::Delete => pb::RemovalStepVerb::Delete,
+        }
+    }
+}
+
+impl StepState {
+    fn to_proto(self) -> pb::RemovalStepState {
+        match self {
+            Self::Pending => pb::RemovalStepState::Pending,
+            Self::Running => pb::RemovalStepState::Running,
+            Self::Succeeded => pb::RemovalStepState::Succeeded,
+            Self::Failed => pb::RemovalStepState::Failed,
+            Self::NeedsAction => pb::RemovalStepState::NeedsAction,
+            Self::Cancelled => pb::RemovalStepState::Cancelled,
+        }
+    }
+
+    /// Whether the worker is done with it (until an administrator retries it).
+    pub(crate) fn is_final(self) -> bool {
+        !self.is_due_kind()
+    }
+}
+
+impl StepRecord {
+    fn to_proto(&self) -> pb::RemovalStep {
+        pb::RemovalStep {
+            custodian_id: self.custodian_id.to_string(),
+            custodian_name: self.custodian_name.clone(),
+            verb: self.verb.to_proto().into(),
+            state: self.state.to_proto().into(),
+            operation_id: self.operation_id.to_string(),
+            attempts: self.attempts,
+            last_error: self.last_error.clone(),
+            next_attempt_time: self
+                .state
+                .is_due_kind()
+                .then(|| to_timestamp(self.next_attempt_at)),
+            done: self.done,
+            total: self.total,
+            completed: self.completed.iter().map(AssetTally::to_proto).collect(),
+            failures: self
+                .failures
+                .iter()
+                .map(ItemFailureRecord::to_proto)
+                .collect(),
+            failed_count: self.failed_count,
+            update_time: Some(to_timestamp(self.updated_at)),
+        }
+    }
+}
+
+impl RemovalState {
+    fn to_proto(self) -> pb::RemovalState {
+        match self {
+            Self::Removed => pb::RemovalState::Removed,
+            Self::Restored => pb::RemovalState::Restored,
+            Self::Purging => pb::RemovalState::Purging,
+            Self::Purged => pb::RemovalState::Purged,
+        }
+    }
+}
+
+impl RemovalRecord {
+    /// Whether a step waits for an administrator.
+    pub(crate) fn needs_action(&self) -> bool {
+        self.steps.iter().any(|s| s.state == StepState::NeedsAction)
+    }
+
+    /// Whether every step of `verb` is one the worker is done with.
+    pub(crate) fn settled(&self, verb: StepVerb) -> bool {
+        self.steps
+            .iter()
+            .filter(|s| s.verb == verb)
+            .all(|s| s.state.is_final())
+    }
+
+    pub(crate) fn to_proto(&self) -> pb::Removal {
+        pb::Removal {
+            removal_id: self.id.to_string(),
+            account_id: self.account_id.to_string(),
+            workspace_id: self.workspace_id.to_string(),
+            user_id: self.user_id.to_string(),
+            receiver_user_id: self
+                .receiver_user_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            removed_by_user_id: self
+                .removed_by_user_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            state: self.state.to_proto().into(),
+            needs_action: self.needs_action(),
+            steps: self.steps.iter().map(StepRecord::to_proto).collect(),
+            create_time: Some(to_timestamp(self.created_at)),
+            purge_time: Some(to_timestamp(self.purge_after)),
+            finish_time: self.finished_at.map(to_timestamp),
         }
     }
 }

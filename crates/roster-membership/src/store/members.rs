@@ -511,17 +511,16 @@ pub(crate) struct EmailHolder {
 }
 
 /// The members of `workspace_ids` whose email is one of `emails` (exact match): active
-/// and suspended ones, and removed ones whose restore window is still open at `now`.
+/// and suspended ones, and removed ones whose purge has not finished.
 #[instrument(skip_all, name = "membership.store.email_holders")]
 pub(crate) async fn email_holders(
     db: &impl GenericClient,
     account_id: Uuid,
     workspace_ids: &[Uuid],
     emails: &[String],
-    now: DateTime<Utc>,
 ) -> Result<Vec<EmailHolder>> {
     let statement = db.prepare_cached(include_str!("email_holders.sql")).await?;
-    db.query(&statement, &[&account_id, &workspace_ids, &emails, &now])
+    db.query(&statement, &[&account_id, &workspace_ids, &emails])
         .await?
         .iter()
         .map(|row| {
@@ -533,29 +532,4 @@ pub(crate) async fn email_holders(
             })
         })
         .collect()
-}
-
-/// Removed members whose restore window ended, row-locked and skipped by other replicas.
-#[instrument(skip_all, name = "membership.store.claim_expired_removals")]
-pub(crate) async fn claim_expired_removals(
-    db: &impl GenericClient,
-    now: DateTime<Utc>,
-    limit: i64,
-) -> Result<Vec<(Uuid, Uuid, Uuid)>> {
-    db.query(
-        "SELECT account_id, workspace_id, user_id FROM members
-             WHERE status = 'removed' AND purge_after <= $1
-             ORDER BY purge_after LIMIT $2 FOR UPDATE SKIP LOCKED",
-        &[&now, &limit],
-    )
-    .await?
-    .iter()
-    .map(|row| {
-        Ok((
-            row.column("account_id")?,
-            row.column("workspace_id")?,
-            row.column("user_id")?,
-        ))
-    })
-    .collect()
 }

@@ -3,9 +3,11 @@
 mod access;
 mod members;
 pub(crate) mod records;
+mod removals;
 
 pub(crate) use access::*;
 pub(crate) use members::*;
+pub(crate) use removals::*;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;

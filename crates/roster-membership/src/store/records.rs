@@ -203,3 +203,174 @@ pub(crate) struct UserMembershipRecord {
     pub(crate) role_ids: Vec<Uuid>,
     pub(crate) account_administrator: bool,
 }
+
+/// A row of `custodians`.
+#[derive(Debug, Clone)]
+pub(crate) struct CustodianRecord {
+    pub(crate) id: Uuid,
+    pub(crate) name: String,
+    pub(crate) url: String,
+    pub(crate) description: String,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
+}
+
+/// Where a removal stands (`removals.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RemovalState {
+    Removed,
+    Restored,
+    Purging,
+    Purged,
+}
+
+impl RemovalState {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Removed => "removed",
+            Self::Restored => "restored",
+            Self::Purging => "purging",
+            Self::Purged => "purged",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        match value {
+            "restored" => Self::Restored,
+            "purging" => Self::Purging,
+            "purged" => Self::Purged,
+            _ => Self::Removed,
+        }
+    }
+}
+
+/// A row of `removals`, with its steps.
+#[derive(Debug, Clone)]
+pub(crate) struct RemovalRecord {
+    pub(crate) account_id: Uuid,
+    pub(crate) id: Uuid,
+    pub(crate) workspace_id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) receiver_user_id: Option<Uuid>,
+    pub(crate) removed_by_user_id: Option<Uuid>,
+    pub(crate) state: RemovalState,
+    pub(crate) purge_after: DateTime<Utc>,
+    pub(crate) transfer_summary_sent: bool,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) finished_at: Option<DateTime<Utc>>,
+    pub(crate) updated_at: DateTime<Utc>,
+    pub(crate) steps: Vec<StepRecord>,
+}
+
+/// What a removal step asks of its custodian (`removal_steps.verb`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepVerb {
+    Transfer,
+    Delete,
+}
+
+impl StepVerb {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Transfer => "transfer",
+            Self::Delete => "delete",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        if value == "delete" {
+            Self::Delete
+        } else {
+            Self::Transfer
+        }
+    }
+}
+
+/// Where a removal step stands (`removal_steps.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StepState {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    NeedsAction,
+    Cancelled,
+}
+
+impl StepState {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Running => "running",
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+            Self::NeedsAction => "needs_action",
+            Self::Cancelled => "cancelled",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        match value {
+            "running" => Self::Running,
+            "succeeded" => Self::Succeeded,
+            "failed" => Self::Failed,
+            "needs_action" => Self::NeedsAction,
+            "cancelled" => Self::Cancelled,
+            _ => Self::Pending,
+        }
+    }
+
+    /// Whether the worker still calls the custodian for it.
+    pub(crate) fn is_due_kind(self) -> bool {
+        matches!(self, Self::Pending | Self::Running | Self::Failed)
+    }
+}
+
+/// How many assets of a kind (`removal_steps.completed` entries).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct AssetTally {
+    pub(crate) kind: String,
+    pub(crate) count: i64,
+}
+
+/// An asset a custodian could not move or delete (`removal_steps.failures` entries).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ItemFailureRecord {
+    pub(crate) kind: String,
+    pub(crate) asset_id: String,
+    pub(crate) message: String,
+}
+
+/// A row of `removal_steps`.
+#[derive(Debug, Clone)]
+pub(crate) struct StepRecord {
+    pub(crate) account_id: Uuid,
+    pub(crate) removal_id: Uuid,
+    pub(crate) custodian_id: Uuid,
+    pub(crate) custodian_name: String,
+    pub(crate) verb: StepVerb,
+    pub(crate) state: StepState,
+    pub(crate) operation_id: Uuid,
+    pub(crate) attempts: i32,
+    pub(crate) last_error: String,
+    pub(crate) next_attempt_at: DateTime<Utc>,
+    /// Set while a worker holds the step (until next_attempt_at).
+    pub(crate) lease_token: Option<Uuid>,
+    pub(crate) done: i64,
+    pub(crate) total: i64,
+    pub(crate) completed: Vec<AssetTally>,
+    pub(crate) failures: Vec<ItemFailureRecord>,
+    pub(crate) failed_count: i64,
+    pub(crate) updated_at: DateTime<Utc>,
+}
+
+/// A step a worker claimed, with what its call needs.
+#[derive(Debug, Clone)]
+pub(crate) struct ClaimedStep {
+    pub(crate) step: StepRecord,
+    pub(crate) workspace_id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) receiver_user_id: Option<Uuid>,
+    /// The custodian's URL now (it may have changed since the step was made).
+    pub(crate) url: String,
+}

@@ -18,10 +18,11 @@ pub(crate) enum Template {
     TemporaryPasswordSet,
     MemberRemoved,
     ImpersonationRequest,
+    RemovalSummary,
 }
 
 impl Template {
-    pub(crate) const ALL: [Self; 7] = [
+    pub(crate) const ALL: [Self; 8] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailChangeVerification,
@@ -29,6 +30,7 @@ impl Template {
         Self::TemporaryPasswordSet,
         Self::MemberRemoved,
         Self::ImpersonationRequest,
+        Self::RemovalSummary,
     ];
 
     /// The name senders use, and the stem of its template files.
@@ -41,6 +43,7 @@ impl Template {
             Self::TemporaryPasswordSet => "temporary_password_set",
             Self::MemberRemoved => "member_removed",
             Self::ImpersonationRequest => "impersonation_request",
+            Self::RemovalSummary => "removal_summary",
         }
     }
 

@@ -31,6 +31,7 @@ const TEMPLATES: &[(&str, &str)] = template_files!(
     "temporary_password_set",
     "member_removed",
     "impersonation_request",
+    "removal_summary",
 );
 
 /// What every message's text and HTML extend.
@@ -218,6 +219,26 @@ mod tests {
                 }),
                 None,
             ),
+            (
+                Template::RemovalSummary,
+                // roster-membership, domain/removals.rs, enqueue_summary.
+                json!({
+                    "workspace_name": "Design",
+                    "member_name": "Joe",
+                    "member_email": "joe@example.com",
+                    "phase": "transfer",
+                    "needs_action": true,
+                    "steps": [
+                        { "custodian": "flows", "state": "succeeded",
+                          "completed": [{ "kind": "flow", "count": 12 }], "failed_count": 0, "error": "" },
+                        { "custodian": "datasets", "state": "needs_action",
+                          "completed": [{ "kind": "dataset", "count": 2 }], "failed_count": 1,
+                          "error": "1 assets could not be transferred" },
+                    ],
+                    "removal_id": "0190aaaa-0000-7000-8000-000000000000",
+                }),
+                None,
+            ),
         ]
     }
 
@@ -353,6 +374,11 @@ mod tests {
                 json!({ "operator_name": "Grace", "account_name": "Acme" }),
                 false,
             ),
+            (
+                Template::RemovalSummary,
+                json!({ "workspace_name": "Design", "phase": "delete", "needs_action": false, "steps": [], "removal_id": "r" }),
+                false,
+            ),
         ];
         for (template, variables, needs_token) in minimal {
             let secrets = needs_token.then(|| json!({ "token": TOKEN }));
@@ -361,6 +387,30 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{template:?}: {e}"));
             assert_complete(template, &rendered);
         }
+    }
+
+    #[test]
+    fn the_removal_summary_lists_each_custodian_on_its_line() {
+        let (template, variables, _) = sent_by_senders()
+            .into_iter()
+            .find(|(t, _, _)| *t == Template::RemovalSummary)
+            .expect("a removal summary");
+        let rendered = renderer()
+            .render(template, &variables, None)
+            .expect("renders");
+        assert_eq!(
+            rendered.subject,
+            "Action needed: the transfer of the assets of Joe in Design stopped"
+        );
+        assert!(
+            rendered.text.contains(
+                "- flows: succeeded; 12 flow.\n\
+                 - datasets: needs action; 2 dataset; 1 failed (1 assets could not be transferred).\n\n\
+                 An administrator can retry"
+            ),
+            "{}",
+            rendered.text
+        );
     }
 
     #[test]

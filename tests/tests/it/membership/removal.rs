@@ -353,10 +353,10 @@ async fn the_purge_worker_finishes_removals_after_the_window() {
 
 #[tokio::test]
 async fn after_the_window_a_member_can_only_be_purged() {
-    // The purge worker waits an hour here, so a member whose window has ended stays
+    // The removal worker waits an hour here, so a member whose window has ended stays
     // until purged by hand.
     let env = TestEnv::start_with(|options| {
-        options.membership.purge_interval = std::time::Duration::from_secs(3600);
+        options.membership.removal_poll = std::time::Duration::from_secs(3600);
     })
     .await;
     let company = env.create_company("Acme", 0).await;
