@@ -21,9 +21,9 @@ CREATE TABLE removals (
     removed_by_user_id uuid,
     state              text NOT NULL CHECK (state IN ('removed', 'restored', 'purging', 'purged')),
     purge_after        timestamptz NOT NULL,
-    -- Set when the admins' summary of the transfers (or of the purge) has been sent, so
-    -- it is sent once per phase.
-    transfer_summary_sent boolean NOT NULL DEFAULT false,
+    -- Set once the summary of the current phase (the transfers, then the purge) has been
+    -- sent to the administrator who removed the member and to the receiver.
+    summary_sent boolean NOT NULL DEFAULT false,
     created_at         timestamptz NOT NULL,
     finished_at        timestamptz,
     updated_at         timestamptz NOT NULL,

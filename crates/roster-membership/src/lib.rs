@@ -65,8 +65,9 @@ pub struct MembershipConfig {
     pub access_cache_ttl: Duration,
     /// Access-check answers kept per process (default 100,000).
     pub access_cache_capacity: usize,
-    /// How often the removal worker looks for custodian calls that are due and for removed
-    /// members whose restore window ended (`ROSTER_REMOVAL_POLL`, default 1s).
+    /// The longest the removal worker waits before looking for new removals and for removed
+    /// members whose restore window ended (`ROSTER_REMOVAL_POLL`, default 1s); it wakes
+    /// sooner when a step it knows of is due.
     pub removal_poll: Duration,
     /// The first retry delay of a failed custodian call, doubled on each failure
     /// (`ROSTER_REMOVAL_RETRY_BASE`, default 2s) up to `removal_retry_max`

@@ -1,14 +1,21 @@
 //! Roster's benchmarks, in one binary so the workspace is linked once for all of them:
 //! `cargo bench -p roster-tests --bench roster -- <target>...` with targets
-//! `authenticate`, `membership`, `invitation` and `notification` (each module says what it
+//! `authenticate`, `membership`, `invitation`, `notification` and `removal` (each module says what it
 //! measures); every target, in that order, without one.
 
 mod authenticate;
 mod invitation;
 mod membership;
 mod notification;
+mod removal;
 
-const TARGETS: [&str; 4] = ["authenticate", "membership", "invitation", "notification"];
+const TARGETS: [&str; 5] = [
+    "authenticate",
+    "membership",
+    "invitation",
+    "notification",
+    "removal",
+];
 
 fn main() {
     // Cargo adds `--bench` (and passes through any other flag); targets are the rest.
@@ -31,7 +38,8 @@ fn main() {
                 "authenticate" => authenticate::bench().await,
                 "membership" => membership::bench().await,
                 "invitation" => invitation::bench().await,
-                _ => notification::bench().await,
+                "notification" => notification::bench().await,
+                _ => removal::bench().await,
             });
         }
         failures

@@ -211,7 +211,7 @@ impl Membership {
             removed_by_user_id: caller.actor_id(),
             state: RemovalState::Removed,
             purge_after: member.purge_after.unwrap_or(now),
-            transfer_summary_sent: false,
+            summary_sent: false,
             created_at: now,
             finished_at: None,
             updated_at: now,
@@ -300,7 +300,7 @@ impl Membership {
         .await?;
         removal.state = RemovalState::Purging;
         removal.purge_after = removal.purge_after.min(now);
-        removal.transfer_summary_sent = false;
+        removal.summary_sent = false;
         removal.updated_at = now;
         store::save_removal(tx, &removal).await?;
         let custodians = store::list_custodians(tx).await?;
@@ -500,9 +500,9 @@ impl Membership {
             return Ok(());
         }
         let deleted_all = phase == StepVerb::Delete && !removal.needs_action();
-        if !removal.transfer_summary_sent {
+        if !removal.summary_sent {
             self.enqueue_summary(tx, &removal, phase, now).await?;
-            removal.transfer_summary_sent = true;
+            removal.summary_sent = true;
             removal.updated_at = now;
             store::save_removal(tx, &removal).await?;
         }
@@ -563,12 +563,40 @@ impl Membership {
         Ok(())
     }
 
-    /// Runs [`Self::drive_removals`] every `removal_poll` until `shutdown`.
+    /// Runs [`Self::drive_removals`] until `shutdown`: again at once while there is work,
+    /// else when the next step is due (a custodian asked to be polled after 100 ms), and
+    /// at least every `removal_poll` (for removals recorded by other replicas).
     pub async fn run_removal_worker(&self, shutdown: impl std::future::Future<Output = ()>) {
-        roster_kit::worker::every(self.config.removal_poll, shutdown, "drive removals", || {
-            self.drive_removals()
-        })
-        .await;
+        tokio::pin!(shutdown);
+        loop {
+            let pause = match self.drive_removals().await {
+                Ok(0) => self.until_next_step().await,
+                Ok(_) => Duration::ZERO,
+                Err(error) => {
+                    warn!(error = %error, "removal worker pass failed");
+                    self.config.removal_poll
+                }
+            };
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = tokio::time::sleep(pause) => {}
+            }
+        }
+    }
+
+    /// How long until the next step is due, within `removal_poll`.
+    async fn until_next_step(&self) -> Duration {
+        let poll = self.config.removal_poll;
+        let Ok(db) = self.pool.get().await else {
+            return poll;
+        };
+        match store::next_step_due(&db).await {
+            Ok(Some(due)) => (due - self.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(10), poll),
+            Ok(None) | Err(_) => poll,
+        }
     }
 
     /// A removal, for whoever may manage its workspace's members.
@@ -579,12 +607,30 @@ impl Membership {
         removal_id: Uuid,
     ) -> Result<pb::Removal> {
         let db = self.pool.get().await?;
-        let removal = self.removal(&db, removal_id, false).await?;
-        let workspace = self.workspace(&db, removal.workspace_id, false).await?;
-        self.require_permission(caller, &workspace, "roster.members.manage")
-            .await
-            .map_err(|_| Error::not_found("removal", removal_id))?;
+        let (removal, _) = self.managed_removal(&db, caller, removal_id).await?;
         Ok(removal.to_proto())
+    }
+
+    /// A removal and its workspace, for a caller who may manage the workspace's members;
+    /// anyone else learns nothing of it.
+    async fn managed_removal(
+        &self,
+        db: &impl GenericClient,
+        caller: &Caller,
+        removal_id: Uuid,
+    ) -> Result<(RemovalRecord, WorkspaceRecord)> {
+        let removal = self.removal(db, removal_id, false).await?;
+        let workspace = self.workspace(db, removal.workspace_id, false).await?;
+        match self
+            .require_permission(caller, &workspace, "roster.members.manage")
+            .await
+        {
+            Ok(_) => Ok((removal, workspace)),
+            Err(error) if matches!(error.code(), Code::NotFound | Code::PermissionDenied) => {
+                Err(Error::not_found("removal", removal_id))
+            }
+            Err(error) => Err(error),
+        }
     }
 
     /// An account's removals, newest first.
@@ -640,11 +686,7 @@ impl Membership {
         removal_id: Uuid,
     ) -> Result<pb::Removal> {
         let db = self.pool.get().await?;
-        let removal = self.removal(&db, removal_id, false).await?;
-        let workspace = self.workspace(&db, removal.workspace_id, false).await?;
-        self.require_permission(caller, &workspace, "roster.members.manage")
-            .await
-            .map_err(|_| Error::not_found("removal", removal_id))?;
+        let (removal, workspace) = self.managed_removal(&db, caller, removal_id).await?;
         if removal.receiver_user_id.is_some() && removal.state == RemovalState::Removed {
             self.require_permission(caller, &workspace, "roster.assets.transfer")
                 .await?;
@@ -664,7 +706,7 @@ impl Membership {
         if store::retry_steps(&tx, &removal, now).await? == 0 {
             return Err(invalid_state("no step of this removal needs action"));
         }
-        removal.transfer_summary_sent = false;
+        removal.summary_sent = false;
         removal.updated_at = now;
         store::save_removal(&tx, &removal).await?;
         audit::record(

@@ -255,7 +255,7 @@ pub(crate) struct RemovalRecord {
     pub(crate) removed_by_user_id: Option<Uuid>,
     pub(crate) state: RemovalState,
     pub(crate) purge_after: DateTime<Utc>,
-    pub(crate) transfer_summary_sent: bool,
+    pub(crate) summary_sent: bool,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) finished_at: Option<DateTime<Utc>>,
     pub(crate) updated_at: DateTime<Utc>,

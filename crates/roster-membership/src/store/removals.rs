@@ -18,7 +18,7 @@ const CUSTODIAN_COLUMNS: &str = "custodian_id, name, url, description, created_a
 
 const REMOVAL_COLUMNS: &str =
     "r.account_id, r.removal_id, r.workspace_id, r.user_id, r.receiver_user_id,
-     r.removed_by_user_id, r.state, r.purge_after, r.transfer_summary_sent, r.created_at,
+     r.removed_by_user_id, r.state, r.purge_after, r.summary_sent, r.created_at,
      r.finished_at, r.updated_at";
 
 const STEP_COLUMNS: &str = "s.account_id, s.removal_id, s.custodian_id, s.custodian_name, s.verb, s.state,
@@ -55,7 +55,7 @@ fn removal_from_row(row: &Row) -> Result<RemovalRecord> {
         removed_by_user_id: row.column("removed_by_user_id")?,
         state: RemovalState::from_db(row.column("state")?),
         purge_after: row.column("purge_after")?,
-        transfer_summary_sent: row.column("transfer_summary_sent")?,
+        summary_sent: row.column("summary_sent")?,
         created_at: row.column("created_at")?,
         finished_at: row.column("finished_at")?,
         updated_at: row.column("updated_at")?,
@@ -234,7 +234,7 @@ pub(crate) async fn insert_removal(db: &impl GenericClient, removal: &RemovalRec
 #[instrument(skip_all, name = "membership.store.save_removal")]
 pub(crate) async fn save_removal(db: &impl GenericClient, removal: &RemovalRecord) -> Result<()> {
     db.execute(
-        "UPDATE removals SET state = $3, purge_after = $4, transfer_summary_sent = $5,
+        "UPDATE removals SET state = $3, purge_after = $4, summary_sent = $5,
                 finished_at = $6, updated_at = $7
          WHERE account_id = $1 AND removal_id = $2",
         &[
@@ -242,7 +242,7 @@ pub(crate) async fn save_removal(db: &impl GenericClient, removal: &RemovalRecor
             &removal.id,
             &removal.state.as_db(),
             &removal.purge_after,
-            &removal.transfer_summary_sent,
+            &removal.summary_sent,
             &removal.finished_at,
             &removal.updated_at,
         ],
@@ -282,19 +282,19 @@ pub(crate) async fn insert_steps(
     Ok(())
 }
 
-/// The steps of a removal, by custodian name then verb.
+/// The steps of the removals `removal_ids` (of one account), by custodian name then verb.
 async fn steps_of(
     db: &impl GenericClient,
     account_id: Uuid,
-    removal_id: Uuid,
+    removal_ids: &[Uuid],
 ) -> Result<Vec<StepRecord>> {
     db.query(
         &format!(
             "SELECT {STEP_COLUMNS} FROM removal_steps s
-             WHERE s.account_id = $1 AND s.removal_id = $2
+             WHERE s.account_id = $1 AND s.removal_id = ANY($2)
              ORDER BY s.custodian_name, s.verb DESC"
         ),
-        &[&account_id, &removal_id],
+        &[&account_id, &removal_ids],
     )
     .await?
     .iter()
@@ -302,13 +302,22 @@ async fn steps_of(
     .collect()
 }
 
-async fn with_steps(db: &impl GenericClient, row: Option<Row>) -> Result<Option<RemovalRecord>> {
-    let Some(row) = row else {
-        return Ok(None);
+/// Removals read from `rows` (of one account), each with its steps.
+async fn with_steps(db: &impl GenericClient, rows: &[Row]) -> Result<Vec<RemovalRecord>> {
+    let mut removals = rows
+        .iter()
+        .map(removal_from_row)
+        .collect::<Result<Vec<_>>>()?;
+    let Some(account_id) = removals.first().map(|r| r.account_id) else {
+        return Ok(removals);
     };
-    let mut removal = removal_from_row(&row)?;
-    removal.steps = steps_of(db, removal.account_id, removal.id).await?;
-    Ok(Some(removal))
+    let ids: Vec<Uuid> = removals.iter().map(|r| r.id).collect();
+    for step in steps_of(db, account_id, &ids).await? {
+        if let Some(removal) = removals.iter_mut().find(|r| r.id == step.removal_id) {
+            removal.steps.push(step);
+        }
+    }
+    Ok(removals)
 }
 
 /// A removal with its steps, row-locked when `lock`.
@@ -319,13 +328,13 @@ pub(crate) async fn get_removal(
     lock: bool,
 ) -> Result<Option<RemovalRecord>> {
     let lock = if lock { " FOR UPDATE" } else { "" };
-    let row = db
-        .query_opt(
+    let rows = db
+        .query(
             &format!("SELECT {REMOVAL_COLUMNS} FROM removals r WHERE r.removal_id = $1{lock}"),
             &[&removal_id],
         )
         .await?;
-    with_steps(db, row).await
+    Ok(with_steps(db, &rows).await?.pop())
 }
 
 /// A member's open removal (removed or purging), row-locked when `lock`.
@@ -337,8 +346,8 @@ pub(crate) async fn open_removal(
     lock: bool,
 ) -> Result<Option<RemovalRecord>> {
     let lock = if lock { " FOR UPDATE" } else { "" };
-    let row = db
-        .query_opt(
+    let rows = db
+        .query(
             &format!(
                 "SELECT {REMOVAL_COLUMNS} FROM removals r
                  WHERE r.workspace_id = $1 AND r.user_id = $2 AND r.state IN ('removed', 'purging'){lock}"
@@ -346,7 +355,7 @@ pub(crate) async fn open_removal(
             &[&workspace_id, &user_id],
         )
         .await?;
-    with_steps(db, row).await
+    Ok(with_steps(db, &rows).await?.pop())
 }
 
 /// An account's removals, newest first, after the keyset `after` (created_at, id).
@@ -380,13 +389,7 @@ pub(crate) async fn list_removals(
             ],
         )
         .await?;
-    let mut removals = Vec::with_capacity(rows.len());
-    for row in rows {
-        if let Some(removal) = with_steps(db, Some(row)).await? {
-            removals.push(removal);
-        }
-    }
-    Ok(removals)
+    with_steps(db, &rows).await
 }
 
 /// Cancels a removal's unfinished steps of `verb` (a restore).
@@ -549,4 +552,16 @@ pub(crate) async fn user_contact(
     .await?
     .map(|row| Ok((row.column("email")?, row.column("display_name")?)))
     .transpose()
+}
+
+/// When the next unfinished step of an open removal is due.
+#[instrument(skip_all, name = "membership.store.next_step_due")]
+pub(crate) async fn next_step_due(db: &impl GenericClient) -> Result<Option<DateTime<Utc>>> {
+    db.query_one(
+        "SELECT min(next_attempt_at) FROM removal_steps
+         WHERE state IN ('pending', 'running', 'failed')",
+        &[],
+    )
+    .await?
+    .at(0)
 }

@@ -6,7 +6,7 @@ use roster_proto::membership as pb;
 use roster_tests::{TestEnv, assert_refused};
 use tonic::Code;
 
-use super::{all_steps, removal, removal_when, remove, step};
+use super::{all_steps, preview, removal, removal_when, remove, retry, step};
 use pb::{RemovalStepState as State, RemovalStepVerb as Verb};
 
 #[tokio::test]
@@ -31,6 +31,19 @@ async fn one_custodian_down_the_other_completes_and_the_purge_waits_for_it() {
         .await;
 
     datasets.stop().await;
+    // The preview answers what it can: flows counts, datasets cannot be asked.
+    let holdings = preview(&env, &ann.session, workspace, joe.id(), mary.id()).await;
+    let asked: Vec<_> = holdings
+        .iter()
+        .map(|h| {
+            (
+                h.custodian_name.as_str(),
+                h.assets.len(),
+                h.error.is_empty(),
+            )
+        })
+        .collect();
+    assert_eq!(asked, [("datasets", 0, false), ("flows", 1, true)]);
     let removed = remove(&env, &ann.session, workspace, joe.id(), mary.id())
         .await
         .unwrap();
@@ -138,20 +151,7 @@ async fn a_step_that_needs_action_runs_again_under_a_new_operation_after_retry_r
         .execute("UPDATE assets SET transferable = true", &[])
         .await
         .unwrap();
-    let retried = env
-        .membership()
-        .retry_removal(roster_tests::as_user(
-            &env.operator_token,
-            pb::RetryRemovalRequest {
-                removal_id: removal_id.clone(),
-                request_id: roster_tests::membership::request_id(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner()
-        .removal
-        .unwrap();
+    let retried = retry(&env, &removal_id).await.unwrap();
     let again = step(&retried, &flows, Verb::Transfer);
     assert_ne!(again.operation_id, first, "a new operation id");
     removal_when(&env, &removal_id, "the retried transfer", |r| {
@@ -161,15 +161,7 @@ async fn a_step_that_needs_action_runs_again_under_a_new_operation_after_retry_r
     assert_eq!(flows.owned(workspace, mary.id()).await, 1);
     // Nothing needs action any more: a second retry is refused.
     assert_refused(
-        env.membership()
-            .retry_removal(roster_tests::as_user(
-                &env.operator_token,
-                pb::RetryRemovalRequest {
-                    removal_id,
-                    request_id: roster_tests::membership::request_id(),
-                },
-            ))
-            .await,
+        retry(&env, &removal_id).await,
         Code::FailedPrecondition,
         "INVALID_STATE",
     );

@@ -38,6 +38,42 @@ pub(crate) async fn remove(
         .into_inner())
 }
 
+/// PreviewRemoval as `token`.
+pub(crate) async fn preview(
+    env: &TestEnv,
+    token: &str,
+    workspace_id: &str,
+    user_id: &str,
+    receiver: &str,
+) -> Vec<pb::CustodianHoldings> {
+    let request = pb::PreviewRemovalRequest {
+        workspace_id: workspace_id.to_owned(),
+        user_id: user_id.to_owned(),
+        transfer_to_user_id: receiver.to_owned(),
+    };
+    env.membership()
+        .preview_removal(as_user(token, request))
+        .await
+        .expect("preview removal")
+        .into_inner()
+        .custodians
+}
+
+/// RetryRemoval as the operator.
+pub(crate) async fn retry(env: &TestEnv, removal_id: &str) -> Result<pb::Removal, Status> {
+    let request = pb::RetryRemovalRequest {
+        removal_id: removal_id.to_owned(),
+        request_id: request_id(),
+    };
+    Ok(env
+        .membership()
+        .retry_removal(as_user(&env.operator_token, request))
+        .await?
+        .into_inner()
+        .removal
+        .expect("removal"))
+}
+
 /// GetRemoval as the operator.
 pub(crate) async fn removal(env: &TestEnv, removal_id: &str) -> pb::Removal {
     let request = pb::GetRemovalRequest {

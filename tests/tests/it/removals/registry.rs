@@ -6,6 +6,15 @@ use tonic::Code;
 
 use super::{removal_when, remove};
 
+async fn listed(env: &TestEnv) -> Vec<pb::Custodian> {
+    env.membership()
+        .list_custodians(as_user(&env.operator_token, pb::ListCustodiansRequest {}))
+        .await
+        .unwrap()
+        .into_inner()
+        .custodians
+}
+
 fn custodian(name: &str, url: &str) -> pb::CreateCustodianRequest {
     pb::CreateCustodianRequest {
         custodian: Some(pb::Custodian {
@@ -91,14 +100,7 @@ async fn operators_register_list_update_and_remove_custodians() {
         (updated.name.as_str(), updated.url.as_str()),
         ("flows", "https://flows.internal:8443")
     );
-    let listed = env
-        .membership()
-        .list_custodians(as_user(operator, pb::ListCustodiansRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-        .custodians;
-    assert_eq!(listed, [updated]);
+    assert_eq!(listed(&env).await, [updated]);
 
     // A removal with a receiver leaves a step for it (the URL is unreachable): deleting
     // the custodian is refused until forced, which cancels the step.
@@ -135,12 +137,5 @@ async fn operators_register_list_update_and_remove_custodians() {
         r.steps[0].state == pb::RemovalStepState::Cancelled as i32
     })
     .await;
-    let listed = env
-        .membership()
-        .list_custodians(as_user(operator, pb::ListCustodiansRequest {}))
-        .await
-        .unwrap()
-        .into_inner()
-        .custodians;
-    assert!(listed.is_empty());
+    assert!(listed(&env).await.is_empty());
 }

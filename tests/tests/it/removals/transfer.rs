@@ -6,7 +6,7 @@ use roster_tests::membership::{eventually, request_id};
 use roster_tests::{TestEnv, as_user, assert_refused, violated_fields};
 use tonic::Code;
 
-use super::{all_steps, list_assets, removal, removal_when, remove, step, summaries};
+use super::{all_steps, list_assets, preview, removal, removal_when, remove, step, summaries};
 use pb::{RemovalStepState as State, RemovalStepVerb as Verb};
 
 async fn check_asset_access(
@@ -45,21 +45,8 @@ async fn a_removal_with_a_receiver_moves_every_asset_and_tells_both_admins() {
         .await;
 
     // The preview says what Joe holds before anything changes.
-    let preview = env
-        .membership()
-        .preview_removal(as_user(
-            &ann.session,
-            pb::PreviewRemovalRequest {
-                workspace_id: workspace.to_owned(),
-                user_id: joe.id().to_owned(),
-                transfer_to_user_id: mary.id().to_owned(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
+    let preview = preview(&env, &ann.session, workspace, joe.id(), mary.id()).await;
     let held: Vec<_> = preview
-        .custodians
         .iter()
         .map(|c| {
             (
@@ -233,20 +220,8 @@ async fn a_restore_inside_the_window_brings_the_member_back_with_what_was_not_tr
         .seed(account, workspace, joe.id(), "flow", 2, false)
         .await;
 
-    let preview = env
-        .membership()
-        .preview_removal(as_user(
-            &ann.session,
-            pb::PreviewRemovalRequest {
-                workspace_id: workspace.to_owned(),
-                user_id: joe.id().to_owned(),
-                transfer_to_user_id: mary.id().to_owned(),
-            },
-        ))
-        .await
-        .unwrap()
-        .into_inner();
-    let blocker = &preview.custodians[0].blockers[0];
+    let preview = preview(&env, &ann.session, workspace, joe.id(), mary.id()).await;
+    let blocker = &preview[0].blockers[0];
     assert_eq!((blocker.code.as_str(), blocker.count), ("OWNER_ONLY", 2));
 
     let removed = remove(&env, &ann.session, workspace, joe.id(), mary.id())
