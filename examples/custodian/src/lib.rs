@@ -1,5 +1,5 @@
 //! A reference asset custodian: a small service that owns "flows" and "datasets" in its own
-//! Postgres schema, implements `roster.custodian.v1.AssetCustodian` so Roster can transfer
+//! Postgres schema, implements `roster.custodian.v1.AssetCustodianService` so Roster can transfer
 //! and delete a removed member's assets, and asks Roster who may act on an owner's assets.
 //!
 //! What a team integrating Roster copies from here:
@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use roster_proto::custodian as custodian_pb;
-use roster_proto::custodian::asset_custodian_server::{AssetCustodian, AssetCustodianServer};
+use roster_proto::custodian::asset_custodian_service_server::{
+    AssetCustodianService, AssetCustodianServiceServer,
+};
 use roster_proto::identity as identity_pb;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
 use roster_proto::membership as membership_pb;
@@ -159,7 +161,7 @@ impl Custodian {
     ) -> Result<(), Failure> {
         let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
         Server::builder()
-            .add_service(AssetCustodianServer::from_arc(Arc::clone(&self)))
+            .add_service(AssetCustodianServiceServer::from_arc(Arc::clone(&self)))
             .add_service(AssetServiceServer::from_arc(self))
             .serve_with_incoming_shutdown(incoming, shutdown)
             .await?;
@@ -476,7 +478,7 @@ fn asset_name(name: &str) -> Result<String, Status> {
 }
 
 #[tonic::async_trait]
-impl AssetCustodian for Custodian {
+impl AssetCustodianService for Custodian {
     async fn describe_assets(
         &self,
         request: Request<custodian_pb::DescribeAssetsRequest>,

@@ -20,7 +20,7 @@ use roster_kit::remote::{Intercepted, Outgoing};
 use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result};
 use roster_proto::custodian as custodian_pb;
-use roster_proto::custodian::asset_custodian_client::AssetCustodianClient;
+use roster_proto::custodian::asset_custodian_service_client::AssetCustodianServiceClient;
 use roster_proto::membership as pb;
 use roster_proto::types::ErrorReason;
 use serde_json::json;
@@ -173,14 +173,18 @@ fn chrono_duration(duration: Duration) -> chrono::Duration {
 }
 
 impl Membership {
-    fn custodian(&self, url: &str) -> Result<AssetCustodianClient<Intercepted>> {
+    fn custodian(&self, url: &str) -> Result<AssetCustodianServiceClient<Intercepted>> {
         let channel = self.channels.get(url, self.config.custodian_timeout)?;
         let outgoing = self
             .config
             .custodian_token
             .as_ref()
             .map_or_else(Outgoing::anonymous, Outgoing::as_service);
-        Ok(roster_kit::client!(AssetCustodianClient, channel, outgoing))
+        Ok(roster_kit::client!(
+            AssetCustodianServiceClient,
+            channel,
+            outgoing
+        ))
     }
 
     /// How long after its `attempts`-th failed call a step is tried again.
