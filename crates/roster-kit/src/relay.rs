@@ -27,6 +27,17 @@ use crate::sql::Columns;
 /// The longest the relay waits between attempts while the notification service fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 
+/// The wait before the next pass: `poll` after a pass that worked; after a failed one,
+/// twice the last wait, up to [`MAX_BACKOFF`] (or `poll`, if longer), so an outage is not
+/// hammered.
+fn next_wait(last: Duration, failed: bool, poll: Duration) -> Duration {
+    if failed {
+        last.saturating_mul(2).min(MAX_BACKOFF).max(poll)
+    } else {
+        poll
+    }
+}
+
 /// How the relay runs.
 #[derive(Debug, Clone)]
 pub struct RelayConfig {
@@ -106,7 +117,7 @@ impl Relay {
                 () = &mut shutdown => return,
                 () = tokio::time::sleep(wait) => {}
             }
-            wait = self.config.poll;
+            let mut failed = false;
             loop {
                 match self.relay_batch().await {
                     Ok(Batch {
@@ -126,11 +137,12 @@ impl Relay {
                     })
                     | Err(error) => {
                         warn!(service = self.service, error = %error, "outbox relay waits");
-                        wait = (wait * 2).min(MAX_BACKOFF);
+                        failed = true;
                         break;
                     }
                 }
             }
+            wait = next_wait(wait, failed, self.config.poll);
         }
     }
 
@@ -211,5 +223,23 @@ impl Relay {
             .await?;
         db.execute(&statement, &[&id, &error]).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_back_off_to_the_maximum_and_a_pass_that_works_resets_the_wait() {
+        let poll = Duration::from_millis(200);
+        let mut wait = poll;
+        let mut waits = Vec::new();
+        for _ in 0..8 {
+            wait = next_wait(wait, true, poll);
+            waits.push(wait.as_millis());
+        }
+        assert_eq!(waits, [400, 800, 1600, 3200, 6400, 10_000, 10_000, 10_000]);
+        assert_eq!(next_wait(wait, false, poll), poll);
     }
 }

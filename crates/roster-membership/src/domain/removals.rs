@@ -598,7 +598,8 @@ impl Membership {
             Ok(Some(due)) => (due - self.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
-                .clamp(Duration::from_millis(10), poll),
+                .max(Duration::from_millis(10))
+                .min(poll),
             Ok(None) | Err(_) => poll,
         }
     }
