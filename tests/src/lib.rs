@@ -148,6 +148,8 @@ impl TestEnv {
             notification_url: None,
             clock: clock.clone(),
             service_token: roster_kit::auth::ServiceToken::new(&service_token),
+            audit_retention: None,
+            audit_retention_interval: std::time::Duration::from_millis(100),
         };
         configure(&mut options);
         // Schemas are migrated before serving, so the server is up as soon as it starts.

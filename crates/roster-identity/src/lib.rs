@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "email_verified",
         sql: include_str!("../migrations/0005_email_verified.sql"),
     },
+    roster_kit::audit_append_only(6),
 ];
 
 /// The gRPC service name, for health and logs.

@@ -247,3 +247,43 @@ fn event_from_row(row: &Row) -> Result<(AuditEvent, (DateTime<Utc>, Uuid))> {
     };
     Ok((event, (occurred_at, id)))
 }
+
+/// Deletes up to 10,000 audit events that occurred before `cutoff`: the one way audit
+/// rows leave (the schema's trigger refuses every other UPDATE, DELETE and TRUNCATE). How
+/// many went.
+#[tracing::instrument(skip_all, name = "kit.audit.delete_expired")]
+pub async fn delete_expired(pool: &deadpool_postgres::Pool, cutoff: DateTime<Utc>) -> Result<u64> {
+    let mut db = pool.get().await?;
+    let tx = db.transaction().await?;
+    tx.batch_execute("SET LOCAL roster.audit_retention = 'on'")
+        .await?;
+    let deleted = tx
+        .execute(
+            "DELETE FROM audit_events WHERE audit_event_id IN (
+                 SELECT audit_event_id FROM audit_events WHERE occurred_at < $1 LIMIT 10000)",
+            &[&cutoff],
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// Every `interval` until `shutdown`, deletes the audit events of `pool`'s schema older
+/// than `keep` (`ROSTER_AUDIT_RETENTION`).
+pub async fn run_retention(
+    pool: deadpool_postgres::Pool,
+    clock: crate::clock::SharedClock,
+    keep: std::time::Duration,
+    interval: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let keep = chrono::Duration::from_std(keep).unwrap_or(chrono::Duration::MAX);
+    crate::worker::every(interval, shutdown, "audit retention", || async {
+        let cutoff = clock
+            .now()
+            .checked_sub_signed(keep)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        delete_expired(&pool, cutoff).await
+    })
+    .await;
+}

@@ -36,3 +36,13 @@ pub const SHARED_TABLES: db::Migration = db::Migration {
     name: "shared tables",
     sql: include_str!("sql/shared_tables.sql"),
 };
+
+/// The migration that makes a schema's audit events append-only, at `version` of that
+/// schema's list.
+pub const fn audit_append_only(version: i32) -> db::Migration {
+    db::Migration {
+        version,
+        name: "audit append-only",
+        sql: include_str!("sql/audit_append_only.sql"),
+    }
+}

@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "removals",
         sql: include_str!("../migrations/0005_removals.sql"),
     },
+    roster_kit::audit_append_only(6),
 ];
 
 /// The gRPC service name, for health and logs.

@@ -29,6 +29,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "notification",
         sql: include_str!("../migrations/0002_notification.sql"),
     },
+    roster_kit::audit_append_only(3),
 ];
 
 /// The gRPC service name, for health and logs.

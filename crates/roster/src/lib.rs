@@ -128,6 +128,12 @@ pub struct Options {
     pub clock: SharedClock,
     /// How Roster's services authenticate to each other (`ROSTER_SERVICE_TOKEN`).
     pub service_token: ServiceToken,
+    /// How long audit events are kept (`ROSTER_AUDIT_RETENTION`; unset or 0 keeps them
+    /// for ever: `None`).
+    pub audit_retention: Option<Duration>,
+    /// How often expired audit events are deleted (`ROSTER_AUDIT_RETENTION_INTERVAL`,
+    /// default 1h).
+    pub audit_retention_interval: Duration,
 }
 
 impl Options {
@@ -150,6 +156,15 @@ impl Options {
             clock: Arc::new(roster_kit::clock::SystemClock),
             service_token: roster_kit::config::optional("ROSTER_SERVICE_TOKEN")
                 .map_or_else(ServiceToken::generate, |token| ServiceToken::new(&token)),
+            audit_retention: Some(roster_kit::config::duration_or(
+                "ROSTER_AUDIT_RETENTION",
+                Duration::ZERO,
+            )?)
+            .filter(|keep| !keep.is_zero()),
+            audit_retention_interval: roster_kit::config::duration_or(
+                "ROSTER_AUDIT_RETENTION_INTERVAL",
+                Duration::from_secs(3600),
+            )?,
         })
     }
 }
@@ -364,6 +379,8 @@ pub async fn serve(
     };
     // The outboxes of the services served here, for the relays.
     let mut outboxes: Vec<(&'static str, Pool)> = Vec::new();
+    // Every schema served here, for the audit retention job.
+    let mut audited: Vec<Pool> = Vec::new();
     for service in &options.services {
         match service {
             Service::Identity => {
@@ -436,8 +453,10 @@ pub async fn serve(
             }
             Service::Notification => {
                 let identity = required_peer(&options, Service::Identity, local)?;
+                let pool = migrated_notification_pool(&options).await?;
+                audited.push(pool.clone());
                 let notifications = Arc::new(Notifications::new(
-                    migrated_notification_pool(&options).await?,
+                    pool,
                     Arc::clone(&options.clock),
                     options.notification.clone(),
                 )?);
@@ -451,6 +470,19 @@ pub async fn serve(
                     notifications.run_delivery(stop).await;
                 }));
             }
+        }
+    }
+    audited.extend(outboxes.iter().map(|(_, pool)| pool.clone()));
+    if let Some(keep) = options.audit_retention {
+        for pool in audited {
+            let (clock, interval, stop) = (
+                Arc::clone(&options.clock),
+                options.audit_retention_interval,
+                stopped(),
+            );
+            workers.push(tokio::spawn(roster_kit::audit::run_retention(
+                pool, clock, keep, interval, stop,
+            )));
         }
     }
     let notification = peer_channel(

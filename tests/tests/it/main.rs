@@ -1,6 +1,7 @@
 //! Roster's integration tests: one binary, real Postgres, a fresh database per test.
 
 mod administration;
+mod audit;
 mod hostile;
 mod identity;
 mod invitation;
