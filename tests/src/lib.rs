@@ -5,6 +5,7 @@ pub mod custodian;
 pub mod emailed;
 pub mod invitation;
 pub mod membership;
+pub mod postgres;
 pub mod smtp;
 
 use std::sync::Arc;

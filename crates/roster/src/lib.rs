@@ -379,7 +379,7 @@ pub async fn serve(
     };
     // The outboxes of the services served here, for the relays.
     let mut outboxes: Vec<(&'static str, Pool)> = Vec::new();
-    // Every schema served here, for the audit retention job.
+    // Every schema served here, for the audit retention job and readiness.
     let mut audited: Vec<Pool> = Vec::new();
     for service in &options.services {
         match service {
@@ -473,6 +473,8 @@ pub async fn serve(
         }
     }
     audited.extend(outboxes.iter().map(|(_, pool)| pool.clone()));
+    // Readiness follows every database served here.
+    let databases = audited.clone();
     if let Some(keep) = options.audit_retention {
         for pool in audited {
             let (clock, interval, stop) = (
@@ -511,8 +513,15 @@ pub async fn serve(
         }
         None => {}
     }
-    let served =
-        roster_kit::server::serve(listener, routes, &names, &options.server, shutdown).await;
+    let served = roster_kit::server::serve(
+        listener,
+        routes,
+        &names,
+        databases,
+        &options.server,
+        shutdown,
+    )
+    .await;
     let _ = stop_workers.send(true);
     for worker in workers {
         worker

@@ -2,11 +2,13 @@
 
 mod administration;
 mod audit;
+mod child;
 mod hostile;
 mod identity;
 mod invitation;
 mod membership;
 mod notification;
+mod outage;
 mod platform;
 mod removals;
 mod retries;

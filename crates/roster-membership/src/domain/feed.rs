@@ -121,7 +121,10 @@ impl Membership {
                     } else {
                         error!(error = %error, failures, "a page of identity's user feed cannot be applied; access checks deny until it is");
                     }
-                    self.config.user_feed_poll * failures.min(20)
+                    // Backs off, but not past a second: while the feed is behind, access
+                    // checks cannot allow, so it is retried soon after identity is back.
+                    (self.config.user_feed_poll * failures.min(20))
+                        .min(Duration::from_secs(1).max(self.config.user_feed_poll))
                 }
             };
             tokio::select! {

@@ -2,40 +2,23 @@
 //! each step of a removal in turn (right after a custodian call began, or right after the
 //! answer was recorded) and started again, until the removal is done; then two replicas at
 //! once. Every custodian's effects must be applied exactly once.
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::Duration;
 
 use roster_proto::membership as pb;
+use roster_tests::TestEnv;
 use roster_tests::custodian::TestCustodian;
-use roster_tests::{CUSTODIAN_TOKEN, TestEnv};
 
 use super::{all_steps, removal_when, remove, step};
+use crate::child::free_port;
 use pb::{RemovalStepState as State, RemovalStepVerb as Verb};
 
-/// `roster serve` in a child process on the environment's database, listening at `port`,
-/// with its removal worker looking for work every 50 ms.
+/// `roster serve` in a child process on the environment's database, listening at `port`.
 fn spawn_roster(env: &TestEnv, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_roster-child"))
+    crate::child::roster(&env.database_url(), &env.service_token)
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .env("DATABASE_URL", env.database_url())
-        .env("ROSTER_SERVICE_TOKEN", &env.service_token)
-        .env("ROSTER_CUSTODIAN_TOKEN", CUSTODIAN_TOKEN)
-        .env("ROSTER_REMOVAL_POLL", "50ms")
-        .env("ROSTER_REMOVAL_RETRY_BASE", "100ms")
-        .env("ROSTER_REMOVAL_RETRY_MAX", "1s")
-        .env("ROSTER_CUSTODIAN_TIMEOUT", "1s")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .spawn()
         .expect("start roster serve")
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// What the saga has recorded so far: a number that grows with every recorded answer.
