@@ -381,7 +381,14 @@ async fn a_change_on_one_replica_reaches_the_cache_of_another() {
         workspace_id: company.workspace_id().into(),
         permission: "roster.members.read".into(),
     };
-    // The replica has answered (and cached) "granted" before the change.
+    // A new replica answers UNAVAILABLE (retry) until its feed follower first caught up;
+    // then it has answered (and cached) "granted" before the change.
+    eventually(Duration::from_secs(10), "the replica to answer", || {
+        let mut replica = replica.clone();
+        let request = as_user(&env.operator_token, ask.clone());
+        async move { replica.check_permission(request).await.ok() }
+    })
+    .await;
     for _ in 0..3 {
         let answer = replica
             .check_permission(as_user(&env.operator_token, ask.clone()))
