@@ -380,7 +380,7 @@ pub async fn serve(
     // The outboxes of the services served here, for the relays.
     let mut outboxes: Vec<(&'static str, Pool)> = Vec::new();
     // Every schema served here, for the audit retention job and readiness.
-    let mut audited: Vec<Pool> = Vec::new();
+    let mut databases: Vec<Pool> = Vec::new();
     for service in &options.services {
         match service {
             Service::Identity => {
@@ -454,7 +454,7 @@ pub async fn serve(
             Service::Notification => {
                 let identity = required_peer(&options, Service::Identity, local)?;
                 let pool = migrated_notification_pool(&options).await?;
-                audited.push(pool.clone());
+                databases.push(pool.clone());
                 let notifications = Arc::new(Notifications::new(
                     pool,
                     Arc::clone(&options.clock),
@@ -472,11 +472,9 @@ pub async fn serve(
             }
         }
     }
-    audited.extend(outboxes.iter().map(|(_, pool)| pool.clone()));
-    // Readiness follows every database served here.
-    let databases = audited.clone();
+    databases.extend(outboxes.iter().map(|(_, pool)| pool.clone()));
     if let Some(keep) = options.audit_retention {
-        for pool in audited {
+        for pool in databases.clone() {
             let (clock, interval, stop) = (
                 Arc::clone(&options.clock),
                 options.audit_retention_interval,

@@ -221,10 +221,23 @@ impl CustodianRecord {
     }
 }
 
+/// What Roster keeps of a custodian's words: custodians are other teams' services, so
+/// everything they answer is bounded before it is stored or shown.
+pub(crate) const MAX_KINDS: usize = 100;
+const MAX_KIND_CHARS: usize = 64;
+const MAX_ASSET_ID_CHARS: usize = 128;
+/// Also the longest error text kept on a step.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 500;
+
+/// `text`'s first `chars` characters.
+pub(crate) fn clipped(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
+}
+
 impl AssetTally {
     pub(crate) fn from_proto(count: &custodian_pb::AssetCount) -> Self {
         Self {
-            kind: count.kind.clone(),
+            kind: clipped(&count.kind, MAX_KIND_CHARS),
             count: count.count,
         }
     }
@@ -240,9 +253,9 @@ impl AssetTally {
 impl ItemFailureRecord {
     pub(crate) fn from_proto(failure: &custodian_pb::ItemFailure) -> Self {
         Self {
-            kind: failure.kind.clone(),
-            asset_id: failure.asset_id.clone(),
-            message: failure.message.clone(),
+            kind: clipped(&failure.kind, MAX_KIND_CHARS),
+            asset_id: clipped(&failure.asset_id, MAX_ASSET_ID_CHARS),
+            message: clipped(&failure.message, MAX_MESSAGE_CHARS),
         }
     }
 
@@ -253,6 +266,30 @@ impl ItemFailureRecord {
             message: self.message.clone(),
         }
     }
+}
+
+/// A custodian's `DescribeAssets` answer, bounded as what a step keeps.
+pub(crate) fn bounded_description(
+    described: custodian_pb::DescribeAssetsResponse,
+) -> (Vec<custodian_pb::AssetCount>, Vec<custodian_pb::Blocker>) {
+    let assets = described
+        .assets
+        .iter()
+        .take(MAX_KINDS)
+        .map(|count| AssetTally::from_proto(count).to_proto())
+        .collect();
+    let blockers = described
+        .blockers
+        .into_iter()
+        .take(MAX_KINDS)
+        .map(|blocker| custodian_pb::Blocker {
+            kind: clipped(&blocker.kind, MAX_KIND_CHARS),
+            code: clipped(&blocker.code, MAX_KIND_CHARS),
+            message: clipped(&blocker.message, MAX_MESSAGE_CHARS),
+            count: blocker.count,
+        })
+        .collect();
+    (assets, blockers)
 }
 
 impl StepVerb {

@@ -31,17 +31,15 @@ use uuid::Uuid;
 
 use super::access::ANY_ROLE;
 use super::model::{
-    AssetTally, ClaimedStep, CustodianRecord, ItemFailureRecord, MemberRecord, MemberStatus,
-    RemovalRecord, RemovalState, StepRecord, StepState, StepVerb, WorkspaceRecord,
+    AssetTally, ClaimedStep, CustodianRecord, ItemFailureRecord, MAX_KINDS, MAX_MESSAGE_CHARS,
+    MemberRecord, MemberStatus, RemovalRecord, RemovalState, StepRecord, StepState, StepVerb,
+    WorkspaceRecord, bounded_description, clipped,
 };
 use super::{Decision, Membership, invalid_state};
 use crate::store::{self, notify_access_changed};
 
 /// Steps one worker pass claims at most; each is one custodian call, made concurrently.
 const STEPS_PER_PASS: i64 = 16;
-
-/// The longest error text kept on a step (a custodian's message may be long).
-const MAX_ERROR_CHARS: usize = 500;
 
 /// Channels to custodians by URL, made on first use and kept (they reconnect by
 /// themselves), so a pass does not reconnect to every custodian.
@@ -67,8 +65,12 @@ fn system() -> Caller {
     Caller::default()
 }
 
-fn truncated(message: &str) -> String {
-    message.chars().take(MAX_ERROR_CHARS).collect()
+/// A failed call, as a step or a preview shows it.
+fn call_error(status: &tonic::Status) -> String {
+    clipped(
+        &format!("{:?}: {}", status.code(), status.message()),
+        MAX_MESSAGE_CHARS,
+    )
 }
 
 fn removal_audit<'a>(
@@ -103,6 +105,7 @@ fn answered(
             step.completed = operation
                 .completed
                 .iter()
+                .take(MAX_KINDS)
                 .map(AssetTally::from_proto)
                 .collect();
             step.failures = operation
@@ -155,7 +158,7 @@ fn answered(
                 }
                 _ => StepState::Failed,
             };
-            step.last_error = truncated(&format!("{:?}: {}", status.code(), status.message()));
+            step.last_error = call_error(&status);
         }
     }
     step
@@ -299,6 +302,14 @@ impl Membership {
             &removal,
             StepVerb::Transfer,
             "cancelled: the member was purged first",
+            now,
+        )
+        .await?;
+        store::end_restore_window(
+            tx,
+            removal.account_id,
+            removal.workspace_id,
+            removal.user_id,
             now,
         )
         .await?;
@@ -482,9 +493,8 @@ impl Membership {
                     .map(|answer| answer.into_inner().operation),
             }
         };
-        tokio::time::timeout(self.config.custodian_timeout, call)
-            .await
-            .map_err(|_| tonic::Status::deadline_exceeded("the custodian did not answer in time"))?
+        // The channel bounds each call by ROSTER_CUSTODIAN_TIMEOUT.
+        call.await
     }
 
     /// After a step settled: tells the administrators once a phase is settled, and ends a
@@ -776,22 +786,16 @@ impl Membership {
             receiver_user_id: receiver.map(|id| id.to_string()).unwrap_or_default(),
         };
         let answer = match self.custodian(&custodian.url) {
-            Ok(mut client) => tokio::time::timeout(
-                self.config.custodian_timeout,
-                client.describe_assets(request),
-            )
-            .await
-            .map_err(|_| "the custodian did not answer in time".to_owned())
-            .and_then(|answer| {
-                answer.map(tonic::Response::into_inner).map_err(|status| {
-                    truncated(&format!("{:?}: {}", status.code(), status.message()))
-                })
-            }),
+            Ok(mut client) => client
+                .describe_assets(request)
+                .await
+                .map(tonic::Response::into_inner)
+                .map_err(|status| call_error(&status)),
             Err(error) => Err(error.to_string()),
         };
-        let (assets, blockers, error) = match answer {
-            Ok(described) => (described.assets, described.blockers, String::new()),
-            Err(error) => (Vec::new(), Vec::new(), error),
+        let ((assets, blockers), error) = match answer {
+            Ok(described) => (bounded_description(described), String::new()),
+            Err(error) => ((Vec::new(), Vec::new()), error),
         };
         pb::CustodianHoldings {
             custodian_id: custodian.id.to_string(),
@@ -826,14 +830,11 @@ impl Membership {
         let workspace = self.workspace(&db, workspace_id, false).await?;
         let owner =
             store::get_member(&db, workspace.account_id, workspace_id, owner_id, false).await?;
-        let purging = match &owner {
-            Some(member) if member.status == MemberStatus::Removed => {
-                store::open_removal(&db, workspace_id, owner_id, false)
-                    .await?
-                    .is_none_or(|r| r.state == RemovalState::Purging)
-            }
-            _ => false,
-        };
+        // A purge ends the restore window, so a removed owner past it is being purged.
+        let purging = owner.as_ref().is_some_and(|member| {
+            member.status == MemberStatus::Removed
+                && member.purge_after.is_none_or(|t| t <= self.now())
+        });
         let administrator = match &owner {
             Some(member) if member.status != MemberStatus::Active && actor_id != owner_id => self
                 .decide(workspace_id, actor_id, "roster.members.manage")

@@ -259,6 +259,25 @@ pub(crate) async fn save_member(
     Ok(())
 }
 
+/// Ends a removed member's restore window at `now` (a purge has started), so the member
+/// reads as purged for restores, re-adds and asset access.
+#[instrument(skip_all, name = "membership.store.end_restore_window")]
+pub(crate) async fn end_restore_window(
+    db: &impl GenericClient,
+    account_id: Uuid,
+    workspace_id: Uuid,
+    user_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    db.execute(
+        "UPDATE members SET purge_after = least(purge_after, $4), updated_at = $4
+         WHERE account_id = $1 AND workspace_id = $2 AND user_id = $3 AND status = 'removed'",
+        &[&account_id, &workspace_id, &user_id, &now],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Deletes a member row for good.
 #[instrument(skip_all, name = "membership.store.delete_member")]
 pub(crate) async fn delete_member(
