@@ -3,20 +3,24 @@
 use std::time::Duration;
 
 use roster_proto::membership as pb;
-use roster_tests::{TestEnv, assert_refused};
+use roster_tests::assert_refused;
 use tonic::Code;
 
-use super::{all_steps, preview, removal, removal_when, remove, retry, step};
+use super::{
+    Team, all_steps, check_asset_access, preview, removal, removal_when, remove, retry, step, team,
+};
 use pb::{RemovalStepState as State, RemovalStepVerb as Verb};
 
 #[tokio::test]
 async fn one_custodian_down_the_other_completes_and_the_purge_waits_for_it() {
-    let env = TestEnv::start().await;
-    let company = env.create_company("Acme", 0).await;
+    let Team {
+        env,
+        company,
+        ann,
+        joe,
+        mary,
+    } = team().await;
     let (account, workspace) = (company.account_id(), company.workspace_id());
-    let ann = env.add_admin(&company, "ann@example.com").await;
-    let joe = env.add_plain_member(&company, "joe@example.com").await;
-    let mary = env.add_plain_member(&company, "mary@example.com").await;
     let flows = env.start_custodian("flows", &["flow"], 100).await;
     let mut datasets = env.start_custodian("datasets", &["dataset"], 100).await;
     flows
@@ -87,6 +91,12 @@ async fn one_custodian_down_the_other_completes_and_the_purge_waits_for_it() {
     })
     .await;
     assert!(purging.finish_time.is_none());
+    // The purge ended Joe's restore window: nobody acts on his assets any more.
+    let access = check_asset_access(&env, workspace, joe.id(), ann.id()).await;
+    assert_eq!(
+        (access.allowed, access.reason()),
+        (false, pb::AssetAccessReason::OwnerPurged)
+    );
     assert_eq!(
         env.get_member(workspace, joe.id()).await.status,
         pb::MemberStatus::Removed as i32
@@ -128,11 +138,14 @@ async fn one_custodian_down_the_other_completes_and_the_purge_waits_for_it() {
 
 #[tokio::test]
 async fn a_step_that_needs_action_runs_again_under_a_new_operation_after_retry_removal() {
-    let env = TestEnv::start().await;
-    let company = env.create_company("Acme", 0).await;
+    let Team {
+        env,
+        company,
+        joe,
+        mary,
+        ..
+    } = team().await;
     let (account, workspace) = (company.account_id(), company.workspace_id());
-    let joe = env.add_plain_member(&company, "joe@example.com").await;
-    let mary = env.add_plain_member(&company, "mary@example.com").await;
     let flows = env.start_custodian("flows", &["flow"], 100).await;
     flows
         .seed(account, workspace, joe.id(), "flow", 1, false)

@@ -13,9 +13,34 @@ use roster_example_custodian::pb as assets_pb;
 use roster_example_custodian::pb::asset_service_client::AssetServiceClient;
 use roster_proto::membership as pb;
 use roster_tests::custodian::TestCustodian;
-use roster_tests::membership::{eventually, request_id};
+use roster_tests::membership::{Company, Person, eventually, request_id};
 use roster_tests::{TestEnv, as_user};
 use tonic::Status;
+
+/// A workspace with an administrator (Ann) and two plain members: Joe, who is removed, and
+/// Mary, who receives.
+pub(crate) struct Team {
+    pub(crate) env: TestEnv,
+    pub(crate) company: Company,
+    pub(crate) ann: Person,
+    pub(crate) joe: Person,
+    pub(crate) mary: Person,
+}
+
+pub(crate) async fn team() -> Team {
+    let env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let ann = env.add_admin(&company, "ann@example.com").await;
+    let joe = env.add_plain_member(&company, "joe@example.com").await;
+    let mary = env.add_plain_member(&company, "mary@example.com").await;
+    Team {
+        env,
+        company,
+        ann,
+        joe,
+        mary,
+    }
+}
 
 /// RemoveMember as `token`, answering the member and the removal.
 pub(crate) async fn remove(
@@ -72,6 +97,25 @@ pub(crate) async fn retry(env: &TestEnv, removal_id: &str) -> Result<pb::Removal
         .into_inner()
         .removal
         .expect("removal"))
+}
+
+/// CheckAssetAccess as the operator.
+pub(crate) async fn check_asset_access(
+    env: &TestEnv,
+    workspace_id: &str,
+    owner: &str,
+    actor: &str,
+) -> pb::CheckAssetAccessResponse {
+    let request = pb::CheckAssetAccessRequest {
+        workspace_id: workspace_id.to_owned(),
+        owner_user_id: owner.to_owned(),
+        actor_user_id: actor.to_owned(),
+    };
+    env.membership()
+        .check_asset_access(as_user(&env.operator_token, request))
+        .await
+        .expect("check asset access")
+        .into_inner()
 }
 
 /// GetRemoval as the operator.

@@ -6,35 +6,22 @@ use roster_tests::membership::{eventually, request_id};
 use roster_tests::{TestEnv, as_user, assert_refused, violated_fields};
 use tonic::Code;
 
-use super::{all_steps, list_assets, preview, removal, removal_when, remove, step, summaries};
+use super::{
+    Team, all_steps, check_asset_access, list_assets, preview, removal, removal_when, remove, step,
+    summaries, team,
+};
 use pb::{RemovalStepState as State, RemovalStepVerb as Verb};
-
-async fn check_asset_access(
-    env: &TestEnv,
-    workspace_id: &str,
-    owner: &str,
-    actor: &str,
-) -> pb::CheckAssetAccessResponse {
-    let request = pb::CheckAssetAccessRequest {
-        workspace_id: workspace_id.to_owned(),
-        owner_user_id: owner.to_owned(),
-        actor_user_id: actor.to_owned(),
-    };
-    env.membership()
-        .check_asset_access(as_user(&env.operator_token, request))
-        .await
-        .expect("check asset access")
-        .into_inner()
-}
 
 #[tokio::test]
 async fn a_removal_with_a_receiver_moves_every_asset_and_tells_both_admins() {
-    let env = TestEnv::start().await;
-    let company = env.create_company("Acme", 0).await;
+    let Team {
+        env,
+        company,
+        ann,
+        joe,
+        mary,
+    } = team().await;
     let (account, workspace) = (company.account_id(), company.workspace_id());
-    let ann = env.add_admin(&company, "ann@example.com").await;
-    let joe = env.add_plain_member(&company, "joe@example.com").await;
-    let mary = env.add_plain_member(&company, "mary@example.com").await;
     let flows = env.start_custodian("flows", &["flow"], 7).await;
     let datasets = env.start_custodian("datasets", &["dataset"], 100).await;
     flows
@@ -205,12 +192,14 @@ async fn without_a_receiver_assets_stay_for_admins_until_the_window_ends_then_ar
 
 #[tokio::test]
 async fn a_restore_inside_the_window_brings_the_member_back_with_what_was_not_transferred() {
-    let env = TestEnv::start().await;
-    let company = env.create_company("Acme", 0).await;
+    let Team {
+        env,
+        company,
+        ann,
+        joe,
+        mary,
+    } = team().await;
     let (account, workspace) = (company.account_id(), company.workspace_id());
-    let ann = env.add_admin(&company, "ann@example.com").await;
-    let joe = env.add_plain_member(&company, "joe@example.com").await;
-    let mary = env.add_plain_member(&company, "mary@example.com").await;
     let flows = env.start_custodian("flows", &["flow"], 100).await;
     flows
         .seed(account, workspace, joe.id(), "flow", 8, true)
