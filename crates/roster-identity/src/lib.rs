@@ -49,6 +49,15 @@ pub const MIGRATIONS: &[Migration] = &[
 /// The gRPC service name, for health and logs.
 pub const SERVICE_NAME: &str = "roster.identity.v1.IdentityService";
 
+/// The calls that check or hash a password: they queue for admission at the edge.
+pub const COSTLY_METHODS: &[&str] = &[
+    "/roster.identity.v1.IdentityService/Login",
+    "/roster.identity.v1.IdentityService/ChangePassword",
+    "/roster.identity.v1.IdentityService/ResetPassword",
+    "/roster.identity.v1.IdentityService/SetTemporaryPassword",
+    "/roster.identity.v1.IdentityService/CreateUser",
+];
+
 /// Identity's settings.
 #[derive(Debug, Clone)]
 pub struct IdentityConfig {

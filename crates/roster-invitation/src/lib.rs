@@ -35,6 +35,13 @@ pub const MIGRATIONS: &[Migration] = &[
 /// The gRPC service name, for health and logs.
 pub const SERVICE_NAME: &str = "roster.invitation.v1.InvitationService";
 
+/// The calls that span services (and hash a new person's password): they queue for
+/// admission at the edge.
+pub const COSTLY_METHODS: &[&str] = &[
+    "/roster.invitation.v1.InvitationService/AcceptInvitation",
+    "/roster.invitation.v1.InvitationService/InviteUsers",
+];
+
 /// The invitation service's settings.
 #[derive(Debug, Clone)]
 pub struct InvitationConfig {

@@ -69,8 +69,19 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Longest time one request may take (`ROSTER_REQUEST_TIMEOUT`, default 30s).
     pub request_timeout: Duration,
-    /// Requests served at once by the process; more wait (`ROSTER_MAX_CONCURRENT_REQUESTS`, default 1024).
+    /// Requests served at once from outside the process; more are refused at once with
+    /// `RESOURCE_EXHAUSTED` (`ROSTER_MAX_CONCURRENT_REQUESTS`, default 1024).
     pub max_concurrent_requests: usize,
+    /// Costly calls (password checks, acceptances) served at once; more queue
+    /// (`ROSTER_ADMISSION_CONCURRENCY`, default 4 per core).
+    pub admission_concurrency: usize,
+    /// Costly calls that may queue for a turn; more are refused at once with
+    /// `RESOURCE_EXHAUSTED` (`ROSTER_ADMISSION_QUEUE`, default 32 per core). A queued call
+    /// waits at most half its remaining deadline.
+    pub admission_queue: usize,
+    /// How long calls in flight at shutdown may take to finish
+    /// (`ROSTER_DRAIN_TIMEOUT`, default 20s).
+    pub drain_timeout: Duration,
     /// The largest request message accepted, in bytes; larger ones are `RESOURCE_EXHAUSTED`
     /// (`ROSTER_MAX_REQUEST_SIZE`, default 1 MiB: an `InviteUsers` of 500 addresses is about
     /// 130 KiB).
@@ -80,13 +91,22 @@ pub struct ServerConfig {
 impl ServerConfig {
     /// From the environment.
     pub fn from_env() -> Result<Self> {
+        let cores = cores();
         Ok(Self {
             listen: var_or("ROSTER_LISTEN", SocketAddr::from(([127, 0, 0, 1], 50051)))?,
             request_timeout: duration_or("ROSTER_REQUEST_TIMEOUT", Duration::from_secs(30))?,
             max_concurrent_requests: var_or("ROSTER_MAX_CONCURRENT_REQUESTS", 1024)?,
             max_request_bytes: var_or("ROSTER_MAX_REQUEST_SIZE", 1 << 20)?,
+            admission_concurrency: var_or("ROSTER_ADMISSION_CONCURRENCY", 4 * cores)?,
+            admission_queue: var_or("ROSTER_ADMISSION_QUEUE", 32 * cores)?,
+            drain_timeout: duration_or("ROSTER_DRAIN_TIMEOUT", Duration::from_secs(20))?,
         })
     }
+}
+
+/// The cores this process may use, the unit of the concurrency defaults.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
 
 /// Hides the password of a database URL for logs.

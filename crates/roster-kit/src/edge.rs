@@ -10,11 +10,24 @@
 //!
 //! The checks read the request against the descriptor set, so a new RPC or field is held to
 //! its bounds without code of its own.
-use std::collections::HashMap;
+//!
+//! At the outside edge, [`Admission`] also bounds what is served at once: calls over the
+//! process's limit, and costly calls that cannot get a turn within half their remaining
+//! deadline, are refused at once with `RESOURCE_EXHAUSTED` and a retry hint, so a burst is
+//! shed at the door instead of timing out half-done inside. Calls between Roster's services
+//! in one process come through an edge without admission: they serve calls already admitted.
+//!
+//! The deadline of the call being served is known to its task ([`deadline`]), and every call
+//! a Roster service makes to another carries what is left of it.
+use std::collections::{HashMap, HashSet};
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 
 use bytes::{Buf as _, Bytes};
 use http_body_util::BodyExt as _;
@@ -25,6 +38,108 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 
 use crate::error::{Error, Violations, quote};
+use roster_proto::types::ErrorReason;
+
+tokio::task_local! {
+    static DEADLINE: Instant;
+}
+
+/// The deadline of the call this task serves, if it serves one.
+pub fn deadline() -> Option<Instant> {
+    DEADLINE.try_with(|deadline| *deadline).ok()
+}
+
+/// How much sooner than the caller's `grpc-timeout` the edge ends a call. tonic's own timer
+/// for that header starts first and answers `CANCELLED`; ending a timer tick earlier makes
+/// the caller read `DEADLINE_EXCEEDED`.
+const TIMER_MARGIN: Duration = Duration::from_millis(1);
+
+/// How many calls the outside edge serves at once, and which calls are costly enough to
+/// queue for a turn of their own.
+#[derive(Debug)]
+pub struct Admission {
+    in_flight: Arc<Semaphore>,
+    costly: HashSet<String>,
+    turns: Arc<Semaphore>,
+    queued: Arc<AtomicUsize>,
+    queue_limit: usize,
+}
+
+/// What an admitted call holds while it is served.
+#[derive(Debug)]
+struct Admitted {
+    _in_flight: OwnedSemaphorePermit,
+    _turn: Option<OwnedSemaphorePermit>,
+}
+
+/// One place in the queue of costly calls, given back however the wait ends.
+struct Queued(Arc<AtomicUsize>);
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+fn shed(message: &str) -> Status {
+    Error::refused(ErrorReason::Overloaded, message)
+        .with_metadata("retry_after_seconds", "1")
+        .into()
+}
+
+impl Admission {
+    /// At most `max_in_flight` calls at once; the `costly` methods (gRPC paths) at most
+    /// `concurrency` at once, with at most `queue_limit` waiting.
+    pub fn new(
+        max_in_flight: usize,
+        costly: &[&str],
+        concurrency: usize,
+        queue_limit: usize,
+    ) -> Self {
+        Self {
+            in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
+            costly: costly.iter().map(|path| (*path).to_owned()).collect(),
+            turns: Arc::new(Semaphore::new(concurrency.max(1))),
+            queued: Arc::new(AtomicUsize::new(0)),
+            queue_limit,
+        }
+    }
+
+    /// Admits a call to `path` that must end by `deadline`, or sheds it.
+    async fn enter(&self, path: &str, deadline: Instant) -> Result<Admitted, Status> {
+        let in_flight = Arc::clone(&self.in_flight)
+            .try_acquire_owned()
+            .map_err(|_| shed("this server is serving as many calls as it can; retry shortly"))?;
+        if !self.costly.contains(path) {
+            return Ok(Admitted {
+                _in_flight: in_flight,
+                _turn: None,
+            });
+        }
+        let busy = || shed("too many costly calls are waiting; retry shortly");
+        let turn = match Arc::clone(&self.turns).try_acquire_owned() {
+            Ok(turn) => turn,
+            Err(_) => {
+                if self.queued.fetch_add(1, Ordering::AcqRel) >= self.queue_limit {
+                    self.queued.fetch_sub(1, Ordering::AcqRel);
+                    return Err(busy());
+                }
+                let _queued = Queued(Arc::clone(&self.queued));
+                // Half the time left for waiting, half for the work: a call that would only
+                // start near its deadline is refused now instead of timing out inside.
+                let patience = deadline.saturating_duration_since(Instant::now()) / 2;
+                tokio::time::timeout(patience, Arc::clone(&self.turns).acquire_owned())
+                    .await
+                    .map_err(|_| busy())?
+                    .map_err(|_| busy())?
+            }
+        };
+        Ok(Admitted {
+            _in_flight: in_flight,
+            _turn: Some(turn),
+        })
+    }
+}
 
 /// The bounds a field declares, read once from the descriptor set.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -52,6 +167,7 @@ pub struct Edge {
     bounds: HashMap<String, Bounds>,
     max_request_bytes: usize,
     request_timeout: Duration,
+    admission: Option<Admission>,
 }
 
 impl Edge {
@@ -75,7 +191,15 @@ impl Edge {
             methods,
             max_request_bytes,
             request_timeout,
+            admission: None,
         })
+    }
+
+    /// This edge, bounding what it serves at once by `admission`.
+    #[must_use]
+    pub fn admitting(mut self, admission: Admission) -> Self {
+        self.admission = Some(admission);
+        self
     }
 
     /// The bounds a field declares.
@@ -139,15 +263,17 @@ impl Edge {
         }
     }
 
-    /// The deadline of a request: the caller's `grpc-timeout`, capped by the server's.
-    fn deadline(&self, headers: &http::HeaderMap) -> Duration {
-        headers
+    /// The deadline of a request: the caller's `grpc-timeout` (less [`TIMER_MARGIN`]),
+    /// capped by the server's.
+    fn deadline(&self, headers: &http::HeaderMap) -> Instant {
+        let allowed = headers
             .get("grpc-timeout")
             .and_then(|value| value.to_str().ok())
             .and_then(parse_grpc_timeout)
             .map_or(self.request_timeout, |asked| {
-                asked.min(self.request_timeout)
-            })
+                asked.saturating_sub(TIMER_MARGIN).min(self.request_timeout)
+            });
+        Instant::now() + allowed
     }
 
     /// Reads, checks and puts back a unary request's message.
@@ -343,11 +469,18 @@ where
         let mut inner = self.inner.clone();
         std::mem::swap(&mut self.inner, &mut inner);
         let edge = Arc::clone(&self.edge);
-        // Started here, before tonic's own timer for the same header, so this one fires
-        // first and the caller reads DEADLINE_EXCEEDED rather than CANCELLED.
-        let expired = tokio::time::sleep(edge.deadline(request.headers()));
-        Box::pin(async move {
+        let deadline = edge.deadline(request.headers());
+        Box::pin(DEADLINE.scope(deadline, async move {
             let served = async {
+                let _admitted = match &edge.admission {
+                    Some(admission) => {
+                        match admission.enter(request.uri().path(), deadline).await {
+                            Ok(admitted) => Some(admitted),
+                            Err(status) => return Ok(status.into_http()),
+                        }
+                    }
+                    None => None,
+                };
                 match edge.admit(request).await {
                     Ok(request) => inner.call(request).await,
                     Err(status) => Ok(status.into_http()),
@@ -356,19 +489,65 @@ where
             tokio::select! {
                 biased;
                 answer = served => answer,
-                () = expired => Ok(Status::new(
+                () = tokio::time::sleep_until(deadline) => Ok(Status::new(
                     Code::DeadlineExceeded,
                     "the deadline passed before the call finished",
                 )
                 .into_http()),
             }
-        })
+        }))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn admission_queues_costly_calls_for_half_their_deadline_and_sheds_the_rest_at_once() {
+        let admission = Arc::new(Admission::new(2, &["/costly"], 1, 1));
+        let deadline = Instant::now() + Duration::from_millis(400);
+        let first = admission.enter("/costly", deadline).await.expect("a turn");
+        let queued = {
+            let admission = Arc::clone(&admission);
+            tokio::spawn(async move {
+                let started = Instant::now();
+                let answer = admission.enter("/costly", deadline).await.map(drop);
+                (answer, started.elapsed())
+            })
+        };
+        while admission.queued.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        // The queue is full, and so is the process (two calls in flight): both shed at once.
+        let started = Instant::now();
+        let full = admission
+            .enter("/costly", deadline)
+            .await
+            .expect_err("queue full");
+        let busy = admission
+            .enter("/cheap", deadline)
+            .await
+            .expect_err("in flight full");
+        assert!(started.elapsed() < Duration::from_millis(50));
+        for status in [full, busy] {
+            assert_eq!(status.code(), Code::ResourceExhausted, "{status:?}");
+        }
+        let (answer, waited) = queued.await.expect("queued call");
+        assert_eq!(
+            answer.expect_err("no turn in time").code(),
+            Code::ResourceExhausted
+        );
+        assert!(
+            (Duration::from_millis(150)..Duration::from_millis(300)).contains(&waited),
+            "waited {waited:?}: half the 400 ms left"
+        );
+        drop(first);
+        admission
+            .enter("/costly", Instant::now() + Duration::from_millis(400))
+            .await
+            .expect("a turn once the first call ended");
+    }
 
     #[test]
     fn grpc_timeouts_parse() {

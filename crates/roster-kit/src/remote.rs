@@ -17,8 +17,8 @@ use crate::input::optional_id;
 use crate::telemetry::inject_trace_context;
 
 /// The interceptor of every call a Roster service makes to another: the current trace
-/// context and, when calling as a service, Roster's service token. No call site attaches a
-/// credential by hand.
+/// context, what is left of the deadline of the call being served, and, when calling as a
+/// service, Roster's service token. No call site attaches a credential by hand.
 #[derive(Debug, Clone, Default)]
 pub struct Outgoing {
     credential: Option<MetadataValue<Ascii>>,
@@ -44,6 +44,15 @@ impl tonic::service::Interceptor for Outgoing {
         mut request: tonic::Request<()>,
     ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
         inject_trace_context(request.metadata_mut());
+        if let Some(deadline) = crate::edge::deadline() {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                return Err(tonic::Status::deadline_exceeded(
+                    "the deadline passed before the call finished",
+                ));
+            }
+            request.set_timeout(left);
+        }
         if let Some(credential) = &self.credential {
             request
                 .metadata_mut()

@@ -1,6 +1,10 @@
-//! Serving gRPC: health, reflection, the request edge (deadlines, size limit, field bounds),
-//! a concurrency limit, tracing and graceful shutdown (in-flight calls finish; health turns
-//! NOT_SERVING first).
+//! Serving gRPC: health, reflection, the request edge (deadlines, size limit, field bounds,
+//! admission), tracing and graceful shutdown.
+//!
+//! Shutdown drains in order: health turns NOT_SERVING, the outside server stops taking calls
+//! and lets those in flight finish (at most the drain timeout), and only then does the
+//! in-process server stop — the one through which this process's services call each other
+//! ([`internal`]), so a call in flight can still make the calls it needs.
 //!
 //! Health answers readiness for the overall service ("") and each service name: NOT_SERVING
 //! while a database of the process cannot be reached, or once shutdown began. The service
@@ -11,16 +15,19 @@ use std::time::Duration;
 
 use deadpool_postgres::Pool;
 
+use hyper_util::rt::TokioIo;
+use tokio::io::DuplexStream;
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio_stream::StreamExt as _;
 use tonic::service::Routes;
-use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
+use tonic::transport::{Channel, Endpoint, Server};
 use tonic_health::ServingStatus;
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::ServerConfig;
-use crate::edge::{Edge, EdgeLayer};
+use crate::edge::{Admission, Edge, EdgeLayer};
 use crate::error::{Error, Result};
 use crate::telemetry::request_span;
 
@@ -45,6 +52,92 @@ async fn database_reachable(pool: &Pool) -> bool {
     }
 }
 
+/// Each direction's buffer of an in-process connection.
+const IN_PROCESS_BUFFER: usize = 256 << 10;
+
+/// The in-process server's side of [`internal`]: the connections its channels open.
+#[derive(Debug)]
+pub struct Internal {
+    connections: mpsc::UnboundedReceiver<DuplexStream>,
+}
+
+/// Opens connections to this process's in-process server.
+#[derive(Debug, Clone)]
+pub struct InternalLink {
+    connections: mpsc::UnboundedSender<DuplexStream>,
+}
+
+/// The in-process server for calls between services of one process, and its link.
+pub fn internal() -> (InternalLink, Internal) {
+    let (sender, connections) = mpsc::unbounded_channel();
+    (
+        InternalLink {
+            connections: sender,
+        },
+        Internal { connections },
+    )
+}
+
+impl InternalLink {
+    /// A channel to the in-process server, each call bounded by `timeout` (and by the
+    /// deadline of the call that makes it).
+    pub fn channel(&self, timeout: Duration) -> Channel {
+        let connections = self.connections.clone();
+        Endpoint::from_static("http://in-process")
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .connect_with_connector_lazy(tower::service_fn(move |_: http::Uri| {
+                let (client, server) = tokio::io::duplex(IN_PROCESS_BUFFER);
+                let sent = connections.send(server).map_err(|_| {
+                    std::io::Error::new(
+                        std::io::ErrorKind::BrokenPipe,
+                        "the in-process server has stopped",
+                    )
+                });
+                async move { sent.map(|()| TokioIo::new(client)) }
+            }))
+    }
+}
+
+/// The in-process server, running until [`RunningInternal::stop`].
+#[derive(Debug)]
+pub struct RunningInternal {
+    stop: oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::result::Result<(), tonic::transport::Error>>,
+}
+
+impl Internal {
+    /// Serves `routes` to this process's own services: the edge's deadlines and bounds,
+    /// without admission (its calls serve calls already admitted outside).
+    pub fn serve(self, routes: Routes, config: &ServerConfig) -> Result<RunningInternal> {
+        let edge = Edge::new(config.max_request_bytes, config.request_timeout)?;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let incoming = tokio_stream::wrappers::UnboundedReceiverStream::new(self.connections)
+            .map(Ok::<_, std::io::Error>);
+        let served = tokio::spawn(
+            Server::builder()
+                .layer(EdgeLayer::new(edge))
+                .trace_fn(request_span)
+                .add_routes(routes)
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = stopped.await;
+                }),
+        );
+        Ok(RunningInternal { stop, served })
+    }
+}
+
+impl RunningInternal {
+    /// Stops taking calls, lets those in flight finish, and returns.
+    pub async fn stop(self) -> Result<()> {
+        let _ = self.stop.send(());
+        self.served
+            .await
+            .map_err(|e| Error::internal("the in-process server", e))?
+            .map_err(|e| Error::internal("serving in process", e))
+    }
+}
+
 /// Sets every readiness name to `status`.
 async fn set_readiness(
     health: &tonic_health::server::HealthReporter,
@@ -57,12 +150,14 @@ async fn set_readiness(
 }
 
 /// Serves `routes` (whose gRPC names are `service_names`) on `listener` until `shutdown`
-/// completes, then waits for in-flight calls. Readiness follows `databases`.
+/// completes, then lets in-flight calls finish, for at most the drain timeout. Readiness
+/// follows `databases`; the `costly` methods (gRPC paths) queue for admission.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     service_names: &[&str],
     databases: Vec<Pool>,
+    costly: &[&str],
     config: &ServerConfig,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
@@ -121,27 +216,43 @@ pub async fn serve(
         .local_addr()
         .map_err(|e| Error::internal("reading the listen address", e))?;
     info!(%address, services = ?service_names, "serving");
+    let (drain_started, draining_since) = oneshot::channel::<()>();
     let draining = async move {
         shutdown.await;
         info!("shutting down: finishing in-flight calls");
         probe.abort();
         set_readiness(&health, &names, ServingStatus::NotServing).await;
+        let _ = drain_started.send(());
     };
-    let edge = Edge::new(config.max_request_bytes, config.request_timeout)?;
-    Server::builder()
-        .layer(EdgeLayer::new(edge))
-        .layer(GlobalConcurrencyLimitLayer::new(
+    let edge =
+        Edge::new(config.max_request_bytes, config.request_timeout)?.admitting(Admission::new(
             config.max_concurrent_requests,
-        ))
+            costly,
+            config.admission_concurrency,
+            config.admission_queue,
+        ));
+    let served = Server::builder()
+        .layer(EdgeLayer::new(edge))
         .trace_fn(request_span)
         .add_routes(routes)
         // Without TCP_NODELAY a response's trailers wait ~40 ms for the client's ACK.
         .serve_with_incoming_shutdown(
             TcpIncoming::from(listener).with_nodelay(Some(true)),
             draining,
-        )
-        .await
-        .map_err(|e| Error::internal("serving", e))
+        );
+    let drain_timeout = async {
+        if draining_since.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+        tokio::time::sleep(config.drain_timeout).await;
+    };
+    tokio::select! {
+        served = served => served.map_err(|e| Error::internal("serving", e)),
+        () = drain_timeout => {
+            warn!(timeout = ?config.drain_timeout, "calls still in flight at the drain timeout are cut");
+            Ok(())
+        }
+    }
 }
 
 /// Completes on ctrl-c or SIGTERM.

@@ -118,6 +118,9 @@ fn log_configuration(options: &Options) {
         request_timeout,
         max_concurrent_requests,
         max_request_bytes,
+        admission_concurrency,
+        admission_queue,
+        drain_timeout,
     } = &options.server;
     let services: Vec<_> = options.services.iter().map(|s| s.name()).collect();
     let databases: Vec<_> = options
@@ -126,7 +129,7 @@ fn log_configuration(options: &Options) {
         .map(|s| redact_url(&options.databases.url(*s)))
         .collect();
     info!(
-        %listen, ?request_timeout, max_concurrent_requests, max_request_bytes, ?services, ?databases,
+        %listen, ?request_timeout, max_concurrent_requests, max_request_bytes, admission_concurrency, admission_queue, ?drain_timeout, ?services, ?databases,
         pool_size = options.pool.max_size, db_timeout = ?options.pool.timeout,
         identity = ?options.identity, membership = ?options.membership, invitation = ?options.invitation, notification = ?options.notification, relay = ?options.relay,
         identity_url = ?options.identity_url, membership_url = ?options.membership_url, invitation_url = ?options.invitation_url, notification_url = ?options.notification_url, service_token = ?options.service_token, audit_retention = ?options.audit_retention,

@@ -21,6 +21,7 @@ use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
 use roster_kit::relay::{Relay, RelayConfig};
 use roster_kit::remote::Authenticator;
+use roster_kit::server::InternalLink;
 use roster_kit::{Error, Result};
 use roster_membership::{Membership, MembershipApi, MembershipConfig};
 use roster_notification::{NotificationApi, NotificationConfig, Notifications};
@@ -305,27 +306,28 @@ async fn open_invitation(
     Ok((Arc::new(invitations), pool))
 }
 
-/// A channel to `service`: `url` when set, else this process at `local` when it serves
-/// it, else `None`.
+/// A channel to `service`: `url` when set, else this process's in-process server when it
+/// serves it, else `None`.
 fn peer_channel(
     options: &Options,
     service: Service,
     url: Option<&String>,
-    local: std::net::SocketAddr,
+    local: &InternalLink,
 ) -> Result<Option<tonic::transport::Channel>> {
-    let url = match url {
-        Some(url) => url.clone(),
-        None if options.services.contains(&service) => format!("http://{local}"),
-        None => return Ok(None),
-    };
-    roster_kit::remote::channel(&url, options.pool.timeout).map(Some)
+    match url {
+        Some(url) => roster_kit::remote::channel(url, options.pool.timeout).map(Some),
+        None if options.services.contains(&service) => {
+            Ok(Some(local.channel(options.pool.timeout)))
+        }
+        None => Ok(None),
+    }
 }
 
 /// A channel to `service`, which this process serves or whose URL is configured.
 fn required_peer(
     options: &Options,
     service: Service,
-    local: std::net::SocketAddr,
+    local: &InternalLink,
 ) -> Result<tonic::transport::Channel> {
     let (url, variable) = match service {
         Service::Identity => (options.identity_url.as_ref(), "ROSTER_IDENTITY_URL"),
@@ -358,7 +360,8 @@ pub async fn migrate(options: &Options) -> Result<()> {
 }
 
 /// Serves `options.services` on `listener`, with their background workers, until
-/// `shutdown` completes.
+/// `shutdown` completes; then lets the calls in flight finish (their calls between this
+/// process's services included), stops the workers, and returns.
 pub async fn serve(
     listener: TcpListener,
     options: Options,
@@ -368,9 +371,8 @@ pub async fn serve(
     let mut names = Vec::new();
     let (stop_workers, workers_stopped) = watch::channel(false);
     let mut workers = Vec::new();
-    let local = listener
-        .local_addr()
-        .map_err(|e| Error::internal("reading the listen address", e))?;
+    let (local, internal) = roster_kit::server::internal();
+    let mut costly: Vec<&str> = Vec::new();
     let stopped = || {
         let mut stopped = workers_stopped.clone();
         async move {
@@ -388,7 +390,7 @@ pub async fn serve(
                     &options,
                     Service::Membership,
                     options.membership_url.as_ref(),
-                    local,
+                    &local,
                 )?;
                 let administration = membership.map(|channel| {
                     AdministrationCheck::new(channel, options.service_token.clone())
@@ -400,18 +402,19 @@ pub async fn serve(
                         .into_server(),
                 );
                 names.push(roster_identity::SERVICE_NAME);
+                costly.extend(roster_identity::COSTLY_METHODS);
                 let stop = stopped();
                 workers.push(tokio::spawn(async move {
                     identity.run_janitor(Duration::from_secs(600), stop).await;
                 }));
             }
             Service::Membership => {
-                let identity = required_peer(&options, Service::Identity, local)?;
+                let identity = required_peer(&options, Service::Identity, &local)?;
                 let invitation = peer_channel(
                     &options,
                     Service::Invitation,
                     options.invitation_url.as_ref(),
-                    local,
+                    &local,
                 )?;
                 let (membership, pool) =
                     open_membership(&options, identity.clone(), invitation).await?;
@@ -436,8 +439,8 @@ pub async fn serve(
                 }));
             }
             Service::Invitation => {
-                let identity = required_peer(&options, Service::Identity, local)?;
-                let membership = required_peer(&options, Service::Membership, local)?;
+                let identity = required_peer(&options, Service::Identity, &local)?;
+                let membership = required_peer(&options, Service::Membership, &local)?;
                 let (invitations, pool) =
                     open_invitation(&options, identity.clone(), membership).await?;
                 outboxes.push(("invitation", pool));
@@ -446,13 +449,14 @@ pub async fn serve(
                     InvitationApi::new(Arc::clone(&invitations), authenticator).into_server(),
                 );
                 names.push(roster_invitation::SERVICE_NAME);
+                costly.extend(roster_invitation::COSTLY_METHODS);
                 let stop = stopped();
                 workers.push(tokio::spawn(async move {
                     invitations.run_cleanup(stop).await;
                 }));
             }
             Service::Notification => {
-                let identity = required_peer(&options, Service::Identity, local)?;
+                let identity = required_peer(&options, Service::Identity, &local)?;
                 let pool = migrated_notification_pool(&options).await?;
                 databases.push(pool.clone());
                 let notifications = Arc::new(Notifications::new(
@@ -489,7 +493,7 @@ pub async fn serve(
         &options,
         Service::Notification,
         options.notification_url.as_ref(),
-        local,
+        &local,
     )?;
     match notification {
         Some(channel) => {
@@ -511,11 +515,13 @@ pub async fn serve(
         }
         None => {}
     }
+    let internal = internal.serve(routes.clone(), &options.server)?;
     let served = roster_kit::server::serve(
         listener,
         routes,
         &names,
         databases,
+        &costly,
         &options.server,
         shutdown,
     )
@@ -526,5 +532,7 @@ pub async fn serve(
             .await
             .map_err(|e| Error::internal("background worker", e))?;
     }
+    // Last: the workers' own calls between services go through it.
+    internal.stop().await?;
     served
 }

@@ -12,4 +12,5 @@ mod outage;
 mod platform;
 mod removals;
 mod retries;
+mod shutdown;
 mod tls;
