@@ -50,6 +50,14 @@ impl Clock for ShiftedClock {
     }
 }
 
+/// `duration` for date arithmetic, capped at a century (longer means "for ever" in any
+/// setting) so that adding it to now cannot overflow.
+pub fn to_chrono(duration: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration)
+        .unwrap_or(chrono::Duration::MAX)
+        .min(chrono::Duration::days(36_500))
+}
+
 /// Converts to a protobuf timestamp.
 pub fn to_timestamp(time: DateTime<Utc>) -> prost_types::Timestamp {
     prost_types::Timestamp {

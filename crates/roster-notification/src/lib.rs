@@ -60,8 +60,12 @@ pub struct NotificationConfig {
     pub retry_base: Duration,
     /// ...but never more than this (default 10m).
     pub retry_max: Duration,
-    /// Messages the worker claims in one transaction (default 32).
+    /// Messages the worker claims at once (default 32).
     pub batch_size: i64,
+    /// How long a claimed message is held for its attempt, which is bounded by half of it;
+    /// after a crash the message is tried again once it has passed
+    /// (`ROSTER_NOTIFICATION_LEASE`, default 2m).
+    pub lease: Duration,
 }
 
 impl Default for NotificationConfig {
@@ -76,6 +80,7 @@ impl Default for NotificationConfig {
             retry_base: Duration::from_secs(1),
             retry_max: Duration::from_secs(10 * 60),
             batch_size: 32,
+            lease: Duration::from_secs(120),
         }
     }
 }
@@ -93,6 +98,7 @@ impl NotificationConfig {
                 .to_owned(),
             poll_interval: duration_or("ROSTER_NOTIFICATION_POLL", defaults.poll_interval)?,
             max_attempts: var_or("ROSTER_NOTIFICATION_MAX_ATTEMPTS", defaults.max_attempts)?,
+            lease: duration_or("ROSTER_NOTIFICATION_LEASE", defaults.lease)?,
             ..defaults
         })
     }
@@ -112,6 +118,7 @@ impl std::fmt::Debug for NotificationConfig {
             .field("retry_base", &self.retry_base)
             .field("retry_max", &self.retry_max)
             .field("batch_size", &self.batch_size)
+            .field("lease", &self.lease)
             .finish()
     }
 }

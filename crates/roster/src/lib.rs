@@ -307,7 +307,8 @@ async fn open_invitation(
 }
 
 /// A channel to `service`: `url` when set, else this process's in-process server when it
-/// serves it, else `None`.
+/// serves it, else `None`. A call on it is bounded by the request timeout, and sooner by
+/// what is left of the deadline of the call that makes it.
 fn peer_channel(
     options: &Options,
     service: Service,
@@ -315,9 +316,9 @@ fn peer_channel(
     local: &InternalLink,
 ) -> Result<Option<tonic::transport::Channel>> {
     match url {
-        Some(url) => roster_kit::remote::channel(url, options.pool.timeout).map(Some),
+        Some(url) => roster_kit::remote::channel(url, options.server.request_timeout).map(Some),
         None if options.services.contains(&service) => {
-            Ok(Some(local.channel(options.pool.timeout)))
+            Ok(Some(local.channel(options.server.request_timeout)))
         }
         None => Ok(None),
     }

@@ -3,6 +3,7 @@
 mod administration;
 mod audit;
 mod child;
+mod crashes;
 mod hostile;
 mod identity;
 mod invitation;

@@ -18,7 +18,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt as _;
 
-use crate::child::{free_port, roster};
+use crate::child::{Reaped, free_port, roster};
 
 const OUTAGE: Duration = Duration::from_secs(30);
 const CALLERS: usize = 8;
@@ -63,10 +63,12 @@ async fn postgres_down_for_30_s_answers_unavailable_and_readiness_follows() {
         .expect("an api key")
         .to_owned();
     let port = free_port();
-    let mut child = roster(&url, &service_token)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .expect("roster serve");
+    let mut child = Reaped(
+        roster(&url, &service_token)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .spawn()
+            .expect("roster serve"),
+    );
     let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
         .unwrap()
         .connect_lazy();

@@ -16,11 +16,11 @@ use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::child::{free_port, roster};
+use crate::child::{Reaped, free_port, roster};
 
 const CALLS: usize = 50;
 const PASSWORD: &str = "correct horse battery";
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn channel(port: u16) -> Channel {
     Channel::from_shared(format!("http://127.0.0.1:{port}"))
@@ -43,13 +43,21 @@ async fn sigterm_lets_the_calls_in_flight_finish_and_refuses_new_ones() {
     }
 
     let port = free_port();
-    let mut child = roster(&env.database_url(), &env.service_token)
-        .env("ROSTER_DRAIN_TIMEOUT", "20s")
-        // Room for every call of the test: this is about shutdown, not shedding.
-        .env("ROSTER_ADMISSION_QUEUE", "1000")
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .expect("roster serve");
+    let mut child = Reaped(
+        roster(&env.database_url(), &env.service_token)
+            .env(
+                "ROSTER_DRAIN_TIMEOUT",
+                format!("{}s", DRAIN_TIMEOUT.as_secs()),
+            )
+            // Every call of the test served at once: this is about shutdown, not shedding.
+            .env("ROSTER_ADMISSION_CONCURRENCY", "1000")
+            .env("ROSTER_PASSWORD_HASH_WAIT", "60s")
+            .env("ROSTER_DB_POOL_SIZE", "16")
+            .env("ROSTER_REQUEST_TIMEOUT", "60s")
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .spawn()
+            .expect("roster serve"),
+    );
     let channel = channel(port);
     roster_tests::membership::eventually(Duration::from_secs(30), "roster serve", || async {
         HealthClient::new(channel.clone())

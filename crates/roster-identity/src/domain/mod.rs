@@ -16,13 +16,11 @@ mod users;
 pub use administration::AdministrationCheck;
 pub(crate) use status::StatusChange;
 
-use std::time::Duration;
-
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal};
-use roster_kit::clock::SharedClock;
+use roster_kit::clock::{SharedClock, to_chrono};
 use roster_kit::outbox::{self, OutboxMessage};
 use roster_kit::{Error, Result, token};
 use roster_proto::types::ErrorReason;
@@ -59,10 +57,6 @@ pub struct Identity {
     /// "may this user reset their password by email?"; without it only operators may act
     /// on users, and every person may reset (no membership, no account to forbid it).
     administration: Option<AdministrationCheck>,
-}
-
-fn to_chrono(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
 /// Operators, and Roster's own services (which follow the user feed and look users up).

@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::Caller;
+use roster_kit::clock::to_chrono;
 use roster_kit::outbox::{self, OutboxMessage};
 use roster_kit::paging::{self, PageSize};
 use roster_kit::remote::{Intercepted, Outgoing};
@@ -97,7 +98,7 @@ fn answered(
     retry_in: Duration,
 ) -> StepRecord {
     step.updated_at = now;
-    step.next_attempt_at = now + chrono_duration(retry_in);
+    step.next_attempt_at = now + to_chrono(retry_in);
     match answer {
         Ok(Some(operation)) => {
             step.done = operation.done;
@@ -124,7 +125,7 @@ fn answered(
                         .and_then(|d| Duration::try_from(d).ok())
                         .unwrap_or(Duration::from_secs(2))
                         .clamp(Duration::from_millis(100), Duration::from_secs(300));
-                    step.next_attempt_at = now + chrono_duration(poll);
+                    step.next_attempt_at = now + to_chrono(poll);
                 }
                 custodian_pb::OperationState::Succeeded if step.failed_count == 0 => {
                     step.state = StepState::Succeeded;
@@ -169,10 +170,6 @@ fn past_tense(verb: StepVerb) -> &'static str {
         StepVerb::Transfer => "transferred",
         StepVerb::Delete => "deleted",
     }
-}
-
-fn chrono_duration(duration: Duration) -> chrono::Duration {
-    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
 }
 
 impl Membership {
@@ -380,7 +377,7 @@ impl Membership {
     pub async fn drive_removals(&self) -> Result<u64> {
         let purges = self.purge_expired().await?;
         let now = self.now();
-        let lease = chrono_duration(self.config.custodian_timeout.saturating_mul(2));
+        let lease = to_chrono(self.config.custodian_timeout.saturating_mul(2));
         let claimed =
             store::claim_due_steps(&self.pool.get().await?, now, now + lease, STEPS_PER_PASS)
                 .await?;

@@ -1,16 +1,18 @@
 //! The delivery worker: claims due messages, renders and sends them, and records each
 //! outcome, retrying failures with exponential backoff and full jitter.
 //!
-//! A batch is claimed, sent and recorded in one transaction, so a message is locked while
-//! it is being sent and another replica skips it. A crash after sending and before the
-//! commit sends it again on the next attempt: delivery is at least once, and the repeat
-//! carries the same `Message-ID`.
+//! A batch is claimed with a lease (the messages are not due until it ends), so another
+//! replica skips them; each message's outcome is recorded as soon as its attempt ends. A
+//! crash between a mail server's acceptance and that record sends the message again once
+//! the lease has passed: delivery is at least once, the repeat carries the same
+//! `Message-ID`, and only the messages caught in that instant repeat.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::join_all;
 use rand::Rng as _;
 use roster_kit::Result;
+use roster_kit::clock::to_chrono;
 use tracing::{info, instrument, warn};
 
 use super::Notifications;
@@ -36,19 +38,25 @@ impl Notifications {
     /// many were attempted.
     #[instrument(skip_all, name = "notification.domain.deliver_due")]
     pub(super) async fn deliver_due(&self) -> Result<u64> {
-        let mut db = self.pool.get().await?;
-        let tx = db.transaction().await?;
-        let due = store::claim_due(&tx, self.now(), self.config.batch_size).await?;
-        if due.is_empty() {
-            return Ok(0);
-        }
-        let outcomes = join_all(due.iter().map(|message| self.attempt(message))).await;
-        let finished = self.now();
-        for (message, outcome) in due.iter().zip(&outcomes) {
-            let attempt = self.outcome(message, outcome, finished);
-            store::record_attempt(&tx, message.id, &attempt).await?;
-        }
-        tx.commit().await?;
+        let now = self.now();
+        let held_until = now + to_chrono(self.config.lease);
+        let due = store::claim_due(
+            &self.pool.get().await?,
+            now,
+            self.config.batch_size,
+            held_until,
+        )
+        .await?;
+        let recorded = join_all(due.iter().map(|message| async move {
+            // Bounded well inside the lease, so no other worker takes the message meanwhile.
+            let outcome = tokio::time::timeout(self.config.lease / 2, self.attempt(message))
+                .await
+                .unwrap_or_else(|_| Err("the attempt timed out".to_owned()));
+            let attempt = self.outcome(message, &outcome, self.now());
+            store::record_attempt(&self.pool.get().await?, message.id, &attempt).await
+        }))
+        .await;
+        recorded.into_iter().collect::<Result<Vec<()>>>()?;
         Ok(due.len() as u64)
     }
 

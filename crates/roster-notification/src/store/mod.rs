@@ -169,9 +169,10 @@ pub(crate) async fn claim_due(
     db: &impl GenericClient,
     now: DateTime<Utc>,
     limit: i64,
+    held_until: DateTime<Utc>,
 ) -> Result<Vec<Due>> {
     let statement = db.prepare_cached(include_str!("claim_due.sql")).await?;
-    db.query(&statement, &[&now, &limit])
+    db.query(&statement, &[&now, &limit, &held_until])
         .await?
         .iter()
         .map(|row| {

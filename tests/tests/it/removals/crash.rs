@@ -2,7 +2,6 @@
 //! each step of a removal in turn (right after a custodian call began, or right after the
 //! answer was recorded) and started again, until the removal is done; then two replicas at
 //! once. Every custodian's effects must be applied exactly once.
-use std::process::Child;
 use std::time::Duration;
 
 use roster_proto::membership as pb;
@@ -10,15 +9,17 @@ use roster_tests::TestEnv;
 use roster_tests::custodian::TestCustodian;
 
 use super::{all_steps, removal_when, remove, step};
-use crate::child::free_port;
+use crate::child::{Reaped, free_port};
 use pb::{RemovalStepState as State, RemovalStepVerb as Verb};
 
 /// `roster serve` in a child process on the environment's database, listening at `port`.
-fn spawn_roster(env: &TestEnv, port: u16) -> Child {
-    crate::child::roster(&env.database_url(), &env.service_token)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .spawn()
-        .expect("start roster serve")
+fn spawn_roster(env: &TestEnv, port: u16) -> Reaped {
+    Reaped(
+        crate::child::roster(&env.database_url(), &env.service_token)
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .spawn()
+            .expect("start roster serve"),
+    )
 }
 
 /// What the saga has recorded so far: a number that grows with every recorded answer.
