@@ -22,19 +22,22 @@ fn spawn_roster(env: &TestEnv, port: u16) -> Reaped {
     )
 }
 
-/// What the saga has recorded so far: a number that grows with every recorded answer.
-async fn recorded_progress(env: &TestEnv, removal_id: &str) -> i64 {
+/// What the saga has recorded so far: a number that grows with every attempt, and whether
+/// every attempt begun has its answer recorded (no step holds a lease). A claimed step is
+/// not yet progress: a kill right after each claim would never let an answer be recorded.
+async fn recorded_progress(env: &TestEnv, removal_id: &str) -> (i64, bool) {
     let removal_id = uuid::Uuid::parse_str(removal_id).expect("uuid");
-    env.sql()
+    let row = env
+        .sql()
         .await
         .query_one(
-            "SELECT coalesce(sum(done + attempts + CASE WHEN lease_token IS NULL THEN 1 ELSE 0 END), 0)::bigint
+            "SELECT coalesce(sum(done + attempts), 0)::bigint, bool_and(lease_token IS NULL)
              FROM membership.removal_steps WHERE removal_id = $1",
             &[&removal_id],
         )
         .await
-        .expect("progress")
-        .get(0)
+        .expect("progress");
+    (row.get(0), row.get::<_, Option<bool>>(1).unwrap_or(true))
 }
 
 /// Runs the removal worker in a child process, killing it after each saga step until
@@ -51,7 +54,8 @@ async fn kill_after_each_step(
     let mut kills = 0;
     loop {
         let mut child = spawn_roster(env, port);
-        let (calls_before, progress_before) = (calls(), recorded_progress(env, removal_id).await);
+        let (calls_before, (progress_before, _)) =
+            (calls(), recorded_progress(env, removal_id).await);
         // Alternately: kill as soon as a custodian call has started, or as soon as the
         // saga has recorded an answer.
         loop {
@@ -67,7 +71,8 @@ async fn kill_after_each_step(
             let stepped = if kills % 2 == 0 {
                 calls() > calls_before
             } else {
-                recorded_progress(env, removal_id).await > progress_before
+                let (progress, answered) = recorded_progress(env, removal_id).await;
+                progress > progress_before && answered
             };
             if stepped {
                 break;
