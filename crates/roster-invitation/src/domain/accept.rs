@@ -9,6 +9,7 @@
 //! accepter answers the same acceptance with a session.
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use prost::Message;
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal, parse_id};
@@ -61,8 +62,8 @@ enum Claim {
     },
     /// The invitation was accepted already: a retry, or someone else.
     Accepted(InvitationRecord),
-    /// Another attempt holds it.
-    Busy,
+    /// Another attempt holds it, until this time at the latest.
+    Busy(DateTime<Utc>),
 }
 
 fn token_invalid() -> Error {
@@ -136,10 +137,10 @@ impl Invitations {
                     claim_id,
                 } => break (invitation, claim_id),
                 Claim::Accepted(invitation) => return self.replay(&invitation, invitee).await,
-                Claim::Busy if tokio::time::Instant::now() < give_up => {
+                Claim::Busy(_) if tokio::time::Instant::now() < give_up => {
                     tokio::time::sleep(CLAIM_POLL).await;
                 }
-                Claim::Busy => return Err(being_accepted()),
+                Claim::Busy(until) => return Err(being_accepted(until, self.now())),
             }
         };
         let new_user = matches!(invitee, Invitee::NewUser { .. });
@@ -180,8 +181,8 @@ impl Invitations {
             return Ok(Claim::Accepted(invitation));
         }
         require_open(&invitation, now, true)?;
-        if invitation.claim_until.is_some_and(|until| until > now) {
-            return Ok(Claim::Busy);
+        if let Some(until) = invitation.claim_until.filter(|until| *until > now) {
+            return Ok(Claim::Busy(until));
         }
         let claim_id = Uuid::now_v7();
         store::claim_invitation(&tx, &invitation, claim_id, now + self.accept_lease()).await?;

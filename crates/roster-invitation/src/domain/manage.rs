@@ -38,22 +38,24 @@ pub(crate) fn require_open(
     }
 }
 
-/// The refusal for a use of an invitation while an acceptance holds it.
-pub(crate) fn being_accepted() -> Error {
+/// The refusal for a use of an invitation while an acceptance holds it, until `until` at
+/// the latest.
+pub(crate) fn being_accepted(until: DateTime<Utc>, now: DateTime<Utc>) -> Error {
+    let wait = (until - now).num_seconds().max(1);
     Error::refused(
         ErrorReason::ConcurrentModification,
         "this invitation is being accepted right now; try again in a moment",
     )
-    .with_metadata("retry_after_seconds", "1")
+    .with_metadata("retry_after_seconds", wait.to_string())
 }
 
 /// Refuses changes to an invitation an acceptance holds at `now`: the acceptance goes on
 /// with what it read when it claimed the invitation.
 pub(crate) fn require_unclaimed(invitation: &InvitationRecord, now: DateTime<Utc>) -> Result<()> {
-    if invitation.claim_until.is_some_and(|until| until > now) {
-        return Err(being_accepted());
+    match invitation.claim_until {
+        Some(until) if until > now => Err(being_accepted(until, now)),
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// A list request, shape-checked.

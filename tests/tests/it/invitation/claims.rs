@@ -13,6 +13,7 @@ use roster_tests::membership::eventually;
 use roster_tests::{TestEnv, assert_refused};
 use tonic::Code;
 use tonic::transport::Channel;
+use tonic_types::StatusExt as _;
 
 use super::count;
 use crate::child::{free_port, roster};
@@ -188,7 +189,9 @@ async fn an_accept_killed_after_creating_the_person_is_completed_by_a_retry_once
     let (invitation_id, token) = invited(&env, &company, "joe@acme.test").await;
     let gate = Gate::close(&env, "membership", "members", 7102).await;
     let port = free_port();
+    // A lease no test outlasts: it ends when the services' clock is moved past it.
     let mut child = roster(&env.database_url(), &env.service_token)
+        .env("ROSTER_INVITATION_ACCEPT_LEASE", "1h")
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .spawn()
         .expect("start roster serve");
@@ -228,13 +231,21 @@ async fn an_accept_killed_after_creating_the_person_is_completed_by_a_retry_once
     assert_eq!(count(&env, HOLDS, &invitation_id).await, 1);
     assert_eq!(count(&env, MEMBERS_WITH_EMAIL, "joe@acme.test").await, 0);
     // The claim stands until its lease ends...
-    assert_refused(
+    let status = assert_refused(
         env.try_accept(&token, new_user("Joe")).await,
         Code::Aborted,
         "CONCURRENT_MODIFICATION",
     );
+    let retry_after = status
+        .get_error_details()
+        .error_info()
+        .and_then(|info| info.metadata.get("retry_after_seconds").cloned());
+    assert!(
+        retry_after.is_some_and(|secs| secs.parse::<i64>().is_ok_and(|s| s > 3000)),
+        "{status:?}"
+    );
     // ...then a retry completes the same acceptance, in the seat the hold kept.
-    env.clock.advance(chrono::Duration::seconds(31));
+    env.clock.advance(chrono::Duration::seconds(3601));
     let accepted = env
         .try_accept(&token, new_user("Joe"))
         .await
