@@ -33,9 +33,17 @@ pub fn refusal(result: &pb::InviteResult) -> &'static str {
 
 /// A new person's profile.
 pub fn new_user(display_name: &str) -> pb::accept_invitation_request::Invitee {
+    new_user_with_password(display_name, NEW_PASSWORD)
+}
+
+/// A new person's profile with `password`.
+pub fn new_user_with_password(
+    display_name: &str,
+    password: &str,
+) -> pb::accept_invitation_request::Invitee {
     pb::accept_invitation_request::Invitee::NewUser(pb::NewUser {
         display_name: display_name.to_owned(),
-        password: NEW_PASSWORD.to_owned(),
+        password: password.to_owned(),
     })
 }
 

@@ -240,9 +240,7 @@ impl InvitationService for InvitationApi {
         required("token", &message.token)?;
         let invitee = invitee(message.invitee)?;
         Ok(Response::new(
-            self.invitations
-                .accept(&message.token, invitee, message.request_id.trim())
-                .await?,
+            self.invitations.accept(&message.token, invitee).await?,
         ))
     }
 

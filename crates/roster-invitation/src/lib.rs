@@ -30,6 +30,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_invitation.sql"),
     },
     roster_kit::audit_append_only(3),
+    Migration {
+        version: 4,
+        name: "accept_claims",
+        sql: include_str!("../migrations/0004_accept_claims.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.
@@ -52,6 +57,10 @@ pub struct InvitationConfig {
     pub cleanup_interval: Duration,
     /// The shortest time between two sends of one invitation (default 1 minute).
     pub resend_interval: Duration,
+    /// How long an acceptance in progress keeps its claim on the invitation and its seat
+    /// hold before another attempt may take over (`ROSTER_INVITATION_ACCEPT_LEASE`,
+    /// default 30s): longer than an acceptance takes, hashing included.
+    pub accept_lease: Duration,
 }
 
 impl Default for InvitationConfig {
@@ -60,6 +69,7 @@ impl Default for InvitationConfig {
             retention: Duration::from_secs(90 * 24 * 3600),
             cleanup_interval: Duration::from_secs(3600),
             resend_interval: Duration::from_secs(60),
+            accept_lease: Duration::from_secs(30),
         }
     }
 }
@@ -74,6 +84,7 @@ impl InvitationConfig {
                 "ROSTER_INVITATION_CLEANUP_INTERVAL",
                 defaults.cleanup_interval,
             )?,
+            accept_lease: duration_or("ROSTER_INVITATION_ACCEPT_LEASE", defaults.accept_lease)?,
             ..defaults
         })
     }

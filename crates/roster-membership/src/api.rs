@@ -2,6 +2,7 @@
 use std::sync::Arc;
 
 use roster_kit::auth::{Caller, parse_id};
+use roster_kit::clock::to_timestamp;
 use roster_kit::input::{ids, optional_id, workspace_choice};
 use roster_kit::paging::parse_order_by;
 use roster_kit::remote::Authenticator;
@@ -17,7 +18,7 @@ use crate::domain::custodians::CustodianPatch;
 use crate::domain::model::{InvitationScope, MemberStatus};
 use crate::domain::roles::RolePatch;
 use crate::domain::workspaces::WorkspacePatch;
-use crate::domain::{MemberChange, MemberOrder, MemberQuery, Membership, PERMISSIONS};
+use crate::domain::{MemberChange, MemberOrder, MemberQuery, Membership, PERMISSIONS, SeatHold};
 
 /// Membership's gRPC service.
 #[derive(Debug, Clone)]
@@ -112,6 +113,15 @@ fn seconds(field: &str, duration: Option<&prost_types::Duration>) -> Result<i64>
         ));
     }
     Ok(secs)
+}
+
+/// How long a seat hold lasts: 1 second to 1 hour.
+fn hold_ttl(ttl: Option<&prost_types::Duration>) -> Result<chrono::Duration> {
+    let secs = ttl.map_or(0, |d| d.seconds);
+    if !(1..=3600).contains(&secs) {
+        return Err(Error::invalid("ttl", "must be between 1 second and 1 hour"));
+    }
+    Ok(chrono::Duration::seconds(secs))
 }
 
 fn email_domains(field: &str, domains: &[String]) -> Result<Vec<String>> {
@@ -548,6 +558,35 @@ impl MembershipService for MembershipApi {
             .add_member(&caller, account_id, workspace_ids, user_id, role_ids)
             .await?;
         Ok(Response::new(pb::AddMemberResponse { members }))
+    }
+
+    async fn hold_seats(
+        &self,
+        request: Request<pb::HoldSeatsRequest>,
+    ) -> Answer<pb::HoldSeatsResponse> {
+        let caller = self.caller(&request, "").await?;
+        let message = request.get_ref();
+        let hold = SeatHold {
+            id: parse_id("hold_id", &message.hold_id)?,
+            account_id: parse_id("account_id", &message.account_id)?,
+            workspace_ids: workspace_choice(&message.workspace_ids, message.all_workspaces)?,
+            user_id: optional_id("user_id", &message.user_id)?,
+            ttl: hold_ttl(message.ttl.as_ref())?,
+        };
+        let expires_at = self.membership.hold_seats(&caller, hold).await?;
+        Ok(Response::new(pb::HoldSeatsResponse {
+            expire_time: expires_at.map(to_timestamp),
+        }))
+    }
+
+    async fn release_seats(
+        &self,
+        request: Request<pb::ReleaseSeatsRequest>,
+    ) -> Answer<pb::ReleaseSeatsResponse> {
+        let caller = self.caller(&request, "").await?;
+        let hold_id = parse_id("hold_id", &request.get_ref().hold_id)?;
+        self.membership.release_seats(&caller, hold_id).await?;
+        Ok(Response::new(pb::ReleaseSeatsResponse {}))
     }
 
     async fn get_member(

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_removals.sql"),
     },
     roster_kit::audit_append_only(6),
+    Migration {
+        version: 7,
+        name: "seat_holds",
+        sql: include_str!("../migrations/0007_seat_holds.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.

@@ -3,8 +3,8 @@
 use std::process::{Child, Command, Stdio};
 
 /// `roster <arguments>` on `database_url` with the service credential `service_token`,
-/// quiet, with the removal worker's timings short enough for tests and small pools (tests
-/// run side by side on one Postgres).
+/// quiet, with the removal worker's timings and the acceptance lease short enough for
+/// tests, and small pools (tests run side by side on one Postgres).
 pub(crate) fn roster(database_url: &str, service_token: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_roster-child"));
     command
@@ -15,6 +15,7 @@ pub(crate) fn roster(database_url: &str, service_token: &str) -> Command {
         .env("ROSTER_REMOVAL_RETRY_BASE", "100ms")
         .env("ROSTER_REMOVAL_RETRY_MAX", "1s")
         .env("ROSTER_CUSTODIAN_TIMEOUT", "1s")
+        .env("ROSTER_INVITATION_ACCEPT_LEASE", "5s")
         .env("ROSTER_DB_POOL_SIZE", "6")
         .env("ROSTER_LOG", "error")
         .stdout(Stdio::null())

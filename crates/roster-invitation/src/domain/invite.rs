@@ -415,6 +415,8 @@ impl Invitations {
             accepted_user_id: None,
             accepted_at: None,
             revoked_at: None,
+            claim_until: None,
+            accepted_new_user: None,
         };
         let mut new = NewInvitations {
             template: &template,
@@ -549,6 +551,7 @@ impl Invitations {
             .await?
             .ok_or_else(|| hidden.not_found(invitation_id))?;
         super::manage::require_open(&invitation, now, false)?;
+        super::manage::require_unclaimed(&invitation, now)?;
         // Resent under an account-wide scope, it joins the whole account too.
         invitation.all_workspaces |= account_wide;
         let wait = invitation.last_sent_at

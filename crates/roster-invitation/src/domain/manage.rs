@@ -38,6 +38,26 @@ pub(crate) fn require_open(
     }
 }
 
+/// The refusal for a use of an invitation while an acceptance holds it, until `until` at
+/// the latest.
+pub(crate) fn being_accepted(until: DateTime<Utc>, now: DateTime<Utc>) -> Error {
+    let wait = (until - now).num_seconds().max(1);
+    Error::refused(
+        ErrorReason::ConcurrentModification,
+        "this invitation is being accepted right now; try again in a moment",
+    )
+    .with_metadata("retry_after_seconds", wait.to_string())
+}
+
+/// Refuses changes to an invitation an acceptance holds at `now`: the acceptance goes on
+/// with what it read when it claimed the invitation.
+pub(crate) fn require_unclaimed(invitation: &InvitationRecord, now: DateTime<Utc>) -> Result<()> {
+    match invitation.claim_until {
+        Some(until) if until > now => Err(being_accepted(until, now)),
+        _ => Ok(()),
+    }
+}
+
 /// A list request, shape-checked.
 #[derive(Debug, Clone)]
 pub(crate) struct ListRequest {
@@ -132,6 +152,7 @@ impl Invitations {
         let mut invitation = store::get_invitation(&tx, Key::Id(invitation_id), true)
             .await?
             .ok_or_else(|| hidden.not_found(invitation_id))?;
+        require_unclaimed(&invitation, now)?;
         let (action, changes) = match change {
             Change::Revoke => {
                 require_open(&invitation, now, true)?;

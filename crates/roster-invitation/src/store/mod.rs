@@ -17,7 +17,7 @@ use self::records::{InvitationRecord, Stored};
 const COLUMNS: &str =
     "account_id, invitation_id, workspace_ids, all_workspaces, email, role_ids, message,
      state, inviter_user_id, created_at, expires_at, last_sent_at, send_count, accepted_user_id,
-     accepted_at, revoked_at";
+     accepted_at, revoked_at, claim_until, accepted_new_user";
 
 /// Invitations still pending at `now`, in SQL.
 const PENDING: &str = "state = 'pending' AND expires_at > {}";
@@ -184,6 +184,8 @@ fn invitation_from_row(row: &Row) -> Result<InvitationRecord> {
         accepted_user_id: row.column("accepted_user_id")?,
         accepted_at: row.column("accepted_at")?,
         revoked_at: row.column("revoked_at")?,
+        claim_until: row.column("claim_until")?,
+        accepted_new_user: row.column("accepted_new_user")?,
     })
 }
 
@@ -264,6 +266,97 @@ pub(crate) async fn update_invitation(
     )
     .await?;
     Ok(())
+}
+
+/// Claims a pending invitation for one acceptance attempt until `until` (the caller holds
+/// the row lock).
+#[instrument(skip_all, name = "invitation.store.claim_invitation")]
+pub(crate) async fn claim_invitation(
+    db: &impl GenericClient,
+    invitation: &InvitationRecord,
+    claim_id: Uuid,
+    until: DateTime<Utc>,
+) -> Result<()> {
+    let statement = db
+        .prepare_cached(
+            "UPDATE invitations SET claim_id = $3, claim_until = $4
+              WHERE account_id = $1 AND invitation_id = $2",
+        )
+        .await?;
+    db.execute(
+        &statement,
+        &[&invitation.account_id, &invitation.id, &claim_id, &until],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Ends the claim `claim_id`, if it is still the invitation's.
+#[instrument(skip_all, name = "invitation.store.release_claim")]
+pub(crate) async fn release_claim(
+    db: &impl GenericClient,
+    invitation: &InvitationRecord,
+    claim_id: Uuid,
+) -> Result<()> {
+    let statement = db
+        .prepare_cached(
+            "UPDATE invitations SET claim_id = NULL, claim_until = NULL
+              WHERE account_id = $1 AND invitation_id = $2 AND claim_id = $3",
+        )
+        .await?;
+    db.execute(
+        &statement,
+        &[&invitation.account_id, &invitation.id, &claim_id],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Records an acceptance (state, accepter, time and whether they registered through it)
+/// with the answer kept for the accepter's retries, and ends any claim.
+#[instrument(skip_all, name = "invitation.store.record_acceptance")]
+pub(crate) async fn record_acceptance(
+    db: &impl GenericClient,
+    invitation: &InvitationRecord,
+    kept_answer: &[u8],
+) -> Result<()> {
+    let statement = db
+        .prepare_cached(
+            "UPDATE invitations SET state = 'accepted', accepted_user_id = $3, accepted_at = $4,
+                    accepted_new_user = $5, accept_answer = $6, claim_id = NULL, claim_until = NULL
+              WHERE account_id = $1 AND invitation_id = $2",
+        )
+        .await?;
+    db.execute(
+        &statement,
+        &[
+            &invitation.account_id,
+            &invitation.id,
+            &invitation.accepted_user_id,
+            &invitation.accepted_at,
+            &invitation.accepted_new_user,
+            &kept_answer,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The answer kept for an accepted invitation's retries, if one was kept.
+#[instrument(skip_all, name = "invitation.store.kept_accept_answer")]
+pub(crate) async fn kept_accept_answer(
+    db: &impl GenericClient,
+    invitation_id: Uuid,
+) -> Result<Option<Vec<u8>>> {
+    let statement = db
+        .prepare_cached("SELECT accept_answer FROM invitations WHERE invitation_id = $1")
+        .await?;
+    Ok(db
+        .query_opt(&statement, &[&invitation_id])
+        .await?
+        .map(|row| row.column::<Option<Vec<u8>>>("accept_answer"))
+        .transpose()?
+        .flatten())
 }
 
 /// The filters of ListInvitations.

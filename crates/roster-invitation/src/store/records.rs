@@ -47,4 +47,8 @@ pub(crate) struct InvitationRecord {
     pub(crate) accepted_user_id: Option<Uuid>,
     pub(crate) accepted_at: Option<DateTime<Utc>>,
     pub(crate) revoked_at: Option<DateTime<Utc>>,
+    /// Until when an acceptance in progress holds the invitation.
+    pub(crate) claim_until: Option<DateTime<Utc>>,
+    /// Whether the accepter registered through this invitation.
+    pub(crate) accepted_new_user: Option<bool>,
 }

@@ -18,7 +18,7 @@ use tracing::{info, instrument};
 use uuid::Uuid;
 
 use super::model::WorkspaceRecord;
-use super::{Membership, chrono_secs, invalid_state, seat_limit_reached};
+use super::{Membership, chrono_secs, held_in, invalid_state, seat_limit_reached};
 use crate::domain::model::{BuiltIn, MemberRecord, MemberStatus, RemovalRecord, RemovalState};
 use crate::store::notify_access_changed;
 use crate::store::{self, MemberQuery, user_memberships};
@@ -156,27 +156,21 @@ impl Membership {
         {
             return Ok(previous.members);
         }
+        if principal.is_roster_service
+            && let Ok(hold_id) = Uuid::parse_str(&caller.request_id)
+        {
+            // The invitation's seat hold becomes this member: with it gone, the seats are
+            // counted as for anyone, and its own seats are free for it.
+            store::delete_seat_hold(&tx, hold_id).await?;
+        }
         let account = self.account(&tx, account_id, false).await?;
         self.check_roles(&tx, account_id, &role_ids).await?;
         // Before any workspace lock: the account's lock comes first.
-        let mut allowance_refusal = self.allowance_refusal(&tx, &account, user_id).await?;
-        let workspaces = match &workspace_ids {
-            None => store::lock_workspaces_of(&tx, account_id).await?,
-            Some(ids) => {
-                let locked = store::lock_workspaces(&tx, ids).await?;
-                if let Some(missing) = ids.iter().find(|id| {
-                    !locked
-                        .iter()
-                        .any(|w| w.id == **id && w.account_id == account_id)
-                }) {
-                    return Err(Error::not_found("workspace", missing));
-                }
-                locked
-            }
-        };
-        if workspaces.is_empty() {
-            return Err(invalid_state("the account has no workspace to join"));
-        }
+        let mut allowance_refusal = self.allowance_refusal(&tx, &account, Some(user_id)).await?;
+        let workspaces = self
+            .lock_joined_workspaces(&tx, account_id, workspace_ids.as_deref())
+            .await?;
+        let held = store::held_seats(&tx, account_id, now).await?;
         let mut members = Vec::new();
         for workspace in &workspaces {
             if let Some(existing) =
@@ -212,7 +206,7 @@ impl Membership {
                     }
                 }
             }
-            if !workspace.has_free_seat() {
+            if !workspace.has_free_seat(held_in(&held, workspace.id)) {
                 return Err(seat_limit_reached(workspace));
             }
             // Refused after the reasons that concern one workspace, so those come first.
@@ -405,7 +399,7 @@ impl Membership {
         let allowance_refusal = if matches!(change, MemberChange::Restore) {
             // The account's lock before the workspace's, as AddMember takes them.
             let account = self.account(&tx, workspace.account_id, false).await?;
-            self.allowance_refusal(&tx, &account, user_id).await?
+            self.allowance_refusal(&tx, &account, Some(user_id)).await?
         } else {
             None
         };
@@ -441,7 +435,8 @@ impl Membership {
                         "the restore window has ended; the member can only be purged",
                     ));
                 }
-                if !workspace.has_free_seat() {
+                let held = store::held_seats(&tx, workspace.account_id, now).await?;
+                if !workspace.has_free_seat(held_in(&held, workspace.id)) {
                     return Err(seat_limit_reached(&workspace));
                 }
                 if let Some(refusal) = allowance_refusal {

@@ -6,6 +6,7 @@ pub(crate) mod accounts;
 pub(crate) mod custodians;
 mod feed;
 mod fields;
+mod holds;
 mod invitees;
 mod members;
 pub(crate) mod model;
@@ -14,7 +15,10 @@ pub(crate) mod roles;
 pub(crate) mod workspaces;
 
 pub(crate) use access::{Decision, PERMISSIONS};
+pub(crate) use holds::SeatHold;
 pub(crate) use members::MemberChange;
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
@@ -96,6 +100,11 @@ fn seat_allowance_reached(account_id: Uuid, allowance: i32) -> Error {
     .with_metadata("scope", "account")
     .with_metadata("account_id", account_id.to_string())
     .with_metadata("seat_allowance", allowance.to_string())
+}
+
+/// The seats held for others in `workspace_id`, of what [`store::held_seats`] counted.
+fn held_in(held: &HashMap<Uuid, i32>, workspace_id: Uuid) -> i32 {
+    held.get(&workspace_id).copied().unwrap_or(0)
 }
 
 /// A required name: trimmed, 1 to 200 characters.
@@ -203,30 +212,60 @@ impl Membership {
             .ok_or_else(|| Error::not_found("account", id))
     }
 
-    /// The refusal, if `user_id` may not take a seat in the account: never without an
-    /// allowance; with one, unless they already hold a seat there or a place of the
-    /// allowance is free. Takes the account's row lock when it has an allowance, so
-    /// concurrent joins are counted one at a time; call it before locking any workspace of
-    /// the account.
+    /// The refusal, if `user_id` (`None`: a person yet to be created) may not take a seat
+    /// in the account: never without an allowance; with one, unless they already hold a
+    /// seat there or a place of the allowance is free (seat holds take places too). Takes
+    /// the account's row lock when it has an allowance, so concurrent joins are counted
+    /// one at a time; call it before locking any workspace of the account.
     async fn allowance_refusal(
         &self,
         db: &impl GenericClient,
         account: &AccountRecord,
-        user_id: Uuid,
+        user_id: Option<Uuid>,
     ) -> Result<Option<Error>> {
         if account.seat_allowance == 0 {
             return Ok(None);
         }
-        let (allowance, held) = store::lock_account_seats(db, account.id)
+        let (allowance, held) = store::lock_account_seats(db, account.id, self.now())
             .await?
             .ok_or_else(|| Error::not_found("account", account.id))?;
-        if allowance > 0
-            && held >= allowance
-            && !store::holds_account_seat(db, account.id, user_id).await?
-        {
+        let seated = match user_id {
+            Some(user_id) => store::holds_account_seat(db, account.id, user_id).await?,
+            None => false,
+        };
+        if allowance > 0 && held >= allowance && !seated {
             return Ok(Some(seat_allowance_reached(account.id, allowance)));
         }
         Ok(None)
+    }
+
+    /// Row-locks, in id order, the workspaces of the account a join names (`None`: every
+    /// one). A workspace outside the account is NOT_FOUND, and no workspace at all is
+    /// INVALID_STATE.
+    async fn lock_joined_workspaces(
+        &self,
+        tx: &impl GenericClient,
+        account_id: Uuid,
+        workspace_ids: Option<&[Uuid]>,
+    ) -> Result<Vec<WorkspaceRecord>> {
+        let workspaces = match workspace_ids {
+            None => store::lock_workspaces_of(tx, account_id).await?,
+            Some(ids) => {
+                let locked = store::lock_workspaces(tx, ids).await?;
+                if let Some(missing) = ids.iter().find(|id| {
+                    !locked
+                        .iter()
+                        .any(|w| w.id == **id && w.account_id == account_id)
+                }) {
+                    return Err(Error::not_found("workspace", missing));
+                }
+                locked
+            }
+        };
+        if workspaces.is_empty() {
+            return Err(invalid_state("the account has no workspace to join"));
+        }
+        Ok(workspaces)
     }
 
     async fn workspace(

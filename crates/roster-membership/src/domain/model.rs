@@ -79,9 +79,9 @@ impl WorkspaceRecord {
         etag(self.version)
     }
 
-    /// Whether one more member fits.
-    pub(crate) fn has_free_seat(&self) -> bool {
-        self.seat_limit == 0 || self.seats_used < self.seat_limit
+    /// Whether one more member fits beside `held` seats held for others.
+    pub(crate) fn has_free_seat(&self, held: i32) -> bool {
+        self.seat_limit == 0 || self.seats_used + held < self.seat_limit
     }
 
     pub(crate) fn to_proto(&self) -> pb::Workspace {
@@ -109,6 +109,7 @@ impl WorkspaceRecord {
             },
             pending_invitations: 0,
             invitable: 0,
+            held: 0,
         }
     }
 }

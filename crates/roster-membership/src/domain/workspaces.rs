@@ -9,7 +9,7 @@ use roster_proto::membership as pb;
 use uuid::Uuid;
 
 use super::model::WorkspaceRecord;
-use super::{Membership, etag_mismatch, required_name};
+use super::{Membership, etag_mismatch, held_in, required_name};
 use crate::domain::access::ANY_ROLE;
 use crate::domain::model::BuiltIn;
 use crate::store;
@@ -163,12 +163,17 @@ impl Membership {
         caller: &Caller,
         workspace_id: Uuid,
     ) -> Result<pb::SeatUsage> {
-        let workspace = self
-            .workspace(&self.pool.get().await?, workspace_id, false)
-            .await?;
+        let db = self.pool.get().await?;
+        let workspace = self.workspace(&db, workspace_id, false).await?;
         self.require_permission(caller, &workspace, "roster.members.read")
             .await?;
+        let held = store::held_seats(&db, workspace.account_id, self.now()).await?;
+        drop(db);
         let mut usage = workspace.seat_usage();
+        usage.held = held_in(&held, workspace.id);
+        if usage.limit > 0 {
+            usage.available = (usage.available - usage.held).max(0);
+        }
         usage.pending_invitations = self.pending_invitations(&workspace).await?;
         usage.invitable = if usage.limit == 0 {
             -1

@@ -1,11 +1,13 @@
 //! Membership's SQL. Functions take any client (pool connection or transaction); the
 //! domain decides transaction boundaries and locks.
 mod access;
+mod holds;
 mod members;
 pub(crate) mod records;
 mod removals;
 
 pub(crate) use access::*;
+pub(crate) use holds::*;
 pub(crate) use members::*;
 pub(crate) use removals::*;
 
@@ -226,11 +228,14 @@ pub(crate) async fn remove_administrator(
 /// Row-locks the account and then counts the distinct users holding a seat in it (in a
 /// statement of its own, so the count sees everything committed before the lock was
 /// granted): `(seat_allowance, seats_held)`, or `None` when there is no such account.
-/// Every seat taken in an account with an allowance is taken under this lock.
+/// Seats held are the distinct seated users plus the seat holds live at `now` of people
+/// not seated yet. Every seat taken in an account with an allowance is taken under this
+/// lock.
 #[instrument(skip_all, name = "membership.store.lock_account_seats")]
 pub(crate) async fn lock_account_seats(
     db: &impl GenericClient,
     account_id: Uuid,
+    now: DateTime<Utc>,
 ) -> Result<Option<(i32, i32)>> {
     let statement = db
         .prepare_cached("SELECT seat_allowance FROM accounts WHERE account_id = $1 FOR UPDATE")
@@ -241,11 +246,19 @@ pub(crate) async fn lock_account_seats(
     let allowance: i32 = row.at(0)?;
     let statement = db
         .prepare_cached(
-            "SELECT count(DISTINCT user_id)::integer FROM members
-              WHERE account_id = $1 AND status <> 'removed'",
+            "SELECT ((SELECT count(DISTINCT user_id) FROM members
+                       WHERE account_id = $1 AND status <> 'removed')
+                   + (SELECT count(*) FROM seat_holds h
+                       WHERE h.account_id = $1 AND h.expires_at > $2
+                         AND NOT EXISTS (SELECT 1 FROM members m
+                                          WHERE m.account_id = $1 AND m.user_id = h.user_id
+                                            AND m.status <> 'removed')))::integer",
         )
         .await?;
-    let held: i32 = db.query_one(&statement, &[&account_id]).await?.at(0)?;
+    let held: i32 = db
+        .query_one(&statement, &[&account_id, &now])
+        .await?
+        .at(0)?;
     Ok(Some((allowance, held)))
 }
 

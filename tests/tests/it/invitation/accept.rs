@@ -1,11 +1,14 @@
-//! Accepting: new and existing people, races on one link and on the last seats, and a
-//! failure between identity and membership healed by a retry.
+//! Accepting: new and existing people, races on one link and on the last seats (a refused
+//! accept leaves no account), and a failure between identity and membership healed by a
+//! retry.
 use std::sync::Arc;
 use std::time::Duration;
 
 use roster_proto::identity as ipb;
 use roster_proto::invitation as pb;
-use roster_tests::invitation::{NEW_PASSWORD, invite_request, new_user, refusal};
+use roster_tests::invitation::{
+    NEW_PASSWORD, invite_request, new_user, new_user_with_password, refusal,
+};
 use roster_tests::membership::request_id;
 use roster_tests::{TestEnv, as_user, assert_refused, reason};
 use tonic::Code;
@@ -15,6 +18,9 @@ use super::{count, set_seat_limit};
 const USERS_WITH_EMAIL: &str = "SELECT count(*) FROM identity.users WHERE email = $1";
 const MEMBERS_WITH_EMAIL: &str =
     "SELECT count(*) FROM membership.members WHERE email = $1 AND status <> 'removed'";
+
+/// A password other than the one new people register with.
+const OTHER_PASSWORD: &str = "somebody else's passphrase";
 
 fn session(token: &str) -> pb::accept_invitation_request::Invitee {
     pb::accept_invitation_request::Invitee::SessionToken(token.to_owned())
@@ -70,8 +76,10 @@ async fn a_new_person_previews_accepts_and_gets_a_session() {
     assert_eq!(stored.state(), pb::InvitationState::Accepted);
     assert_eq!(stored.accepted_user_id, accepted.user_id);
 
+    // Someone else with the link (not Joe's password) finds it used.
     assert_refused(
-        env.try_accept(&token, new_user("Joe Again")).await,
+        env.try_accept(&token, new_user_with_password("Not Joe", OTHER_PASSWORD))
+            .await,
         Code::FailedPrecondition,
         "INVITATION_ALREADY_ACCEPTED",
     );
@@ -190,26 +198,63 @@ async fn a_locked_or_disabled_identity_cannot_accept() {
 }
 
 #[tokio::test]
-async fn twenty_concurrent_accepts_of_one_link_make_one_user_and_one_member() {
-    let env = Arc::new(TestEnv::start().await);
+async fn twenty_concurrent_uses_of_one_link_make_one_acceptance_answered_consistently() {
+    let env = Arc::new(
+        TestEnv::start_with(|options| {
+            // Every use that waits for the first checks a password afterwards; none
+            // should be shed for load on a busy machine.
+            options.identity.password_hash_wait = Duration::from_secs(60);
+            options.pool.timeout = Duration::from_secs(60);
+            // The losers' passwords count as failed logins; a lockout would end the
+            // winner's sessions, and brute force is not what this test is about.
+            options.identity.max_failed_logins = 100;
+        })
+        .await,
+    );
     let company = env.create_company("Acme", 0).await;
     let invitation = env.invite(&company, "joe@acme.test").await;
     let token = env.invitation_token(&invitation.invitation_id).await;
+    // Two people race with the link: whoever gets it first registers with their password.
     let tasks: Vec<_> = (0..20)
-        .map(|_| {
+        .map(|i| {
             let (env, token) = (Arc::clone(&env), token.clone());
-            tokio::spawn(async move { env.try_accept(&token, new_user("Joe")).await })
+            let password = if i % 2 == 0 {
+                NEW_PASSWORD
+            } else {
+                OTHER_PASSWORD
+            };
+            tokio::spawn(async move {
+                // ABORTED says "retry": identity's concurrent logins of one user may
+                // deadlock and be rolled back.
+                for _ in 0..5 {
+                    let invitee = new_user_with_password("Joe", password);
+                    match env.try_accept(&token, invitee).await {
+                        Err(status) if status.code() == Code::Aborted => {}
+                        answer => return (password, answer),
+                    }
+                }
+                panic!("still aborted after five tries")
+            })
         })
         .collect();
     let mut accepted = Vec::new();
     let mut refused = Vec::new();
     for task in tasks {
         match task.await.expect("task") {
-            Ok(answer) => accepted.push(answer),
-            Err(status) => refused.push(status),
+            (password, Ok(answer)) => accepted.push((password, answer)),
+            (_, Err(status)) => refused.push(status),
         }
     }
-    assert_eq!(accepted.len(), 1, "refusals: {refused:?}");
+    let (winner, first) = &accepted.first().expect("one use accepts");
+    assert_eq!(accepted.len(), 10, "refusals: {refused:?}");
+    for (password, answer) in &accepted {
+        assert_eq!(password, winner, "only the registered password is answered");
+        assert_eq!(answer.user_id, first.user_id);
+        assert_eq!(answer.members, first.members);
+        env.authenticate(&answer.session_token)
+            .await
+            .expect("each answer carries a working session");
+    }
     assert!(
         refused
             .iter()
@@ -218,14 +263,15 @@ async fn twenty_concurrent_accepts_of_one_link_make_one_user_and_one_member() {
     );
     assert_eq!(count(&env, USERS_WITH_EMAIL, "joe@acme.test").await, 1);
     assert_eq!(count(&env, MEMBERS_WITH_EMAIL, "joe@acme.test").await, 1);
+    env.login("joe@acme.test", winner).await;
 }
 
 #[tokio::test]
 async fn thirty_accepts_into_ten_free_seats_make_exactly_ten_members() {
     let env = Arc::new(
         TestEnv::start_with(|options| {
-            // Thirty new passwords are hashed at once, each accept holding a pooled
-            // connection meanwhile; none should be shed for load on a busy machine.
+            // Thirty new passwords are hashed at once; none should be shed for load on a
+            // busy machine.
             options.identity.password_hash_wait = Duration::from_secs(60);
             options.pool.timeout = Duration::from_secs(60);
         })
@@ -267,13 +313,31 @@ async fn thirty_accepts_into_ten_free_seats_make_exactly_ten_members() {
         }
     }
     assert_eq!(joined, 10);
-    assert_eq!(env.seat_usage(company.workspace_id()).await.used, 10);
+    let usage = env.seat_usage(company.workspace_id()).await;
+    assert_eq!((usage.used, usage.held), (10, 0));
+    // Seats are held before anyone is created: a refused accept leaves no account.
+    let people: i64 = env
+        .sql()
+        .await
+        .query_one(
+            "SELECT count(*) FROM identity.users WHERE email LIKE '%@acme.test'",
+            &[],
+        )
+        .await
+        .expect("users")
+        .get(0);
+    assert_eq!(people, 10);
     for id in &full {
         let invitation = env
             .try_get_invitation(&env.operator_token, id)
             .await
             .expect("read");
         assert_eq!(invitation.state(), pb::InvitationState::Pending);
+        assert_refused(
+            env.try_login(&invitation.email, NEW_PASSWORD).await,
+            Code::Unauthenticated,
+            "INVALID_CREDENTIALS",
+        );
     }
     assert_eq!(full.len(), 20);
 }

@@ -1,7 +1,9 @@
 //! The invitation service against real Postgres, talking gRPC to identity and membership.
 mod accept;
+mod claims;
 mod invite;
 mod manage;
+mod replay;
 mod scope;
 
 use roster_proto::membership as mpb;

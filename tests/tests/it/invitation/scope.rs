@@ -1,9 +1,9 @@
 //! The account's invitation scope (seed 000: invitations from a workspace join every
-//! workspace of the account; seeds 002-004: only the ones named, the default), the seat
-//! allowance at invite time, and AcceptInvitation retried with a request_id.
+//! workspace of the account; seeds 002-004: only the ones named, the default), and the
+//! seat allowance at invite and accept time.
 use roster_proto::invitation as pb;
 use roster_proto::membership as mpb;
-use roster_tests::invitation::{NEW_PASSWORD, invite_request, new_user, refusal};
+use roster_tests::invitation::{invite_request, new_user, refusal};
 use roster_tests::membership::{Company, request_id};
 use roster_tests::{TestEnv, as_user, assert_refused};
 use tonic::Code;
@@ -332,92 +332,6 @@ async fn the_seat_allowance_bounds_invitations_of_new_users() {
     );
     assert!(status.message().contains("allowance"), "{status:?}");
     assert_eq!(count(&env, MEMBERS_WITH_EMAIL, "mary@acme.test").await, 0);
-}
-
-#[tokio::test]
-async fn a_retried_accept_with_its_request_id_answers_the_same_and_acts_once() {
-    let env = TestEnv::start().await;
-    let company = env.create_company("Acme", 0).await;
-    let invitation = env.invite(&company, "joe@acme.test").await;
-    let token = env.invitation_token(&invitation.invitation_id).await;
-    let request_id = request_id();
-    let first = env
-        .try_accept_with(&token, new_user("Joe"), &request_id)
-        .await
-        .expect("accept");
-    assert!(!first.session_token.is_empty());
-    let retry = env
-        .try_accept_with(&token, new_user("Joe"), &request_id)
-        .await
-        .expect("the retry answers the same acceptance");
-    assert_eq!(retry.user_id, first.user_id);
-    assert_eq!(retry.members, first.members);
-    assert_eq!(retry.invitation, first.invitation);
-    assert!(
-        retry.session_token.is_empty(),
-        "a new person's session is shown once"
-    );
-    env.login("joe@acme.test", NEW_PASSWORD).await;
-    assert_eq!(count(&env, USERS_WITH_EMAIL, "joe@acme.test").await, 1);
-    assert_eq!(count(&env, MEMBERS_WITH_EMAIL, "joe@acme.test").await, 1);
-    let sessions: i64 = env
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM identity.sessions WHERE user_id = $1::text::uuid",
-            &[&first.user_id],
-        )
-        .await
-        .expect("sessions")
-        .get(0);
-    assert_eq!(sessions, 2, "the accept's session and the login; no more");
-    let accepts: i64 = env
-        .sql()
-        .await
-        .query_one(
-            "SELECT count(*) FROM invitation.audit_events WHERE action = 'invitation.invitation.accept'",
-            &[],
-        )
-        .await
-        .expect("audit")
-        .get(0);
-    assert_eq!(accepts, 1);
-
-    // Another request id, or none, is a new request: the link is used.
-    assert_refused(
-        env.try_accept_with(&token, new_user("Joe"), "another")
-            .await,
-        Code::FailedPrecondition,
-        "INVITATION_ALREADY_ACCEPTED",
-    );
-    assert_refused(
-        env.try_accept(&token, new_user("Joe")).await,
-        Code::FailedPrecondition,
-        "INVITATION_ALREADY_ACCEPTED",
-    );
-
-    // An existing person's retry gets back the session they accept with.
-    let mary = env.create_person("mary@acme.test").await;
-    let invitation = env.invite(&company, "mary@acme.test").await;
-    let token = env.invitation_token(&invitation.invitation_id).await;
-    let invitee = || pb::accept_invitation_request::Invitee::SessionToken(mary.session.clone());
-    let first = env
-        .try_accept_with(&token, invitee(), "mary-1")
-        .await
-        .expect("accept");
-    let retry = env
-        .try_accept_with(&token, invitee(), "mary-1")
-        .await
-        .expect("retry");
-    assert_eq!(retry, first);
-    assert_eq!(count(&env, MEMBERS_WITH_EMAIL, "mary@acme.test").await, 1);
-
-    // The same request id on another link is another request.
-    let ann = env.invite(&company, "ann@acme.test").await;
-    let ann_token = env.invitation_token(&ann.invitation_id).await;
-    let accepted = env
-        .try_accept_with(&ann_token, new_user("Ann"), &request_id)
-        .await
-        .expect("ann's own acceptance");
-    assert_ne!(accepted.user_id, first.user_id);
+    // Refused before Mary was created.
+    assert_eq!(count(&env, USERS_WITH_EMAIL, "mary@acme.test").await, 0);
 }
