@@ -1,18 +1,20 @@
 //! Roster's benchmarks, in one binary so the workspace is linked once for all of them:
 //! `cargo bench -p roster-tests --bench roster -- <target>...` with targets
-//! `authenticate`, `membership`, `invitation`, `notification` and `removal` (each module says what it
-//! measures); every target, in that order, without one.
+//! `authenticate`, `membership`, `invitation`, `burst`, `notification` and `removal` (each module says
+//! what it measures); every target, in that order, without one.
 
 mod authenticate;
+mod burst;
 mod invitation;
 mod membership;
 mod notification;
 mod removal;
 
-const TARGETS: [&str; 5] = [
+const TARGETS: [&str; 6] = [
     "authenticate",
     "membership",
     "invitation",
+    "burst",
     "notification",
     "removal",
 ];
@@ -38,6 +40,7 @@ fn main() {
                 "authenticate" => authenticate::bench().await,
                 "membership" => membership::bench().await,
                 "invitation" => invitation::bench().await,
+                "burst" => burst::bench().await,
                 "notification" => notification::bench().await,
                 _ => removal::bench().await,
             });
