@@ -1,20 +1,22 @@
 //! Roster's benchmarks, in one binary so the workspace is linked once for all of them:
 //! `cargo bench -p roster-tests --bench roster -- <target>...` with targets
-//! `authenticate`, `membership`, `invitation`, `notification` and `removal` (each module says what it
-//! measures); every target, in that order, without one.
+//! `authenticate`, `membership`, `invitation`, `notification`, `removal` and `login_storm` (each
+//! module says what it measures); every target, in that order, without one.
 
 mod authenticate;
 mod invitation;
+mod login_storm;
 mod membership;
 mod notification;
 mod removal;
 
-const TARGETS: [&str; 5] = [
+const TARGETS: [&str; 6] = [
     "authenticate",
     "membership",
     "invitation",
     "notification",
     "removal",
+    "login_storm",
 ];
 
 fn main() {
@@ -39,7 +41,8 @@ fn main() {
                 "membership" => membership::bench().await,
                 "invitation" => invitation::bench().await,
                 "notification" => notification::bench().await,
-                _ => removal::bench().await,
+                "removal" => removal::bench().await,
+                _ => login_storm::bench().await,
             });
         }
         failures
