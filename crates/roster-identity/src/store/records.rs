@@ -26,7 +26,7 @@ impl Kind {
     }
 }
 
-/// Stored status (an expired automatic lock is still stored as `Locked`; see `domain::model::effective_status`).
+/// Stored status (a timed lock that ended is still stored as `Locked`; see `domain::model::effective_status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub(crate) enum Status {
     Active,
