@@ -106,6 +106,9 @@ impl TestEnv {
         let service_token = roster_kit::token::mint("rsv").secret;
         let identity = IdentityConfig {
             reset_response_floor: std::time::Duration::from_millis(50),
+            // Unoptimized Argon2 is slow and tests share the cores: only a full hashing
+            // queue sheds here, unless a test bounds the wait itself.
+            password_hash_wait: std::time::Duration::from_secs(60),
             ..IdentityConfig::default()
         };
         let mut options = Options {

@@ -346,10 +346,20 @@ impl IdentityService for IdentityApi {
     }
 
     async fn login(&self, request: Request<pb::LoginRequest>) -> Answer<pb::LoginResponse> {
+        let source = self.identity.trusted_proxies().source(
+            request.remote_addr(),
+            request
+                .metadata()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok()),
+        );
         let message = request.get_ref();
         let password = required("password", &message.password)?;
         Ok(Response::new(
-            self.identity.login(&message.email, password).await?,
+            self.identity
+                .login(&message.email, password, source)
+                .await?,
         ))
     }
 

@@ -7,6 +7,7 @@
 
 mod api;
 mod domain;
+mod sources;
 mod store;
 
 use std::time::Duration;
@@ -16,6 +17,7 @@ use roster_kit::db::Migration;
 
 pub use api::IdentityApi;
 pub use domain::{AdministrationCheck, Identity};
+pub use sources::TrustedProxies;
 
 /// The Postgres schema identity owns.
 pub const SCHEMA: &str = "identity";
@@ -44,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0005_email_verified.sql"),
     },
     roster_kit::audit_append_only(6),
+    Migration {
+        version: 7,
+        name: "login_throttling",
+        sql: include_str!("../migrations/0007_login_throttling.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.
@@ -58,20 +65,81 @@ pub const COSTLY_METHODS: &[&str] = &[
     "/roster.identity.v1.IdentityService/CreateUser",
 ];
 
+/// How failed logins slow down further attempts (README, "Login throttling"). A wait
+/// doubles with every failure past the free ones: `delay_base`, then twice that, up to
+/// `delay_max`.
+#[derive(Debug, Clone)]
+pub struct LoginThrottleConfig {
+    /// Failures for one email from one source before its attempts wait
+    /// (`ROSTER_LOGIN_FREE_FAILURES`, default 5).
+    pub free_failures: u32,
+    /// Failures from one source across all emails before its attempts wait
+    /// (`ROSTER_LOGIN_SOURCE_FREE_FAILURES`, default 100).
+    pub source_free_failures: u32,
+    /// Failures for one email across all sources past which a source that failed for it
+    /// has no free attempts left (`ROSTER_LOGIN_ACCOUNT_FREE_FAILURES`, default 100);
+    /// sources that never failed for it are not slowed.
+    pub account_free_failures: u32,
+    /// The first wait (`ROSTER_LOGIN_DELAY_BASE`, default 1s)...
+    pub delay_base: Duration,
+    /// ...and the longest (`ROSTER_LOGIN_DELAY_MAX`, default 15m).
+    pub delay_max: Duration,
+    /// Failures are forgotten this long after a source's last attempt for an email
+    /// (`ROSTER_LOGIN_FAILURE_WINDOW`, default 1h); a login with the right password
+    /// forgets them at once.
+    pub failure_window: Duration,
+}
+
+impl Default for LoginThrottleConfig {
+    fn default() -> Self {
+        Self {
+            free_failures: 5,
+            source_free_failures: 100,
+            account_free_failures: 100,
+            delay_base: Duration::from_secs(1),
+            delay_max: Duration::from_secs(15 * 60),
+            failure_window: Duration::from_secs(3600),
+        }
+    }
+}
+
+impl LoginThrottleConfig {
+    fn from_env() -> roster_kit::Result<Self> {
+        let defaults = Self::default();
+        Ok(Self {
+            free_failures: var_or("ROSTER_LOGIN_FREE_FAILURES", defaults.free_failures)?,
+            source_free_failures: var_or(
+                "ROSTER_LOGIN_SOURCE_FREE_FAILURES",
+                defaults.source_free_failures,
+            )?,
+            account_free_failures: var_or(
+                "ROSTER_LOGIN_ACCOUNT_FREE_FAILURES",
+                defaults.account_free_failures,
+            )?,
+            delay_base: duration_or("ROSTER_LOGIN_DELAY_BASE", defaults.delay_base)?,
+            delay_max: duration_or("ROSTER_LOGIN_DELAY_MAX", defaults.delay_max)?,
+            failure_window: duration_or("ROSTER_LOGIN_FAILURE_WINDOW", defaults.failure_window)?,
+        })
+    }
+}
+
 /// Identity's settings.
 #[derive(Debug, Clone)]
 pub struct IdentityConfig {
     /// Session lifetime (`ROSTER_SESSION_TTL`, default 12h).
     pub session_ttl: Duration,
-    /// Failed logins that lock a user (`ROSTER_LOGIN_MAX_FAILURES`, default 5)...
-    pub max_failed_logins: u32,
-    /// ...within this window (`ROSTER_LOGIN_FAILURE_WINDOW`, default 15m)...
-    pub failed_login_window: Duration,
-    /// ...for this long (`ROSTER_LOGIN_LOCKOUT`, default 15m).
-    pub lockout: Duration,
-    /// Password hashes in flight at once (`ROSTER_PASSWORD_HASH_CONCURRENCY`, default 2 per core).
-    pub password_hash_concurrency: usize,
-    /// Longest wait for a hashing turn before `RESOURCE_EXHAUSTED` (`ROSTER_PASSWORD_HASH_WAIT`, default 2s).
+    /// How failed logins slow down the next ones.
+    pub login_throttle: LoginThrottleConfig,
+    /// Proxies whose `x-forwarded-for` names a login's source (`ROSTER_TRUSTED_PROXIES`,
+    /// addresses and CIDRs, comma-separated; default none).
+    pub trusted_proxies: TrustedProxies,
+    /// Password hashing threads (`ROSTER_PASSWORD_HASH_THREADS`, default one less than the
+    /// cores, at least 1).
+    pub password_hash_threads: usize,
+    /// Hashes that may wait for a thread (`ROSTER_PASSWORD_HASH_QUEUE`, default 64)...
+    pub password_hash_queue: usize,
+    /// ...and the longest expected wait for one (`ROSTER_PASSWORD_HASH_WAIT`, default 2s);
+    /// past either, a call is refused at once with `RESOURCE_EXHAUSTED`.
     pub password_hash_wait: Duration,
     /// Password reset link lifetime (1 hour).
     pub reset_token_ttl: Duration,
@@ -86,10 +154,10 @@ impl Default for IdentityConfig {
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             session_ttl: Duration::from_secs(12 * 3600),
-            max_failed_logins: 5,
-            failed_login_window: Duration::from_secs(15 * 60),
-            lockout: Duration::from_secs(15 * 60),
-            password_hash_concurrency: 2 * cores,
+            login_throttle: LoginThrottleConfig::default(),
+            trusted_proxies: TrustedProxies::default(),
+            password_hash_threads: cores.saturating_sub(1).max(1),
+            password_hash_queue: 64,
             password_hash_wait: Duration::from_secs(2),
             reset_token_ttl: Duration::from_secs(3600),
             email_change_ttl: Duration::from_secs(24 * 3600),
@@ -104,15 +172,15 @@ impl IdentityConfig {
         let defaults = Self::default();
         Ok(Self {
             session_ttl: duration_or("ROSTER_SESSION_TTL", defaults.session_ttl)?,
-            max_failed_logins: var_or("ROSTER_LOGIN_MAX_FAILURES", defaults.max_failed_logins)?,
-            failed_login_window: duration_or(
-                "ROSTER_LOGIN_FAILURE_WINDOW",
-                defaults.failed_login_window,
+            login_throttle: LoginThrottleConfig::from_env()?,
+            trusted_proxies: var_or("ROSTER_TRUSTED_PROXIES", defaults.trusted_proxies)?,
+            password_hash_threads: var_or(
+                "ROSTER_PASSWORD_HASH_THREADS",
+                defaults.password_hash_threads,
             )?,
-            lockout: duration_or("ROSTER_LOGIN_LOCKOUT", defaults.lockout)?,
-            password_hash_concurrency: var_or(
-                "ROSTER_PASSWORD_HASH_CONCURRENCY",
-                defaults.password_hash_concurrency,
+            password_hash_queue: var_or(
+                "ROSTER_PASSWORD_HASH_QUEUE",
+                defaults.password_hash_queue,
             )?,
             password_hash_wait: duration_or(
                 "ROSTER_PASSWORD_HASH_WAIT",

@@ -214,7 +214,7 @@ async fn identity_with_pool(
         Arc::clone(&options.clock),
         options.identity.clone(),
         administration,
-    );
+    )?;
     Ok((Arc::new(identity), pool))
 }
 

@@ -1,22 +1,24 @@
 //! Roster's benchmarks, in one binary so the workspace is linked once for all of them:
 //! `cargo bench -p roster-tests --bench roster -- <target>...` with targets
-//! `authenticate`, `membership`, `invitation`, `burst`, `notification` and `removal` (each module says
-//! what it measures); every target, in that order, without one.
+//! `authenticate`, `membership`, `invitation`, `burst`, `notification`, `removal` and `login_storm`
+//! (each module says what it measures); every target, in that order, without one.
 
 mod authenticate;
 mod burst;
 mod invitation;
+mod login_storm;
 mod membership;
 mod notification;
 mod removal;
 
-const TARGETS: [&str; 6] = [
+const TARGETS: [&str; 7] = [
     "authenticate",
     "membership",
     "invitation",
     "burst",
     "notification",
     "removal",
+    "login_storm",
 ];
 
 fn main() {
@@ -42,7 +44,8 @@ fn main() {
                 "invitation" => invitation::bench().await,
                 "burst" => burst::bench().await,
                 "notification" => notification::bench().await,
-                _ => removal::bench().await,
+                "removal" => removal::bench().await,
+                _ => login_storm::bench().await,
             });
         }
         failures

@@ -11,6 +11,7 @@ pub(crate) mod model;
 mod passwords;
 mod sessions;
 mod status;
+mod throttle;
 mod users;
 
 pub use administration::AdministrationCheck;
@@ -27,7 +28,7 @@ use roster_proto::types::ErrorReason;
 use serde_json::json;
 use uuid::Uuid;
 
-use self::hashing::PasswordHasher;
+use self::hashing::{HashingLimits, PasswordHasher};
 use self::model::{Kind, Status, UserRecord, effective_status};
 use crate::IdentityConfig;
 use crate::store::{self, NewUser};
@@ -118,26 +119,34 @@ fn check_can_authenticate(
 
 impl Identity {
     /// The domain over `pool`, reading time from `clock`; `administration` lets account
-    /// administrators act on their users.
+    /// administrators act on their users. Starts the password hashing threads.
     pub fn new(
         pool: Pool,
         clock: SharedClock,
         config: IdentityConfig,
         administration: Option<AdministrationCheck>,
-    ) -> Self {
-        let hasher =
-            PasswordHasher::new(config.password_hash_concurrency, config.password_hash_wait);
-        Self {
+    ) -> Result<Self> {
+        let hasher = PasswordHasher::new(HashingLimits {
+            threads: config.password_hash_threads,
+            queue: config.password_hash_queue,
+            wait: config.password_hash_wait,
+        })?;
+        Ok(Self {
             pool,
             clock,
             config,
             hasher,
             administration,
-        }
+        })
     }
 
     fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// The proxies whose `x-forwarded-for` names a login's source.
+    pub(crate) fn trusted_proxies(&self) -> &crate::TrustedProxies {
+        &self.config.trusted_proxies
     }
 
     async fn load(
@@ -212,15 +221,39 @@ async fn enqueue_lock_notice(
     now: DateTime<Utc>,
     user: &UserRecord,
     until: Option<DateTime<Utc>>,
-    automatic: bool,
 ) -> Result<()> {
     let variables = json!({
         "display_name": user.display_name,
         "lock_expire_time": until,
-        "automatic": automatic,
     });
+    enqueue_notice(db, now, "account_locked", user, variables).await
+}
+
+/// Queues the "someone is failing to sign in to your account" email for `user`, naming
+/// the `source` whose attempts are slowed, in the caller's transaction.
+async fn enqueue_failed_login_notice(
+    db: &impl GenericClient,
+    now: DateTime<Utc>,
+    user: &UserRecord,
+    source: &str,
+) -> Result<()> {
+    let variables = json!({
+        "display_name": user.display_name,
+        "source": source,
+        "attempt_time": now,
+    });
+    enqueue_notice(db, now, "failed_sign_ins", user, variables).await
+}
+
+async fn enqueue_notice(
+    db: &impl GenericClient,
+    now: DateTime<Utc>,
+    template: &str,
+    user: &UserRecord,
+    variables: serde_json::Value,
+) -> Result<()> {
     let message = OutboxMessage {
-        template: "account_locked",
+        template,
         recipient: &user.email,
         variables,
         secret_variables: None,

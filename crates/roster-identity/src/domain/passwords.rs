@@ -50,6 +50,7 @@ impl Identity {
         check_policy("new_password", new, &user.email)?;
         if !self
             .hasher
+            .turn()?
             .verify(old, user.password_hash.as_deref())
             .await?
         {

@@ -1,4 +1,6 @@
-//! Authentication, login (with lockout), logout and sessions.
+//! Authentication, login (throttled by email and source), logout and sessions.
+use std::net::IpAddr;
+
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::audit::Changes;
@@ -11,13 +13,23 @@ use roster_proto::types::ErrorReason;
 use tracing::{instrument, warn};
 use uuid::Uuid;
 
+use super::hashing::HashTurn;
 use super::model::{Kind, Status, UserRecord};
+use super::throttle::CountedCheck;
 use super::{
     API_KEY_PREFIX, Authenticated, Identity, SESSION_PREFIX, acting_as, actor,
-    check_can_authenticate, enqueue_lock_notice, invalid_credentials, password_change_required,
-    require_self_or_operator, to_chrono,
+    check_can_authenticate, enqueue_failed_login_notice, invalid_credentials,
+    password_change_required, require_self_or_operator, to_chrono,
 };
 use crate::store::{self, UserPatch};
+
+/// What a password check found.
+enum PasswordCheck {
+    /// The password is this person's.
+    Right(UserRecord),
+    /// It is not, or no person has the email.
+    Wrong(Option<UserRecord>),
+}
 
 impl Identity {
     /// Resolves a session token or API key.
@@ -81,41 +93,71 @@ impl Identity {
         })
     }
 
-    /// Opens a session for email and password.
+    /// Opens a session for email and password, tried from `source` (login throttling
+    /// counts failures by email and source).
     #[instrument(skip_all, name = "identity.domain.login")]
-    pub(crate) async fn login(&self, email: &str, password: &str) -> Result<pb::LoginResponse> {
+    pub(crate) async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        source: IpAddr,
+    ) -> Result<pb::LoginResponse> {
         let email = roster_kit::email::normalize("email", email)?;
+        // Shed for load, then throttled, before any other work.
+        let turn = self.hasher.turn()?;
+        let check = self.count_password_check(&email, source).await?;
         // The connection goes back to the pool before the (slow) password check.
         let user = store::find_by_email(&self.pool.get().await?, &email).await?;
-        let user = self.verify_login(user, password).await?;
-        self.start_session(user).await
+        match self.check_password(turn, user, password).await? {
+            PasswordCheck::Right(user) => {
+                self.forget_password_checks(&email, source).await?;
+                check_can_authenticate(user.status, user.locked_until, self.now())?;
+                self.start_session(user).await
+            }
+            PasswordCheck::Wrong(user) => {
+                if let Some(user) = user {
+                    self.record_failed_login(&user, check).await?;
+                }
+                Err(invalid_credentials())
+            }
+        }
     }
 
-    /// Proves `password` is `user`'s, as a login does: a service account reads as an
-    /// unknown user, an unknown user takes as long as a known one (the same hashing work
-    /// against a decoy), a wrong password counts toward the lockout, and disabled or
-    /// locked users are refused.
+    /// Proves `password` is `user`'s, as a login does (with no throttling: the caller
+    /// holds another credential too); disabled or locked users are refused.
     pub(super) async fn verify_login(
         &self,
         user: Option<UserRecord>,
         password: &str,
     ) -> Result<UserRecord> {
+        match self
+            .check_password(self.hasher.turn()?, user, password)
+            .await?
+        {
+            PasswordCheck::Right(user) => {
+                check_can_authenticate(user.status, user.locked_until, self.now())?;
+                Ok(user)
+            }
+            PasswordCheck::Wrong(_) => Err(invalid_credentials()),
+        }
+    }
+
+    /// Whether `password` is `user`'s: a service account reads as an unknown user, and an
+    /// unknown user takes as long as a known one (the same hashing work against a decoy).
+    async fn check_password(
+        &self,
+        turn: HashTurn,
+        user: Option<UserRecord>,
+        password: &str,
+    ) -> Result<PasswordCheck> {
         // A service account's email answers exactly as an unknown one: a distinct refusal
-        // would tell a stranger the address exists. Its failures count toward no lockout
-        // either (a lock would stop its API keys).
+        // would tell a stranger the address exists.
         let user = user.filter(|u| u.kind == Kind::Human);
         let stored = user.as_ref().and_then(|u| u.password_hash.as_deref());
-        let matches = self.hasher.verify(password, stored).await?;
-        let Some(user) = user else {
-            return Err(invalid_credentials());
-        };
-        let now = self.now();
-        if !matches {
-            self.record_failed_login(&user, now).await?;
-            return Err(invalid_credentials());
-        }
-        check_can_authenticate(user.status, user.locked_until, now)?;
-        Ok(user)
+        Ok(match (turn.verify(password, stored).await?, user) {
+            (true, Some(user)) => PasswordCheck::Right(user),
+            (_, user) => PasswordCheck::Wrong(user),
+        })
     }
 
     /// Opens a session for `user`, whose password was just proven, in a transaction of
@@ -130,7 +172,7 @@ impl Identity {
     }
 
     /// Opens a session for `user` in the caller's transaction: a new token living the
-    /// session lifetime, failed logins forgotten, an ended lock lifted, the login audited.
+    /// session lifetime, an ended lock lifted, the login audited.
     pub(super) async fn open_session(
         &self,
         db: &impl GenericClient,
@@ -148,17 +190,14 @@ impl Identity {
             user.password_change_required,
         )
         .await?;
-        let needs_cleanup = user.failed_logins > 0 || user.status == Status::Locked;
-        let user = if needs_cleanup {
+        let user = if user.status == Status::Locked {
             // A lock whose period ended is lifted for good once its owner gets in.
-            let status =
-                (user.status == Status::Locked).then(|| (Status::Active, None, String::new()));
+            let status = Some((Status::Active, None, String::new()));
             store::update_user(
                 db,
                 user.id,
                 UserPatch {
                     status,
-                    reset_failed_logins: true,
                     ..UserPatch::default()
                 },
                 now,
@@ -185,51 +224,30 @@ impl Identity {
         })
     }
 
-    async fn record_failed_login(&self, user: &UserRecord, now: DateTime<Utc>) -> Result<()> {
-        if user.status_at(now) != Status::Active {
-            return Ok(());
-        }
+    /// Audits a wrong password for `user`; the failure that starts slowing its source
+    /// tells the user someone is failing to sign in (at most once per failure window).
+    async fn record_failed_login(&self, user: &UserRecord, check: CountedCheck) -> Result<()> {
+        let now = self.now();
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        let window_start = now - to_chrono(self.config.failed_login_window);
-        let Some(failures) = store::record_failed_login(&tx, user.id, now, window_start).await?
-        else {
-            return Ok(());
-        };
-        let caller = Caller::default();
-        let counted = Changes::new().field("failed_logins", failures - 1, failures);
+        let source = check.source.to_string();
         self.audit_user(
             &tx,
-            &caller,
+            &Caller::default(),
             now,
             "identity.session.login_failed",
             user.id,
-            counted,
+            Changes::new()
+                .field("source", None::<String>, &source)
+                .field("failures", check.failures - 1, check.failures),
         )
         .await?;
-        if u32::try_from(failures).unwrap_or(0) >= self.config.max_failed_logins {
-            let until = now + to_chrono(self.config.lockout);
-            let status = (
-                Status::Locked,
-                Some(until),
-                "too many failed logins".to_owned(),
-            );
-            let patch = UserPatch {
-                status: Some(status),
-                reset_failed_logins: true,
-                ..UserPatch::default()
-            };
-            let locked = store::update_user(&tx, user.id, patch, now).await?;
-            store::revoke_sessions(&tx, user.id, None, now).await?;
-            let changes = Changes::new().field("status", "active", "locked").field(
-                "lock_expire_time",
-                None::<String>,
-                until,
-            );
-            self.audit_user(&tx, &caller, now, "identity.user.lock", user.id, changes)
-                .await?;
-            enqueue_lock_notice(&tx, now, &locked, Some(until), true).await?;
-            warn!(user_id = %user.id, failures, "user locked after repeated failed logins");
+        if self.starts_slowing(check) {
+            warn!(user_id = %user.id, %source, failures = check.failures, "sign-in attempts slowed");
+            let cutoff = now - to_chrono(self.config.login_throttle.failure_window);
+            if store::claim_failed_login_notice(&tx, user.id, now, cutoff).await? {
+                enqueue_failed_login_notice(&tx, now, user, &source).await?;
+            }
         }
         tx.commit().await?;
         Ok(())

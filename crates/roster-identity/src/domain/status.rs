@@ -68,7 +68,6 @@ impl Identity {
             user_id,
             UserPatch {
                 status: Some(target),
-                reset_failed_logins: true,
                 ..UserPatch::default()
             },
             now,
@@ -90,7 +89,7 @@ impl Identity {
         )
         .await?;
         if let StatusChange::Lock { until, .. } = &change {
-            enqueue_lock_notice(&tx, now, &after, *until, false).await?;
+            enqueue_lock_notice(&tx, now, &after, *until).await?;
         }
         let answer = after.to_proto(now);
         requests::finish(&tx, caller, Some(&answer)).await?;

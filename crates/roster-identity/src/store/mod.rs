@@ -9,7 +9,13 @@ use roster_proto::types::ErrorReason;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+mod login_attempts;
 pub(crate) mod records;
+
+pub(crate) use self::login_attempts::{
+    claim_failed_login_notice, count_login_attempt, forget_login_attempts,
+    forget_stale_login_attempts, lock_login_attempts, login_failure_totals,
+};
 
 use self::records::{ApiKeyRecord, Kind, Status, TokenOwner, UserRecord};
 use tracing::instrument;
@@ -17,7 +23,7 @@ use tracing::instrument;
 /// The columns a [`UserRecord`] is read from.
 const USER_COLUMNS: &str =
     "user_id, kind, email, display_name, phone, description, platform_role, status, locked_until,
-     password_hash, password_change_required, failed_logins, pending_email, invitation_id,
+     password_hash, password_change_required, pending_email, invitation_id,
      email_verified_at, created_at, updated_at, version, change_seq";
 
 fn user_from_row(row: &Row) -> Result<UserRecord> {
@@ -33,7 +39,6 @@ fn user_from_row(row: &Row) -> Result<UserRecord> {
         locked_until: row.column("locked_until")?,
         password_hash: row.column("password_hash")?,
         password_change_required: row.column("password_change_required")?,
-        failed_logins: row.column("failed_logins")?,
         pending_email: row.column("pending_email")?,
         invitation_id: row.column("invitation_id")?,
         email_verified_at: row.column("email_verified_at")?,
@@ -215,7 +220,6 @@ pub(crate) struct UserPatch {
     pub(crate) status: Option<(Status, Option<DateTime<Utc>>, String)>,
     pub(crate) password_hash: Option<String>,
     pub(crate) password_change_required: Option<bool>,
-    pub(crate) reset_failed_logins: bool,
     /// The email was proven at this time: recorded unless an earlier proof of the same
     /// email stands. With `email` set, it is the new email's proof (`None`: unproven).
     pub(crate) email_verified_at: Option<DateTime<Utc>>,
@@ -249,7 +253,6 @@ pub(crate) async fn update_user(
                 &lock_reason,
                 &patch.password_hash,
                 &patch.password_change_required,
-                &patch.reset_failed_logins,
                 &now,
                 &patch.email_verified_at,
             ],
@@ -257,24 +260,6 @@ pub(crate) async fn update_user(
         .await
         .map_err(unique_violation(patch.email.as_deref().unwrap_or_default()))?;
     user_from_row(&row)
-}
-
-/// Counts a failed login in the window starting at `window_start`; returns the count,
-/// or `None` when the user cannot log in anyway (locked or disabled).
-#[instrument(skip_all, name = "identity.store.record_failed_login")]
-pub(crate) async fn record_failed_login(
-    db: &impl GenericClient,
-    id: Uuid,
-    now: DateTime<Utc>,
-    window_start: DateTime<Utc>,
-) -> Result<Option<i32>> {
-    let row = db
-        .query_opt(
-            include_str!("record_failed_login.sql"),
-            &[&id, &now, &window_start],
-        )
-        .await?;
-    row.map(|row| row.column("failed_logins")).transpose()
 }
 
 /// Filters and order of `ListUsers`.

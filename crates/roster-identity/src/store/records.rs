@@ -26,7 +26,7 @@ impl Kind {
     }
 }
 
-/// Stored status (an expired automatic lock is still stored as `Locked`; see `domain::model::effective_status`).
+/// Stored status (a timed lock that ended is still stored as `Locked`; see `domain::model::effective_status`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub(crate) enum Status {
     Active,
@@ -66,7 +66,6 @@ pub(crate) struct UserRecord {
     pub(crate) locked_until: Option<DateTime<Utc>>,
     pub(crate) password_hash: Option<String>,
     pub(crate) password_change_required: bool,
-    pub(crate) failed_logins: i32,
     pub(crate) pending_email: Option<String>,
     /// Set on people created for an invitation (ProvisionInvitedUser).
     pub(crate) invitation_id: Option<uuid::Uuid>,
@@ -103,4 +102,19 @@ pub(crate) struct ApiKeyRecord {
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) expires_at: Option<DateTime<Utc>>,
     pub(crate) revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The failed password checks of one email from one source.
+#[derive(Debug)]
+pub(crate) struct LoginAttempts {
+    pub(crate) failures: i32,
+    pub(crate) last_attempt_at: DateTime<Utc>,
+}
+
+/// Failures remembered from one source and for one email, across the others.
+#[derive(Debug)]
+pub(crate) struct LoginFailureTotals {
+    pub(crate) source_failures: i64,
+    pub(crate) source_last_attempt_at: Option<DateTime<Utc>>,
+    pub(crate) account_failures: i64,
 }

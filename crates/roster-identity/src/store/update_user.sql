@@ -10,16 +10,14 @@ UPDATE users SET
     lock_reason               = CASE WHEN $7::text IS NULL THEN lock_reason ELSE $9 END,
     password_hash             = COALESCE($10, password_hash),
     password_change_required  = COALESCE($11, password_change_required),
-    failed_logins             = CASE WHEN $12 THEN 0 ELSE failed_logins END,
-    failed_login_window_start = CASE WHEN $12 THEN NULL ELSE failed_login_window_start END,
     -- A new email starts unproven unless its proof comes with it; the same email keeps
     -- its first proof.
-    email_verified_at         = CASE WHEN $4::text IS NOT NULL THEN $14
-                                     ELSE COALESCE(email_verified_at, $14) END,
-    updated_at                = $13,
+    email_verified_at         = CASE WHEN $4::text IS NOT NULL THEN $13
+                                     ELSE COALESCE(email_verified_at, $13) END,
+    updated_at                = $12,
     version                   = version + 1,
     change_seq                = nextval('user_change_seq')
 WHERE user_id = $1
 RETURNING user_id, kind, email, display_name, phone, description, platform_role, status, locked_until,
-          password_hash, password_change_required, failed_logins, pending_email, invitation_id,
+          password_hash, password_change_required, pending_email, invitation_id,
           email_verified_at, created_at, updated_at, version, change_seq

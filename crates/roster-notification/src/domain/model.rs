@@ -15,6 +15,7 @@ pub(crate) enum Template {
     PasswordReset,
     EmailChangeVerification,
     AccountLocked,
+    FailedSignIns,
     TemporaryPasswordSet,
     MemberRemoved,
     ImpersonationRequest,
@@ -22,11 +23,12 @@ pub(crate) enum Template {
 }
 
 impl Template {
-    pub(crate) const ALL: [Self; 8] = [
+    pub(crate) const ALL: [Self; 9] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailChangeVerification,
         Self::AccountLocked,
+        Self::FailedSignIns,
         Self::TemporaryPasswordSet,
         Self::MemberRemoved,
         Self::ImpersonationRequest,
@@ -40,6 +42,7 @@ impl Template {
             Self::PasswordReset => "password_reset",
             Self::EmailChangeVerification => "email_change_verification",
             Self::AccountLocked => "account_locked",
+            Self::FailedSignIns => "failed_sign_ins",
             Self::TemporaryPasswordSet => "temporary_password_set",
             Self::MemberRemoved => "member_removed",
             Self::ImpersonationRequest => "impersonation_request",

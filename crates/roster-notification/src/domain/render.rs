@@ -28,6 +28,7 @@ const TEMPLATES: &[(&str, &str)] = template_files!(
     "password_reset",
     "email_change_verification",
     "account_locked",
+    "failed_sign_ins",
     "temporary_password_set",
     "member_removed",
     "impersonation_request",
@@ -190,7 +191,16 @@ mod tests {
                 json!({
                     "display_name": "Joe",
                     "lock_expire_time": "2030-03-05T14:15:00Z",
-                    "automatic": true,
+                }),
+                None,
+            ),
+            (
+                Template::FailedSignIns,
+                // roster-identity, domain/mod.rs, enqueue_failed_login_notice.
+                json!({
+                    "display_name": "Joe",
+                    "source": "203.0.113.9",
+                    "attempt_time": "2030-03-05T14:15:00.5Z",
                 }),
                 None,
             ),
@@ -363,6 +373,11 @@ mod tests {
                 json!({ "lock_expire_time": null }),
                 false,
             ),
+            (
+                Template::FailedSignIns,
+                json!({ "source": "203.0.113.9", "attempt_time": "2030-03-05T14:15:00Z" }),
+                false,
+            ),
             (Template::TemporaryPasswordSet, json!({}), false),
             (
                 Template::MemberRemoved,
@@ -418,7 +433,7 @@ mod tests {
         let rendered = renderer()
             .render(
                 Template::AccountLocked,
-                &json!({ "display_name": "Joe", "lock_expire_time": null, "automatic": false }),
+                &json!({ "display_name": "Joe", "lock_expire_time": null }),
                 None,
             )
             .expect("renders");

@@ -8,6 +8,7 @@ mod passwords;
 mod reset_policy;
 mod retries;
 mod status;
+mod throttling;
 mod users;
 mod verified;
 

@@ -310,8 +310,9 @@ async fn of_sixteen_concurrent_resets_with_one_token_exactly_one_succeeds() {
 #[tokio::test]
 async fn a_login_storm_is_shed_instead_of_exhausting_memory() {
     let env = TestEnv::start_with(|options| {
-        options.identity.password_hash_concurrency = 1;
-        options.identity.password_hash_wait = Duration::from_millis(1);
+        // One hashing thread and two places in its queue: the rest is shed at once.
+        options.identity.password_hash_threads = 1;
+        options.identity.password_hash_queue = 2;
     })
     .await;
     env.create_user("joe@example.com", PASSWORD).await;
