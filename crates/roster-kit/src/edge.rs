@@ -210,6 +210,21 @@ impl Edge {
             .unwrap_or(UNDECLARED)
     }
 
+    /// Decodes a request message of type `input` as tonic will (see [`crate::wire`]) and
+    /// checks it against its fields' bounds.
+    pub fn decode_message(
+        &self,
+        input: &MessageDescriptor,
+        bytes: &[u8],
+    ) -> Result<DynamicMessage, Error> {
+        let message = DynamicMessage::decode(input.clone(), bytes)
+            .ok()
+            .filter(|_| crate::wire::maps_are_length_delimited(input, bytes))
+            .ok_or_else(|| Error::invalid("", "the request is not a valid protobuf message"))?;
+        self.check_message(&message)?;
+        Ok(message)
+    }
+
     /// Checks one request message against its fields' bounds.
     pub fn check_message(&self, message: &DynamicMessage) -> Result<(), Error> {
         let mut violations = Violations::new();
@@ -292,13 +307,7 @@ impl Edge {
             Err(error) => return Err(Status::cancelled(format!("reading the request: {error}"))),
         };
         let message = self.unframe(bytes.clone())?;
-        let message = DynamicMessage::decode(input.clone(), message).map_err(|_| {
-            Status::from(Error::invalid(
-                "",
-                "the request is not a valid protobuf message",
-            ))
-        })?;
-        self.check_message(&message).map_err(Status::from)?;
+        self.decode_message(input, &message).map_err(Status::from)?;
         Ok(http::Request::from_parts(
             parts,
             Body::new(http_body_util::Full::new(bytes)),

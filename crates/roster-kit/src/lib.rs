@@ -26,6 +26,7 @@ pub mod server;
 pub mod sql;
 pub mod telemetry;
 pub mod token;
+pub mod wire;
 pub mod worker;
 
 pub use error::{Error, Result};

@@ -17,6 +17,10 @@ use roster_kit::db::Migration;
 
 pub use api::NotificationApi;
 pub use domain::Notifications;
+// The renderer on its own, for the template fuzz target (`fuzz/`).
+pub use domain::model::Template;
+pub use domain::render::Renderer;
+pub use store::records::Rendered;
 
 /// The Postgres schema the notification service owns.
 pub const SCHEMA: &str = "notification";

@@ -3,7 +3,7 @@
 //! delivery worker that renders, sends and retries.
 mod delivery;
 pub(crate) mod model;
-mod render;
+pub(crate) mod render;
 mod transport;
 
 use chrono::{DateTime, Utc};

@@ -10,7 +10,7 @@ pub(crate) use crate::store::records::{
 
 /// The emails Roster sends; each has a subject, text and HTML template under `templates/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Template {
+pub enum Template {
     Invitation,
     PasswordReset,
     EmailChangeVerification,
@@ -23,7 +23,8 @@ pub(crate) enum Template {
 }
 
 impl Template {
-    pub(crate) const ALL: [Self; 9] = [
+    /// Every template.
+    pub const ALL: [Self; 9] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailChangeVerification,
@@ -36,7 +37,7 @@ impl Template {
     ];
 
     /// The name senders use, and the stem of its template files.
-    pub(crate) fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Self::Invitation => "invitation",
             Self::PasswordReset => "password_reset",

@@ -41,9 +41,10 @@ const LAYOUTS: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../templates/layout.html")),
 ];
 
-/// Renders messages; built once, shared by the delivery tasks.
+/// Renders messages; built once, shared by the delivery tasks (and public for the
+/// template fuzz target).
 #[derive(Debug)]
-pub(crate) struct Renderer {
+pub struct Renderer {
     environment: Environment<'static>,
     product_name: String,
     public_url: String,
@@ -51,7 +52,7 @@ pub(crate) struct Renderer {
 
 impl Renderer {
     /// Parses every template; `product_name` and `public_url` are given to all of them.
-    pub(crate) fn new(product_name: &str, public_url: &str) -> Result<Self> {
+    pub fn new(product_name: &str, public_url: &str) -> Result<Self> {
         let mut environment = Environment::new();
         environment.set_undefined_behavior(UndefinedBehavior::Strict);
         environment.set_auto_escape_callback(|name| {
@@ -92,7 +93,7 @@ impl Renderer {
 
     /// Renders `template` with `variables` and `secrets` (JSON objects; secrets win a
     /// clash), plus `product_name` and `public_url`, which win over both.
-    pub(crate) fn render(
+    pub fn render(
         &self,
         template: Template,
         variables: &Value,

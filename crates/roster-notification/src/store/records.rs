@@ -31,10 +31,13 @@ impl State {
 
 /// A message as the recipient sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Rendered {
-    pub(crate) subject: String,
-    pub(crate) text: String,
-    pub(crate) html: String,
+pub struct Rendered {
+    /// The subject, on one line.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body.
+    pub html: String,
 }
 
 /// A message to store, checked.

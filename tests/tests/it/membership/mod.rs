@@ -9,6 +9,7 @@ mod fields;
 mod invitees;
 mod listing;
 mod members;
+mod properties;
 mod removal;
 mod roles;
 mod workspaces;
