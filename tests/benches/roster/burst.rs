@@ -9,7 +9,6 @@
 //! tests do. The server runs with the production pool, admission and identity settings.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use roster_proto::invitation as pb;

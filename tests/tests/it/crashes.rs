@@ -29,6 +29,8 @@ fn spawn(env: &TestEnv, port: u16, smtp_url: Option<&str>) -> Reaped {
     Reaped(
         command
             .env("ROSTER_ADMISSION_QUEUE", "1000")
+            .env("ROSTER_PASSWORD_HASH_QUEUE", "1000")
+            .env("ROSTER_PASSWORD_HASH_WAIT", "60s")
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .spawn()
             .expect("roster serve"),

@@ -51,9 +51,11 @@ async fn sigterm_lets_the_calls_in_flight_finish_and_refuses_new_ones() {
             )
             // Every call of the test served at once: this is about shutdown, not shedding.
             .env("ROSTER_ADMISSION_CONCURRENCY", "1000")
-            .env("ROSTER_PASSWORD_HASH_WAIT", "60s")
+            .env("ROSTER_PASSWORD_HASH_THREADS", "2")
+            .env("ROSTER_PASSWORD_HASH_QUEUE", "1000")
+            .env("ROSTER_PASSWORD_HASH_WAIT", "120s")
             .env("ROSTER_DB_POOL_SIZE", "16")
-            .env("ROSTER_REQUEST_TIMEOUT", "60s")
+            .env("ROSTER_REQUEST_TIMEOUT", "120s")
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .spawn()
             .expect("roster serve"),

@@ -205,9 +205,6 @@ async fn twenty_concurrent_uses_of_one_link_make_one_acceptance_answered_consist
             // should be shed for load on a busy machine.
             options.identity.password_hash_wait = Duration::from_secs(60);
             options.pool.timeout = Duration::from_secs(60);
-            // The losers' passwords count as failed logins; a lockout would end the
-            // winner's sessions, and brute force is not what this test is about.
-            options.identity.max_failed_logins = 100;
         })
         .await,
     );
