@@ -64,14 +64,24 @@ impl Identity {
         } else {
             rules.free_failures
         };
-        let email_allowed_at =
-            attempts.last_attempt_at + to_chrono(wait_after(rules, failures.into(), free));
+        // A wait runs from the last attempt; none at all while failures are free, however
+        // recent the last attempt (a concurrent check may have committed a later `now`).
+        let allowed_after = |last: DateTime<Utc>, wait: Duration| {
+            if wait.is_zero() {
+                now
+            } else {
+                last + to_chrono(wait)
+            }
+        };
+        let email_allowed_at = allowed_after(
+            attempts.last_attempt_at,
+            wait_after(rules, failures.into(), free),
+        );
         let source_allowed_at = totals.source_last_attempt_at.map_or(now, |last| {
-            last + to_chrono(wait_after(
-                rules,
-                totals.source_failures,
-                rules.source_free_failures,
-            ))
+            allowed_after(
+                last,
+                wait_after(rules, totals.source_failures, rules.source_free_failures),
+            )
         });
         let allowed_at = email_allowed_at.max(source_allowed_at);
         if allowed_at > now {
