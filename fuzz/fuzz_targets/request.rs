@@ -84,7 +84,7 @@ methods! {
         ListCustomFieldsRequest, SetCustomFieldValuesRequest, CheckUserAdministrationRequest,
         CheckSelfServicePasswordResetRequest, CheckInviteesRequest, CheckAssetAccessRequest,
         CreateCustodianRequest, ListCustodiansRequest, UpdateCustodianRequest,
-        DeleteCustodianRequest, ListAuditEventsRequest,
+        DeleteCustodianRequest, HoldSeatsRequest, ReleaseSeatsRequest, ListAuditEventsRequest,
     }
     "roster.notification.v1.NotificationService" => notification {
         EnqueueRequest, GetNotificationRequest, ListNotificationsRequest,
