@@ -1,6 +1,6 @@
 //! What every process offers: health, reflection, migrations, a pool that recovers.
 use roster_proto::identity as pb;
-use roster_tests::{TestEnv, as_user};
+use roster_tests::{TestEnv, as_user, reason};
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::{HealthCheckRequest, health_client::HealthClient};
 
@@ -193,28 +193,38 @@ async fn a_request_past_the_timeout_is_cut_off() {
 }
 
 #[tokio::test]
-async fn the_concurrency_limit_queues_requests_beyond_it() {
+async fn calls_beyond_the_concurrency_limit_are_refused_at_once_with_a_retry_hint() {
     let floor = std::time::Duration::from_millis(300);
     let env = TestEnv::start_with(|options| {
         options.server.max_concurrent_requests = 1;
         options.identity.reset_response_floor = floor;
     })
     .await;
-    let started = std::time::Instant::now();
     let calls = (0..3).map(|_| {
         let mut client = env.identity();
         async move {
-            client
+            let started = std::time::Instant::now();
+            let outcome = client
                 .request_password_reset(pb::RequestPasswordResetRequest {
                     email: "joe@example.com".into(),
                     ..Default::default()
                 })
-                .await
+                .await;
+            (outcome, started.elapsed())
         }
     });
-    for outcome in futures::future::join_all(calls).await {
-        outcome.unwrap();
+    let outcomes = futures::future::join_all(calls).await;
+    // One is served (taking the floor); the others are shed without waiting for it.
+    let served = outcomes
+        .iter()
+        .filter(|(outcome, _)| outcome.is_ok())
+        .count();
+    assert_eq!(served, 1, "{outcomes:?}");
+    for (outcome, took) in &outcomes {
+        if let Err(status) = outcome {
+            assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
+            assert_eq!(reason(status), "OVERLOADED");
+            assert!(*took < floor, "shed after {took:?}");
+        }
     }
-    // One at a time: three calls that each take the floor take three floors.
-    assert!(started.elapsed() >= floor * 3, "{:?}", started.elapsed());
 }
