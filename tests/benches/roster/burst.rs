@@ -100,7 +100,9 @@ pub(crate) async fn bench() -> Vec<String> {
         options.server.admission_queue = server.admission_queue;
     })
     .await;
-    let company = env.create_company("Burst", SEATS).await;
+    // Invited while the workspace has room for all (pending invitations hold seats), then
+    // narrowed to SEATS: more people accept than can join.
+    let company = env.create_company("Burst", 0).await;
     let emails: Vec<String> = (0..PEOPLE)
         .map(|i| format!("burst{i:03}@bench.test"))
         .collect();
@@ -120,6 +122,21 @@ pub(crate) async fn bench() -> Vec<String> {
         let invitation = result.invitation.as_ref().expect("invited");
         tokens.push(env.invitation_token(&invitation.invitation_id).await);
     }
+    let narrowed = roster_proto::membership::UpdateWorkspaceRequest {
+        workspace: Some(roster_proto::membership::Workspace {
+            workspace_id: company.workspace_id().to_owned(),
+            seat_limit: SEATS,
+            ..Default::default()
+        }),
+        update_mask: Some(prost_types::FieldMask {
+            paths: vec!["seat_limit".to_owned()],
+        }),
+        request_id: roster_tests::membership::request_id(),
+    };
+    env.membership()
+        .update_workspace(as_user(&env.operator_token, narrowed))
+        .await
+        .expect("narrow the seat limit");
     let channels = load::connections(env.address, CONNECTIONS).await;
 
     let baseline = {
