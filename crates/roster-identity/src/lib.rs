@@ -151,7 +151,7 @@ pub struct IdentityConfig {
 
 impl Default for IdentityConfig {
     fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        let cores = roster_kit::config::cores();
         Self {
             session_ttl: Duration::from_secs(12 * 3600),
             login_throttle: LoginThrottleConfig::default(),
