@@ -10,6 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "roster/type/v1/audit.proto",
         "roster/custodian/v1/custodian_service.proto",
         "roster/identity/v1/user.proto",
+        "roster/identity/v1/impersonation.proto",
         "roster/identity/v1/identity_service.proto",
         "roster/membership/v1/membership.proto",
         "roster/membership/v1/membership_service.proto",

@@ -63,6 +63,10 @@ methods! {
         UnlockUserRequest, ChangePasswordRequest, RequestPasswordResetRequest,
         ResetPasswordRequest, SetTemporaryPasswordRequest, ListAuditEventsRequest,
         ListUserChangesRequest, ProvisionInvitedUserRequest, VerifyInvitedEmailRequest,
+        RequestImpersonationRequest, ListImpersonationGrantsRequest,
+        ApproveImpersonationRequest, DenyImpersonationRequest, RevokeImpersonationRequest,
+        StartImpersonationRequest, EndImpersonationRequest, ListImpersonationSessionsRequest,
+        SetAutomaticImpersonationRequest,
     }
     "roster.invitation.v1.InvitationService" => invitation {
         InviteUsersRequest, GetInvitationRequest, ListInvitationsRequest,

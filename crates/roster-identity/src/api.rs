@@ -3,7 +3,7 @@ use std::sync::Arc;
 
 use roster_kit::auth::{Caller, ServiceToken, bearer_token, parse_id};
 use roster_kit::clock::from_timestamp;
-use roster_kit::input::{ids, required};
+use roster_kit::input::{ids, optional_id, required};
 use roster_kit::paging::parse_order_by;
 use roster_kit::{Error, Result};
 use roster_proto::identity as pb;
@@ -11,7 +11,10 @@ use roster_proto::identity::identity_service_server::{IdentityService, IdentityS
 use tonic::{Request, Response, Status};
 
 use crate::domain::model::{Kind, Status as UserStatus};
-use crate::domain::{Identity, StatusChange, UserOrder, UserQuery, password_change_required};
+use crate::domain::{
+    Identity, StatusChange, UserOrder, UserQuery, impersonation_forbidden, password_change_required,
+};
+use crate::store::{GrantQuery, ImpersonationQuery};
 
 /// Identity's gRPC service.
 #[derive(Debug, Clone)]
@@ -66,6 +69,40 @@ impl IdentityApi {
         })
     }
 
+    /// The caller of an RPC only a person acting as themself may make: under an
+    /// impersonation, the subject's credentials, email, API keys, sessions and consent are
+    /// not the impersonator's to touch, and impersonations do not nest.
+    async fn personal_caller<T>(
+        &self,
+        request: &Request<T>,
+        request_id: &str,
+        restricted: Restricted,
+    ) -> Result<Caller> {
+        let caller = self.caller(request, request_id, restricted).await?;
+        if caller.impersonator_id().is_some() {
+            return Err(impersonation_forbidden(
+                "not while impersonating: end the impersonation and act as yourself",
+            ));
+        }
+        Ok(caller)
+    }
+
+    async fn answer_impersonation<T>(
+        &self,
+        request: &Request<T>,
+        grant_id: &str,
+        request_id: &str,
+        approve: bool,
+    ) -> Result<pb::ImpersonationGrant> {
+        let caller = self
+            .personal_caller(request, request_id, Restricted::Refused)
+            .await?;
+        let grant_id = parse_id("grant_id", grant_id)?;
+        self.identity
+            .answer_impersonation(&caller, grant_id, approve)
+            .await
+    }
+
     async fn set_status(
         &self,
         request: Request<impl StatusRequest>,
@@ -81,6 +118,22 @@ impl IdentityApi {
         let user_id = parse_id("user_id", request.get_ref().user_id())?;
         self.identity.set_status(&caller, user_id, change).await
     }
+}
+
+/// How long an impersonation grant is asked for: whole seconds (the window is checked
+/// against the user's accounts).
+fn grant_duration(duration: Option<&prost_types::Duration>) -> Result<std::time::Duration> {
+    let seconds = duration.map_or(0, |d| d.seconds);
+    u64::try_from(seconds)
+        .ok()
+        .filter(|s| *s > 0)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(|| {
+            Error::invalid(
+                "duration",
+                "required: how long the grant lasts once approved",
+            )
+        })
 }
 
 /// The fields every status-change request has.
@@ -252,7 +305,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ChangeEmailRequest>,
     ) -> Answer<pb::ChangeEmailResponse> {
         let caller = self
-            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .personal_caller(&request, &request.get_ref().request_id, Restricted::Refused)
             .await?;
         let user_id = parse_id("user_id", &request.get_ref().user_id)?;
         let user = self
@@ -298,7 +351,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::CreateApiKeyRequest>,
     ) -> Answer<pb::CreateApiKeyResponse> {
         let caller = self
-            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .personal_caller(&request, &request.get_ref().request_id, Restricted::Refused)
             .await?;
         let message = request.get_ref();
         let user_id = parse_id("user_id", &message.user_id)?;
@@ -318,7 +371,9 @@ impl IdentityService for IdentityApi {
         &self,
         request: Request<pb::ListApiKeysRequest>,
     ) -> Answer<pb::ListApiKeysResponse> {
-        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let caller = self
+            .personal_caller(&request, "", Restricted::Refused)
+            .await?;
         let message = request.get_ref();
         let user_id = parse_id("user_id", &message.user_id)?;
         let page = self.identity.list_api_keys(
@@ -336,7 +391,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::RevokeApiKeyRequest>,
     ) -> Answer<pb::RevokeApiKeyResponse> {
         let caller = self
-            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .personal_caller(&request, &request.get_ref().request_id, Restricted::Refused)
             .await?;
         let api_key_id = parse_id("api_key_id", &request.get_ref().api_key_id)?;
         let api_key = self.identity.revoke_api_key(&caller, api_key_id).await?;
@@ -396,7 +451,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::RevokeSessionsRequest>,
     ) -> Answer<pb::RevokeSessionsResponse> {
         let caller = self
-            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .personal_caller(&request, &request.get_ref().request_id, Restricted::Refused)
             .await?;
         let user_id = parse_id("user_id", &request.get_ref().user_id)?;
         Ok(Response::new(
@@ -451,7 +506,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::ChangePasswordRequest>,
     ) -> Answer<pb::ChangePasswordResponse> {
         let caller = self
-            .caller(&request, &request.get_ref().request_id, Restricted::Allowed)
+            .personal_caller(&request, &request.get_ref().request_id, Restricted::Allowed)
             .await?;
         let message = request.get_ref();
         let user_id = parse_id("user_id", &message.user_id)?;
@@ -556,5 +611,154 @@ impl IdentityService for IdentityApi {
         Ok(Response::new(pb::VerifyInvitedEmailResponse {
             user: Some(user),
         }))
+    }
+
+    async fn request_impersonation(
+        &self,
+        request: Request<pb::RequestImpersonationRequest>,
+    ) -> Answer<pb::RequestImpersonationResponse> {
+        let message = request.get_ref();
+        let caller = self
+            .personal_caller(&request, &message.request_id, Restricted::Refused)
+            .await?;
+        let user_id = parse_id("user_id", &message.user_id)?;
+        let reason = required("reason", message.reason.trim())?;
+        let duration = grant_duration(message.duration.as_ref())?;
+        let grant = self
+            .identity
+            .request_impersonation(&caller, user_id, reason, duration)
+            .await?;
+        Ok(Response::new(pb::RequestImpersonationResponse {
+            grant: Some(grant),
+        }))
+    }
+
+    async fn list_impersonation_grants(
+        &self,
+        request: Request<pb::ListImpersonationGrantsRequest>,
+    ) -> Answer<pb::ListImpersonationGrantsResponse> {
+        let caller = self
+            .personal_caller(&request, "", Restricted::Refused)
+            .await?;
+        let message = request.get_ref();
+        let query = GrantQuery {
+            user_id: optional_id("user_id", &message.user_id)?,
+            requester_id: optional_id("requester_user_id", &message.requester_user_id)?,
+            open_only: message.open_only,
+        };
+        let page = self.identity.list_impersonation_grants(
+            &caller,
+            query,
+            message.page_size,
+            &message.page_token,
+        );
+        Ok(Response::new(page.await?))
+    }
+
+    async fn approve_impersonation(
+        &self,
+        request: Request<pb::ApproveImpersonationRequest>,
+    ) -> Answer<pb::ApproveImpersonationResponse> {
+        let message = request.get_ref();
+        let grant = self
+            .answer_impersonation(&request, &message.grant_id, &message.request_id, true)
+            .await?;
+        Ok(Response::new(pb::ApproveImpersonationResponse {
+            grant: Some(grant),
+        }))
+    }
+
+    async fn deny_impersonation(
+        &self,
+        request: Request<pb::DenyImpersonationRequest>,
+    ) -> Answer<pb::DenyImpersonationResponse> {
+        let message = request.get_ref();
+        let grant = self
+            .answer_impersonation(&request, &message.grant_id, &message.request_id, false)
+            .await?;
+        Ok(Response::new(pb::DenyImpersonationResponse {
+            grant: Some(grant),
+        }))
+    }
+
+    async fn revoke_impersonation(
+        &self,
+        request: Request<pb::RevokeImpersonationRequest>,
+    ) -> Answer<pb::RevokeImpersonationResponse> {
+        let message = request.get_ref();
+        let caller = self
+            .personal_caller(&request, &message.request_id, Restricted::Refused)
+            .await?;
+        let grant_id = parse_id("grant_id", &message.grant_id)?;
+        let grant = self
+            .identity
+            .revoke_impersonation(&caller, grant_id)
+            .await?;
+        Ok(Response::new(pb::RevokeImpersonationResponse {
+            grant: Some(grant),
+        }))
+    }
+
+    async fn start_impersonation(
+        &self,
+        request: Request<pb::StartImpersonationRequest>,
+    ) -> Answer<pb::StartImpersonationResponse> {
+        let message = request.get_ref();
+        let caller = self
+            .personal_caller(&request, &message.request_id, Restricted::Refused)
+            .await?;
+        let grant_id = parse_id("grant_id", &message.grant_id)?;
+        Ok(Response::new(
+            self.identity.start_impersonation(&caller, grant_id).await?,
+        ))
+    }
+
+    async fn end_impersonation(
+        &self,
+        request: Request<pb::EndImpersonationRequest>,
+    ) -> Answer<pb::EndImpersonationResponse> {
+        let caller = self
+            .caller(&request, &request.get_ref().request_id, Restricted::Refused)
+            .await?;
+        self.identity.end_impersonation(&caller).await?;
+        Ok(Response::new(pb::EndImpersonationResponse {}))
+    }
+
+    async fn list_impersonation_sessions(
+        &self,
+        request: Request<pb::ListImpersonationSessionsRequest>,
+    ) -> Answer<pb::ListImpersonationSessionsResponse> {
+        let caller = self
+            .personal_caller(&request, "", Restricted::Refused)
+            .await?;
+        let message = request.get_ref();
+        let query = ImpersonationQuery {
+            user_id: optional_id("user_id", &message.user_id)?,
+            impersonator_id: optional_id("impersonator_user_id", &message.impersonator_user_id)?,
+            active_only: message.active_only,
+        };
+        let page = self.identity.list_impersonation_sessions(
+            &caller,
+            query,
+            message.page_size,
+            &message.page_token,
+        );
+        Ok(Response::new(page.await?))
+    }
+
+    async fn set_automatic_impersonation(
+        &self,
+        request: Request<pb::SetAutomaticImpersonationRequest>,
+    ) -> Answer<pb::SetAutomaticImpersonationResponse> {
+        let message = request.get_ref();
+        let caller = self
+            .personal_caller(&request, &message.request_id, Restricted::Refused)
+            .await?;
+        let user_id = parse_id("user_id", &message.user_id)?;
+        Ok(Response::new(
+            self.identity
+                .set_automatic_impersonation(&caller, user_id, message.allowed)
+                .await?,
+        ))
     }
 }

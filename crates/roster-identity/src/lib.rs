@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "login_throttling",
         sql: include_str!("../migrations/0007_login_throttling.sql"),
     },
+    Migration {
+        version: 8,
+        name: "impersonation",
+        sql: include_str!("../migrations/0008_impersonation.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.
@@ -128,6 +133,9 @@ impl LoginThrottleConfig {
 pub struct IdentityConfig {
     /// Session lifetime (`ROSTER_SESSION_TTL`, default 12h).
     pub session_ttl: Duration,
+    /// Impersonation session lifetime, never past its grant
+    /// (`ROSTER_IMPERSONATION_SESSION_TTL`, default 1h).
+    pub impersonation_session_ttl: Duration,
     /// How failed logins slow down the next ones.
     pub login_throttle: LoginThrottleConfig,
     /// Proxies whose `x-forwarded-for` names a login's source (`ROSTER_TRUSTED_PROXIES`,
@@ -154,6 +162,7 @@ impl Default for IdentityConfig {
         let cores = roster_kit::config::cores();
         Self {
             session_ttl: Duration::from_secs(12 * 3600),
+            impersonation_session_ttl: Duration::from_secs(3600),
             login_throttle: LoginThrottleConfig::default(),
             trusted_proxies: TrustedProxies::default(),
             password_hash_threads: cores.saturating_sub(1).max(1),
@@ -172,6 +181,10 @@ impl IdentityConfig {
         let defaults = Self::default();
         Ok(Self {
             session_ttl: duration_or("ROSTER_SESSION_TTL", defaults.session_ttl)?,
+            impersonation_session_ttl: duration_or(
+                "ROSTER_IMPERSONATION_SESSION_TTL",
+                defaults.impersonation_session_ttl,
+            )?,
             login_throttle: LoginThrottleConfig::from_env()?,
             trusted_proxies: var_or("ROSTER_TRUSTED_PROXIES", defaults.trusted_proxies)?,
             password_hash_threads: var_or(

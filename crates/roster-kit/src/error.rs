@@ -157,10 +157,12 @@ pub fn code_of(reason: ErrorReason) -> Code {
     use ErrorReason as R;
     match reason {
         R::Unspecified => Code::Unknown,
-        R::Unauthenticated | R::InvalidCredentials => Code::Unauthenticated,
-        R::PermissionDenied | R::UserDisabled | R::UserLocked | R::EmailMismatch => {
-            Code::PermissionDenied
-        }
+        R::Unauthenticated | R::InvalidCredentials | R::ImpersonationEnded => Code::Unauthenticated,
+        R::PermissionDenied
+        | R::UserDisabled
+        | R::UserLocked
+        | R::EmailMismatch
+        | R::ImpersonationForbidden => Code::PermissionDenied,
         R::NotFound | R::TokenInvalid => Code::NotFound,
         R::WeakPassword | R::InvalidEmail => Code::InvalidArgument,
         R::EmailTaken

@@ -880,12 +880,16 @@ impl MembershipService for MembershipApi {
         let message = request.get_ref();
         let administrator_id = parse_id("administrator_user_id", &message.administrator_user_id)?;
         let user_id = parse_id("user_id", &message.user_id)?;
-        let allowed = self
+        let administration = self
             .membership
             .check_user_administration(&caller, administrator_id, user_id)
             .await?;
         Ok(Response::new(pb::CheckUserAdministrationResponse {
-            allowed,
+            allowed: administration.allowed,
+            impersonation_window: Some(prost_types::Duration {
+                seconds: administration.impersonation_window_secs,
+                nanos: 0,
+            }),
         }))
     }
 

@@ -1,6 +1,8 @@
 //! What identity asks membership about a user's accounts: who may act on the user
 //! platform-wide (operators, and account administrators of every account of the user),
 //! and whether the user may reset their own password by email.
+use std::time::Duration;
+
 use roster_kit::remote::{Intercepted, Outgoing, answer};
 use roster_proto::membership as membership_pb;
 use roster_proto::membership::membership_service_client::MembershipServiceClient;
@@ -11,6 +13,18 @@ use uuid::Uuid;
 
 use super::Identity;
 use tracing::instrument;
+
+/// The longest an impersonation grant may last for someone in no account (DESIGN §3).
+pub(super) const DEFAULT_IMPERSONATION_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+
+/// How an account administrator stands towards a user's accounts.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UserAdministration {
+    /// They administer every account of the user (who is in at least one).
+    pub(super) allowed: bool,
+    /// The shortest impersonation window of the user's accounts.
+    pub(super) impersonation_window: Duration,
+}
 
 /// Asks membership about a user's accounts: whether an account administrator may act on
 /// the user, and whether their accounts allow self-service password reset.
@@ -34,7 +48,12 @@ impl AdministrationCheck {
         }
     }
 
-    async fn allows(&self, administrator_id: Uuid, user_id: Uuid) -> Result<bool> {
+    /// How `administrator_id` stands towards the accounts of `user_id`.
+    pub(super) async fn standing(
+        &self,
+        administrator_id: Uuid,
+        user_id: Uuid,
+    ) -> Result<UserAdministration> {
         let request = membership_pb::CheckUserAdministrationRequest {
             administrator_user_id: administrator_id.to_string(),
             user_id: user_id.to_string(),
@@ -44,7 +63,14 @@ impl AdministrationCheck {
             self.membership.clone().check_user_administration(request),
         )
         .await?;
-        Ok(check.allowed)
+        let window = check
+            .impersonation_window
+            .and_then(|w| Duration::try_from(w).ok())
+            .unwrap_or(DEFAULT_IMPERSONATION_WINDOW);
+        Ok(UserAdministration {
+            allowed: check.allowed,
+            impersonation_window: window,
+        })
     }
 
     /// Whether `user_id` may get a password reset link: in no account, or in at least one
@@ -79,7 +105,7 @@ impl Identity {
         }
         let allowed = match &self.administration {
             Some(check) if !principal.is_roster_service => {
-                check.allows(principal.user_id, user_id).await?
+                check.standing(principal.user_id, user_id).await?.allowed
             }
             _ => false,
         };

@@ -6,6 +6,7 @@ mod bootstrap;
 mod email;
 mod feed;
 pub(crate) mod hashing;
+mod impersonation;
 mod invited;
 pub(crate) mod model;
 mod passwords;
@@ -15,6 +16,7 @@ mod throttle;
 mod users;
 
 pub use administration::AdministrationCheck;
+pub(crate) use impersonation::impersonation_forbidden;
 pub(crate) use status::StatusChange;
 
 use chrono::{DateTime, Utc};

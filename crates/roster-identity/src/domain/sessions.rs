@@ -43,9 +43,13 @@ impl Identity {
             Some(API_KEY_PREFIX) => store::api_key_owner(&db, &hash, now).await?,
             _ => None,
         };
+        drop(db);
         let owner = owner
             .ok_or_else(|| Error::unauthenticated("the token is unknown, expired or revoked"))?;
         check_can_authenticate(owner.status, owner.locked_until, now)?;
+        if let Some(facts) = &owner.impersonation {
+            self.check_impersonation(&owner, facts, now).await?;
+        }
         Ok(Authenticated {
             principal: Principal {
                 user_id: owner.user_id,

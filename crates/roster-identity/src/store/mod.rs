@@ -9,15 +9,23 @@ use roster_proto::types::ErrorReason;
 use tokio_postgres::Row;
 use uuid::Uuid;
 
+mod impersonation;
 mod login_attempts;
 pub(crate) mod records;
 
+pub(crate) use self::impersonation::{
+    GrantQuery, ImpersonationQuery, NewGrant, decide_grant, get_grant, grant_pending,
+    has_automatic_impersonation, insert_grant, insert_impersonation_session, list_grants,
+    list_impersonation_sessions, revoke_grant, set_automatic_impersonation,
+};
 pub(crate) use self::login_attempts::{
     claim_failed_login_notice, count_login_attempt, forget_login_attempts,
     forget_stale_login_attempts, lock_login_attempts, login_failure_totals,
 };
 
-use self::records::{ApiKeyRecord, Kind, Status, TokenOwner, UserRecord};
+use self::records::{
+    ApiKeyRecord, GrantState, ImpersonationFacts, Kind, Status, TokenOwner, UserRecord,
+};
 use tracing::instrument;
 
 /// The columns a [`UserRecord`] is read from.
@@ -391,7 +399,29 @@ fn owner_from_row(row: &Row, session: bool) -> Result<TokenOwner> {
             None
         },
         password_change_only: session && row.column::<bool>("password_change_only")?,
+        impersonation: if session {
+            impersonation_from_row(row)?
+        } else {
+            None
+        },
     })
+}
+
+fn impersonation_from_row(row: &Row) -> Result<Option<ImpersonationFacts>> {
+    let Some(grant_id) = row.column("impersonation_grant_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(ImpersonationFacts {
+        grant_id,
+        grant_state: GrantState::from_db(row.column("grant_state")?),
+        grant_expires_at: row.column("grant_expires_at")?,
+        grant_automatic: row.column("grant_automatic")?,
+        impersonator_id: row.column("impersonator_user_id")?,
+        impersonator_is_operator: row.column::<&str>("impersonator_platform_role")? == "operator",
+        impersonator_status: Status::from_db(row.column("impersonator_status")?),
+        impersonator_locked_until: row.column("impersonator_locked_until")?,
+        impersonator_has_automatic: row.column("impersonator_has_automatic")?,
+    }))
 }
 
 /// Resolves a live session by token hash.

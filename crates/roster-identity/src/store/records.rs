@@ -90,6 +90,81 @@ pub(crate) struct TokenOwner {
     pub(crate) api_key_id: Option<Uuid>,
     pub(crate) impersonator_id: Option<Uuid>,
     pub(crate) password_change_only: bool,
+    /// Set for an impersonation session.
+    pub(crate) impersonation: Option<ImpersonationFacts>,
+}
+
+/// What decides, at each call, whether an impersonation session may still act.
+#[derive(Debug)]
+pub(crate) struct ImpersonationFacts {
+    pub(crate) grant_id: Uuid,
+    pub(crate) grant_state: GrantState,
+    pub(crate) grant_expires_at: Option<DateTime<Utc>>,
+    pub(crate) grant_automatic: bool,
+    pub(crate) impersonator_id: Uuid,
+    pub(crate) impersonator_is_operator: bool,
+    pub(crate) impersonator_status: Status,
+    pub(crate) impersonator_locked_until: Option<DateTime<Utc>>,
+    pub(crate) impersonator_has_automatic: bool,
+}
+
+/// Stored state of an impersonation grant (lapsing and expiring are read off the clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GrantState {
+    Pending,
+    Approved,
+    Denied,
+    Revoked,
+}
+
+impl GrantState {
+    pub(crate) fn as_db(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Approved => "approved",
+            Self::Denied => "denied",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub(crate) fn from_db(value: &str) -> Self {
+        match value {
+            "approved" => Self::Approved,
+            "denied" => Self::Denied,
+            "revoked" => Self::Revoked,
+            _ => Self::Pending,
+        }
+    }
+}
+
+/// A row of `impersonation_grants`.
+#[derive(Debug, Clone)]
+pub(crate) struct GrantRecord {
+    pub(crate) id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) requester_id: Uuid,
+    pub(crate) reason: String,
+    pub(crate) duration_secs: i64,
+    pub(crate) automatic: bool,
+    pub(crate) state: GrantState,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) answer_deadline: DateTime<Utc>,
+    pub(crate) decided_at: Option<DateTime<Utc>>,
+    pub(crate) expires_at: Option<DateTime<Utc>>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
+    pub(crate) revoker_id: Option<Uuid>,
+}
+
+/// A session opened under an impersonation grant.
+#[derive(Debug, Clone)]
+pub(crate) struct ImpersonationSessionRecord {
+    pub(crate) id: Uuid,
+    pub(crate) grant_id: Uuid,
+    pub(crate) user_id: Uuid,
+    pub(crate) impersonator_id: Uuid,
+    pub(crate) created_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
 }
 
 /// An API key row.

@@ -683,14 +683,15 @@ impl Membership {
             .collect())
     }
 
-    /// Whether `administrator_id` administers every account of `user_id` (Roster services).
+    /// Whether `administrator_id` administers every account of `user_id`, and how long an
+    /// impersonation of `user_id` may be granted for (Roster services).
     #[instrument(skip_all, name = "membership.domain.check_user_administration")]
     pub(crate) async fn check_user_administration(
         &self,
         caller: &Caller,
         administrator_id: Uuid,
         user_id: Uuid,
-    ) -> Result<bool> {
+    ) -> Result<store::UserAdministration> {
         if !caller.principal()?.is_roster_service {
             return Err(Error::permission_denied(
                 "only Roster's services may ask this",

@@ -440,14 +440,23 @@ pub(crate) async fn user_memberships(
         .collect()
 }
 
-/// Whether `user_id` belongs to at least one account, and `administrator_id` administers
-/// every account `user_id` belongs to (as a non-removed member or an administrator).
+/// What `CheckUserAdministration` answers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct UserAdministration {
+    /// `user_id` belongs to at least one account, and `administrator_id` administers every
+    /// account `user_id` belongs to (as a non-removed member or an administrator).
+    pub(crate) allowed: bool,
+    /// The shortest impersonation window of those accounts (the default in none).
+    pub(crate) impersonation_window_secs: i64,
+}
+
+/// How `administrator_id` stands towards `user_id`'s accounts.
 #[instrument(skip_all, name = "membership.store.administers_every_account_of")]
 pub(crate) async fn administers_every_account_of(
     db: &impl GenericClient,
     administrator_id: Uuid,
     user_id: Uuid,
-) -> Result<bool> {
+) -> Result<UserAdministration> {
     let row = db
         .query_one(
             "WITH accounts_of_user AS (
@@ -455,12 +464,18 @@ pub(crate) async fn administers_every_account_of(
                  UNION SELECT account_id FROM account_administrators WHERE user_id = $2)
              SELECT count(*) > 0 AND bool_and(EXISTS (
                         SELECT 1 FROM account_administrators d
-                        WHERE d.account_id = a.account_id AND d.user_id = $1))
-             FROM accounts_of_user a",
+                        WHERE d.account_id = u.account_id AND d.user_id = $1)) AS allowed,
+                    min(a.impersonation_window_secs) AS impersonation_window_secs
+             FROM accounts_of_user u JOIN accounts a ON a.account_id = u.account_id",
             &[&administrator_id, &user_id],
         )
         .await?;
-    Ok(row.at::<Option<bool>>(0)?.unwrap_or(false))
+    Ok(UserAdministration {
+        allowed: row.column::<Option<bool>>("allowed")?.unwrap_or(false),
+        impersonation_window_secs: row
+            .column::<Option<i64>>("impersonation_window_secs")?
+            .unwrap_or(super::records::Settings::default().impersonation_window_secs),
+    })
 }
 
 /// Whether `user_id` may reset their password by email: they belong to no account (as a

@@ -19,12 +19,13 @@ pub enum Template {
     TemporaryPasswordSet,
     MemberRemoved,
     ImpersonationRequest,
+    ImpersonationStarted,
     RemovalSummary,
 }
 
 impl Template {
     /// Every template.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Invitation,
         Self::PasswordReset,
         Self::EmailChangeVerification,
@@ -33,6 +34,7 @@ impl Template {
         Self::TemporaryPasswordSet,
         Self::MemberRemoved,
         Self::ImpersonationRequest,
+        Self::ImpersonationStarted,
         Self::RemovalSummary,
     ];
 
@@ -47,6 +49,7 @@ impl Template {
             Self::TemporaryPasswordSet => "temporary_password_set",
             Self::MemberRemoved => "member_removed",
             Self::ImpersonationRequest => "impersonation_request",
+            Self::ImpersonationStarted => "impersonation_started",
             Self::RemovalSummary => "removal_summary",
         }
     }

@@ -32,6 +32,7 @@ const TEMPLATES: &[(&str, &str)] = template_files!(
     "temporary_password_set",
     "member_removed",
     "impersonation_request",
+    "impersonation_started",
     "removal_summary",
 );
 
@@ -223,10 +224,26 @@ mod tests {
             ),
             (
                 Template::ImpersonationRequest,
+                // roster-identity, domain/impersonation.rs, request_impersonation.
                 json!({
-                    "operator_name": "Grace Hopper",
-                    "account_name": "Acme",
-                    "expire_time": "2030-03-05T14:00:00Z",
+                    "display_name": "Joe",
+                    "requester_name": "Grace Hopper",
+                    "reason": "Ticket 42",
+                    "duration": "2 days",
+                    "expire_time": "2030-03-05T14:00:00.123456Z",
+                }),
+                None,
+            ),
+            (
+                Template::ImpersonationStarted,
+                // roster-identity, domain/impersonation.rs, start_impersonation.
+                json!({
+                    "display_name": "Joe",
+                    "impersonator_name": "Grace Hopper",
+                    "reason": "Ticket 42",
+                    "start_time": "2030-03-05T14:00:00.123456Z",
+                    "expire_time": "2030-03-05T15:00:00.123456Z",
+                    "automatic": false,
                 }),
                 None,
             ),
@@ -387,7 +404,17 @@ mod tests {
             ),
             (
                 Template::ImpersonationRequest,
-                json!({ "operator_name": "Grace", "account_name": "Acme" }),
+                json!({ "requester_name": "Grace" }),
+                false,
+            ),
+            (
+                Template::ImpersonationStarted,
+                json!({
+                    "impersonator_name": "Grace",
+                    "start_time": "2030-03-05T14:00:00Z",
+                    "expire_time": "2030-03-05T15:00:00Z",
+                    "automatic": true,
+                }),
                 false,
             ),
             (
@@ -497,8 +524,7 @@ mod tests {
             .render(
                 Template::ImpersonationRequest,
                 &json!({
-                    "operator_name": "Grace",
-                    "account_name": "Acme",
+                    "requester_name": "Grace",
                     "reason": "Ticket 42:\nthe export fails",
                 }),
                 None,
@@ -507,7 +533,7 @@ mod tests {
         assert!(
             rendered
                 .text
-                .contains("in Acme, for this reason:\n\n    Ticket 42:\n    the export fails\n"),
+                .contains("on Roster, for this reason:\n\n    Ticket 42:\n    the export fails\n"),
             "{}",
             rendered.text
         );

@@ -3,6 +3,7 @@ mod audit;
 mod credentials;
 mod email;
 mod enumeration;
+mod impersonation;
 mod invited;
 mod passwords;
 mod reset_policy;
