@@ -60,6 +60,8 @@ pub struct TestEnv {
     pub address: std::net::SocketAddr,
     channel: Channel,
     database: String,
+    /// Identity's own database, when it is not `database`.
+    identity_database: Option<String>,
     shutdown: Option<oneshot::Sender<()>>,
     options: Options,
     replicas: Vec<oneshot::Sender<()>>,
@@ -99,9 +101,19 @@ impl TestEnv {
         Self::start_with(|_| {}).await
     }
 
+    /// All services, identity on a database of its own and the others on another.
+    pub async fn start_split() -> Self {
+        Self::start_on(true, |_| {}).await
+    }
+
     /// All services, after `configure` adjusts their options.
     pub async fn start_with(configure: impl FnOnce(&mut Options)) -> Self {
+        Self::start_on(false, configure).await
+    }
+
+    async fn start_on(split: bool, configure: impl FnOnce(&mut Options)) -> Self {
         let database = format!("roster_test_{}", uuid::Uuid::now_v7().simple());
+        let identity_database = split.then(|| format!("{database}_identity"));
         let clock = Arc::new(ShiftedClock::default());
         let service_token = roster_kit::token::mint("rsv").secret;
         let identity = IdentityConfig {
@@ -117,14 +129,19 @@ impl TestEnv {
                 listen: ([127, 0, 0, 1], 0).into(),
                 ..ServerConfig::from_env().expect("server config")
             },
-            databases: Databases::Single(url_for(&database)),
+            databases: match &identity_database {
+                Some(identity) => Databases::Split {
+                    identity: url_for(identity),
+                    others: url_for(&database),
+                },
+                None => Databases::Single(url_for(&database)),
+            },
             pool: PoolConfig {
                 max_size: 8,
                 timeout: std::time::Duration::from_secs(5),
             },
             identity,
             membership: MembershipConfig {
-                user_feed_poll: std::time::Duration::from_millis(100),
                 removal_poll: std::time::Duration::from_millis(100),
                 removal_retry_base: std::time::Duration::from_millis(200),
                 removal_retry_max: std::time::Duration::from_secs(2),
@@ -146,6 +163,7 @@ impl TestEnv {
                 poll: std::time::Duration::from_millis(20),
                 ..RelayConfig::default()
             },
+            watch: roster_kit::changes::WatchConfig::default(),
             identity_url: None,
             membership_url: None,
             invitation_url: None,
@@ -173,6 +191,7 @@ impl TestEnv {
             address,
             channel,
             database,
+            identity_database,
             shutdown: Some(shutdown),
             options,
             replicas: Vec::new(),
@@ -201,6 +220,17 @@ impl TestEnv {
         let (address, channel, shutdown) = spawn_server_at(address, options).await;
         self.replicas.push(shutdown);
         (address, channel)
+    }
+
+    /// As [`Self::serve_at`], and what stops this one process (sent or dropped).
+    pub async fn serve_stoppable_at(
+        &mut self,
+        address: std::net::SocketAddr,
+        configure: impl FnOnce(&mut Options),
+    ) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
+        let mut options = self.options.clone();
+        configure(&mut options);
+        spawn_server_at(address, options).await
     }
 
     /// Stops every process started with [`Self::serve_at`] or [`Self::start_replica`].
@@ -245,12 +275,29 @@ impl TestEnv {
 
     /// A direct connection to the test database, to read what the services stored.
     pub async fn sql(&self) -> tokio_postgres::Client {
+        self.sql_on(&self.database).await
+    }
+
+    /// A direct connection to `database` (this environment's, or its identity's).
+    pub async fn sql_on(&self, database: &str) -> tokio_postgres::Client {
         let (client, connection) =
-            tokio_postgres::connect(&url_for(&self.database), tokio_postgres::NoTls)
+            tokio_postgres::connect(&url_for(database), tokio_postgres::NoTls)
                 .await
                 .expect("connect to test database");
         tokio::spawn(connection);
         client
+    }
+
+    /// The test database's name.
+    pub fn database_name(&self) -> String {
+        self.database.clone()
+    }
+
+    /// The name of identity's database: its own when started with [`Self::start_split`].
+    pub fn identity_database_name(&self) -> String {
+        self.identity_database
+            .clone()
+            .unwrap_or_else(|| self.database.clone())
     }
 
     /// Creates a person with a password (as the operator).
@@ -334,6 +381,9 @@ impl Drop for TestEnv {
     fn drop(&mut self) {
         self.stop_serving();
         drop_database(&self.database);
+        if let Some(identity) = &self.identity_database {
+            drop_database(identity);
+        }
     }
 }
 

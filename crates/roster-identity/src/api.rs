@@ -297,6 +297,7 @@ impl IdentityService for IdentityApi {
             .identity
             .update_user(&caller, user_id, display_name, phone, &user.etag)
             .await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::UpdateUserResponse { user: Some(user) }))
     }
 
@@ -325,6 +326,7 @@ impl IdentityService for IdentityApi {
             .identity
             .confirm_email_change(token, &message.request_id)
             .await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::ConfirmEmailChangeResponse {
             user: Some(user),
         }))
@@ -395,6 +397,7 @@ impl IdentityService for IdentityApi {
             .await?;
         let api_key_id = parse_id("api_key_id", &request.get_ref().api_key_id)?;
         let api_key = self.identity.revoke_api_key(&caller, api_key_id).await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::RevokeApiKeyResponse {
             api_key: Some(api_key),
         }))
@@ -432,6 +435,7 @@ impl IdentityService for IdentityApi {
             }
         };
         self.identity.logout(&caller).await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::LogoutResponse {}))
     }
 
@@ -454,9 +458,9 @@ impl IdentityService for IdentityApi {
             .personal_caller(&request, &request.get_ref().request_id, Restricted::Refused)
             .await?;
         let user_id = parse_id("user_id", &request.get_ref().user_id)?;
-        Ok(Response::new(
-            self.identity.revoke_sessions(&caller, user_id).await?,
-        ))
+        let revoked = self.identity.revoke_sessions(&caller, user_id).await?;
+        self.identity.settle().await;
+        Ok(Response::new(revoked))
     }
 
     async fn disable_user(
@@ -464,6 +468,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::DisableUserRequest>,
     ) -> Answer<pb::DisableUserResponse> {
         let user = self.set_status(request, StatusChange::Disable).await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::DisableUserResponse { user: Some(user) }))
     }
 
@@ -490,6 +495,7 @@ impl IdentityService for IdentityApi {
             reason: message.reason.trim().to_owned(),
         };
         let user = self.set_status(request, change).await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::LockUserResponse { user: Some(user) }))
     }
 
@@ -514,6 +520,7 @@ impl IdentityService for IdentityApi {
         self.identity
             .change_password(&caller, user_id, old, &message.new_password)
             .await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::ChangePasswordResponse {}))
     }
 
@@ -537,6 +544,7 @@ impl IdentityService for IdentityApi {
         self.identity
             .reset_password(token, &message.new_password, &message.request_id)
             .await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::ResetPasswordResponse {}))
     }
 
@@ -552,6 +560,7 @@ impl IdentityService for IdentityApi {
             .identity
             .set_temporary_password(&caller, user_id)
             .await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::SetTemporaryPasswordResponse {
             temporary_password,
         }))
@@ -577,6 +586,33 @@ impl IdentityService for IdentityApi {
         Ok(Response::new(
             self.identity
                 .list_user_changes(&caller, message.after_sequence, message.page_size)
+                .await?,
+        ))
+    }
+
+    type WatchUserChangesStream = tokio_stream::wrappers::ReceiverStream<crate::domain::Pushed>;
+
+    async fn watch_user_changes(
+        &self,
+        request: Request<pb::WatchUserChangesRequest>,
+    ) -> Answer<Self::WatchUserChangesStream> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        let pushes = Arc::clone(&self.identity)
+            .watch_user_changes(&caller, request.get_ref().after_sequence)
+            .await?;
+        Ok(Response::new(tokio_stream::wrappers::ReceiverStream::new(
+            pushes,
+        )))
+    }
+
+    async fn acknowledge_user_changes(
+        &self,
+        request: Request<pb::AcknowledgeUserChangesRequest>,
+    ) -> Answer<pb::AcknowledgeUserChangesResponse> {
+        let caller = self.caller(&request, "", Restricted::Refused).await?;
+        Ok(Response::new(
+            self.identity
+                .acknowledge_user_changes(&caller, request.get_ref())
                 .await?,
         ))
     }

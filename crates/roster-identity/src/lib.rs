@@ -56,6 +56,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "impersonation",
         sql: include_str!("../migrations/0008_impersonation.sql"),
     },
+    Migration {
+        version: 9,
+        name: "user_change_push",
+        sql: include_str!("../migrations/0009_user_change_push.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.
@@ -155,6 +160,13 @@ pub struct IdentityConfig {
     pub email_change_ttl: Duration,
     /// Every password reset request answers after at least this long, known email or not.
     pub reset_response_floor: Duration,
+    /// How long a watcher of the user change feed may answer from its caches after it
+    /// acknowledged the feed (`ROSTER_WATCH_LEASE`, default 2s): the longest a change that
+    /// narrows access waits for a watcher that stopped acknowledging.
+    pub watch_lease: Duration,
+    /// The longest silence on a WatchUserChanges stream (`ROSTER_WATCH_HEARTBEAT`, default
+    /// 250ms).
+    pub watch_heartbeat: Duration,
 }
 
 impl Default for IdentityConfig {
@@ -171,6 +183,8 @@ impl Default for IdentityConfig {
             reset_token_ttl: Duration::from_secs(3600),
             email_change_ttl: Duration::from_secs(24 * 3600),
             reset_response_floor: Duration::from_millis(250),
+            watch_lease: Duration::from_secs(2),
+            watch_heartbeat: Duration::from_millis(250),
         }
     }
 }
@@ -200,6 +214,8 @@ impl IdentityConfig {
                 defaults.password_hash_wait,
             )?,
             email_change_ttl: duration_or("ROSTER_EMAIL_CHANGE_TTL", defaults.email_change_ttl)?,
+            watch_lease: duration_or("ROSTER_WATCH_LEASE", defaults.watch_lease)?,
+            watch_heartbeat: duration_or("ROSTER_WATCH_HEARTBEAT", defaults.watch_heartbeat)?,
             ..defaults
         })
     }

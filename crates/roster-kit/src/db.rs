@@ -58,6 +58,42 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
         .map_err(|e| Error::internal("building the database pool", e))
 }
 
+/// Listens on `channels` over a connection of its own to `url`: `listening` once
+/// subscribed, then `notice` with each notification's channel and payload, until the
+/// connection ends (`Ok`) or fails.
+pub async fn listen(
+    url: &str,
+    channels: &[&str],
+    listening: impl FnOnce(),
+    mut notice: impl FnMut(&str, &str),
+) -> Result<()> {
+    use futures::StreamExt as _;
+    let (config, tls) = pg_config(url).await?;
+    let (client, mut connection) = config.connect(tls).await?;
+    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx)).fuse();
+    let listen: String = channels.iter().map(|c| format!("LISTEN {c};")).collect();
+    let subscribe = client.batch_execute(&listen);
+    tokio::pin!(subscribe);
+    // The connection must be driven while LISTEN runs.
+    loop {
+        tokio::select! {
+            done = &mut subscribe => { done?; break; }
+            message = messages.next() => match message {
+                Some(Ok(_)) => {}
+                Some(Err(error)) => return Err(error.into()),
+                None => return Ok(()),
+            },
+        }
+    }
+    listening();
+    while let Some(message) = messages.next().await {
+        if let tokio_postgres::AsyncMessage::Notification(received) = message? {
+            notice(received.channel(), received.payload());
+        }
+    }
+    Ok(())
+}
+
 /// Creates the configured database if it is missing (two processes may race: fine).
 async fn ensure_database(config: &tokio_postgres::Config, tls: &PgTls) -> Result<()> {
     match config.connect(tls.clone()).await {

@@ -8,6 +8,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod cache;
+pub mod changes;
 pub mod clock;
 pub mod config;
 pub mod db;

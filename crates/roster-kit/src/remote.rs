@@ -1,5 +1,6 @@
 //! Calling other Roster services over gRPC: channels, the bearer-token check every
 //! service makes through identity's `Authenticate`, and refusals read back as [`Error`].
+use std::sync::Arc;
 use std::time::Duration;
 
 use roster_proto::identity as identity_pb;
@@ -12,6 +13,7 @@ use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt as _;
 
 use crate::auth::{Caller, Principal, ServiceToken, bearer_token, parse_id};
+use crate::changes::{CachedPrincipal, UserWatch, token_key};
 use crate::error::{ERROR_DOMAIN, Error, Result};
 use crate::input::optional_id;
 use crate::telemetry::inject_trace_context;
@@ -132,21 +134,30 @@ pub fn from_status(service: &str, status: &tonic::Status) -> Error {
 }
 
 /// Resolves the bearer token of incoming calls: Roster's service token locally, anything
-/// else through identity's `Authenticate` (never cached, so a disabled user's next call
-/// fails).
+/// else through identity's `Authenticate`, answered from the process's cache while its
+/// [`UserWatch`] holds a lease (so a disabled user's next call fails all the same).
 #[derive(Debug, Clone)]
 pub struct Authenticator {
     identity: IdentityServiceClient<Intercepted>,
     service_token: ServiceToken,
+    watch: Option<Arc<UserWatch>>,
 }
 
 impl Authenticator {
-    /// Authenticates through identity at `identity`.
+    /// Authenticates through identity at `identity`, never from a cache.
     pub fn new(identity: Channel, service_token: ServiceToken) -> Self {
         Self {
             identity: crate::client!(IdentityServiceClient, identity, Outgoing::anonymous()),
             service_token,
+            watch: None,
         }
+    }
+
+    /// Answers from `watch`'s cache of principals while it is current.
+    #[must_use]
+    pub fn cached_by(mut self, watch: Arc<UserWatch>) -> Self {
+        self.watch = Some(watch);
+        self
     }
 
     /// The caller of a request with these `metadata` and `request_id`.
@@ -163,6 +174,11 @@ impl Authenticator {
         if let Some(service) = self.service_token.principal_of(token) {
             return Ok(service);
         }
+        let key = token_key(token);
+        if let Some(cached) = self.watch.as_ref().and_then(|w| w.cached_principal(&key)) {
+            return Ok(cached.principal);
+        }
+        let ticket = self.watch.as_ref().and_then(|w| w.principal_ticket());
         let answer = answer(
             "identity",
             self.identity
@@ -172,7 +188,17 @@ impl Authenticator {
                 }),
         )
         .await?;
-        principal_from_proto(answer.principal.unwrap_or_default())
+        let answered = answer.principal.unwrap_or_default();
+        let expire_time = answered.expire_time;
+        let principal = principal_from_proto(answered)?;
+        if let (Some(watch), Some(ticket)) = (&self.watch, ticket) {
+            let cached = CachedPrincipal {
+                principal: principal.clone(),
+                expire_time,
+            };
+            watch.cache_principal(key, cached, ticket);
+        }
+        Ok(principal)
     }
 }
 

@@ -59,13 +59,6 @@ pub const SERVICE_NAME: &str = "roster.membership.v1.MembershipService";
 /// Membership's settings.
 #[derive(Debug, Clone)]
 pub struct MembershipConfig {
-    /// How often the follower asks identity for user changes when it has caught up
-    /// (`ROSTER_USER_FEED_POLL`, default 250ms).
-    pub user_feed_poll: Duration,
-    /// Longest the follower may go without reaching the end of identity's feed before
-    /// access checks stop allowing (`ROSTER_USER_FEED_MAX_LAG`, default 5s): a disable that
-    /// cannot arrive must not be ignored.
-    pub user_feed_max_lag: Duration,
     /// Longest an access-check answer is reused if no change notice arrives
     /// (`ROSTER_ACCESS_CACHE_TTL`, default 60s; 0 turns the cache off).
     pub access_cache_ttl: Duration,
@@ -92,8 +85,6 @@ pub struct MembershipConfig {
 impl Default for MembershipConfig {
     fn default() -> Self {
         Self {
-            user_feed_poll: Duration::from_millis(250),
-            user_feed_max_lag: Duration::from_secs(5),
             access_cache_ttl: Duration::from_secs(60),
             access_cache_capacity: 100_000,
             removal_poll: Duration::from_secs(1),
@@ -110,8 +101,6 @@ impl MembershipConfig {
     pub fn from_env() -> roster_kit::Result<Self> {
         let defaults = Self::default();
         Ok(Self {
-            user_feed_poll: duration_or("ROSTER_USER_FEED_POLL", defaults.user_feed_poll)?,
-            user_feed_max_lag: duration_or("ROSTER_USER_FEED_MAX_LAG", defaults.user_feed_max_lag)?,
             access_cache_ttl: duration_or("ROSTER_ACCESS_CACHE_TTL", defaults.access_cache_ttl)?,
             removal_poll: duration_or("ROSTER_REMOVAL_POLL", defaults.removal_poll)?,
             removal_retry_base: duration_or(

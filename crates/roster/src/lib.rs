@@ -17,6 +17,7 @@ use deadpool_postgres::Pool;
 use roster_identity::{AdministrationCheck, Identity, IdentityApi, IdentityConfig};
 use roster_invitation::{InvitationApi, InvitationConfig, Invitations};
 use roster_kit::auth::ServiceToken;
+use roster_kit::changes::{UserWatch, WatchConfig};
 use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
 use roster_kit::relay::{Relay, RelayConfig};
@@ -110,6 +111,8 @@ pub struct Options {
     pub invitation: InvitationConfig,
     /// The notification service's settings.
     pub notification: NotificationConfig,
+    /// The Authenticate cache and the watch of identity's feed that keeps it true.
+    pub watch: WatchConfig,
     /// How identity, membership and invitation hand their outbox to notification.
     pub relay: RelayConfig,
     /// Where identity is served when it is not in this process (`ROSTER_IDENTITY_URL`);
@@ -149,6 +152,7 @@ impl Options {
             membership: MembershipConfig::from_env()?,
             invitation: InvitationConfig::from_env()?,
             notification: NotificationConfig::from_env()?,
+            watch: WatchConfig::from_env()?,
             relay: RelayConfig::from_env()?,
             identity_url: roster_kit::config::optional("ROSTER_IDENTITY_URL"),
             membership_url: roster_kit::config::optional("ROSTER_MEMBERSHIP_URL"),
@@ -177,6 +181,13 @@ pub enum Databases {
     FromEnv,
     /// One database for every service (tests).
     Single(String),
+    /// Identity on one database, the other services on another (tests).
+    Split {
+        /// Identity's database.
+        identity: String,
+        /// Every other service's database.
+        others: String,
+    },
 }
 
 impl Databases {
@@ -185,6 +196,8 @@ impl Databases {
         match self {
             Self::FromEnv => database_url(service.name()),
             Self::Single(url) => url.clone(),
+            Self::Split { identity, .. } if service == Service::Identity => identity.clone(),
+            Self::Split { others, .. } => others.clone(),
         }
     }
 }
@@ -195,13 +208,15 @@ pub async fn open_identity(
     options: &Options,
     administration: Option<AdministrationCheck>,
 ) -> Result<Arc<Identity>> {
-    Ok(identity_with_pool(options, administration).await?.0)
+    Ok(Arc::new(
+        identity_with_pool(options, administration).await?.0,
+    ))
 }
 
 async fn identity_with_pool(
     options: &Options,
     administration: Option<AdministrationCheck>,
-) -> Result<(Arc<Identity>, Pool)> {
+) -> Result<(Identity, Pool)> {
     let (pool, _) = migrated_pool(
         options,
         Service::Identity,
@@ -215,7 +230,7 @@ async fn identity_with_pool(
         options.identity.clone(),
         administration,
     )?;
-    Ok((Arc::new(identity), pool))
+    Ok((identity, pool))
 }
 
 /// Opens `service`'s pool and brings its schema up to date.
@@ -270,6 +285,7 @@ async fn open_membership(
     options: &Options,
     identity: tonic::transport::Channel,
     invitation: Option<tonic::transport::Channel>,
+    watch: Arc<UserWatch>,
 ) -> Result<(Arc<Membership>, Pool)> {
     let (pool, url) = migrated_membership_pool(options).await?;
     let mut membership = Membership::new(
@@ -279,6 +295,7 @@ async fn open_membership(
         options.membership.clone(),
         identity,
         options.service_token.clone(),
+        watch,
     );
     if let Some(invitation) = invitation {
         membership = membership.with_invitation(invitation);
@@ -292,6 +309,7 @@ async fn open_invitation(
     options: &Options,
     identity: tonic::transport::Channel,
     membership: tonic::transport::Channel,
+    watch: Arc<UserWatch>,
 ) -> Result<(Arc<Invitations>, Pool)> {
     let pool = migrated_invitation_pool(options).await?;
     let invitations = Invitations::new(
@@ -301,7 +319,7 @@ async fn open_invitation(
         identity.clone(),
         membership,
         &options.service_token,
-        Authenticator::new(identity, options.service_token.clone()),
+        Authenticator::new(identity, options.service_token.clone()).cached_by(watch),
     );
     Ok((Arc::new(invitations), pool))
 }
@@ -347,6 +365,15 @@ fn required_peer(
     })
 }
 
+/// `identity,membership`: the services of a process, for its watcher's name.
+fn names_of(services: &[Service]) -> String {
+    services
+        .iter()
+        .map(|service| service.name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Runs migrations of `services` and returns.
 pub async fn migrate(options: &Options) -> Result<()> {
     for service in &options.services {
@@ -384,6 +411,22 @@ pub async fn serve(
     let mut outboxes: Vec<(&'static str, Pool)> = Vec::new();
     // Every schema served here, for the audit retention job and readiness.
     let mut databases: Vec<Pool> = Vec::new();
+    // One watch of identity's feed per process: its lease lets every service here answer
+    // from caches.
+    let watch = UserWatch::new(
+        required_peer(&options, Service::Identity, &local)?,
+        &options.service_token,
+        WatchConfig {
+            name: format!("{}@{}", names_of(&options.services), options.watch.name),
+            ..options.watch.clone()
+        },
+        Arc::clone(&options.clock),
+    );
+    let authenticator = |identity: tonic::transport::Channel| {
+        Authenticator::new(identity, options.service_token.clone()).cached_by(Arc::clone(&watch))
+    };
+    // Identity's streams end when shutdown begins, so the drain does not wait for them.
+    let mut watched: Vec<Arc<Identity>> = Vec::new();
     for service in &options.services {
         match service {
             Service::Identity => {
@@ -397,6 +440,8 @@ pub async fn serve(
                     AdministrationCheck::new(channel, options.service_token.clone())
                 });
                 let (identity, pool) = identity_with_pool(&options, administration).await?;
+                let identity = Arc::new(identity.cached_by(Arc::clone(&watch)));
+                watched.push(Arc::clone(&identity));
                 outboxes.push(("identity", pool));
                 routes = routes.add_service(
                     IdentityApi::new(Arc::clone(&identity), options.service_token.clone())
@@ -404,9 +449,13 @@ pub async fn serve(
                 );
                 names.push(roster_identity::SERVICE_NAME);
                 costly.extend(roster_identity::COSTLY_METHODS);
-                let stop = stopped();
+                let (janitor, stop) = (Arc::clone(&identity), stopped());
                 workers.push(tokio::spawn(async move {
-                    identity.run_janitor(Duration::from_secs(600), stop).await;
+                    janitor.run_janitor(Duration::from_secs(600), stop).await;
+                }));
+                let (url, stop) = (options.databases.url(Service::Identity), stopped());
+                workers.push(tokio::spawn(async move {
+                    identity.run_change_listener(&url, stop).await;
                 }));
             }
             Service::Membership => {
@@ -418,20 +467,17 @@ pub async fn serve(
                     &local,
                 )?;
                 let (membership, pool) =
-                    open_membership(&options, identity.clone(), invitation).await?;
+                    open_membership(&options, identity.clone(), invitation, Arc::clone(&watch))
+                        .await?;
+                membership.keep_user_copy();
                 outboxes.push(("membership", pool));
-                let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(
-                    MembershipApi::new(Arc::clone(&membership), authenticator).into_server(),
+                    MembershipApi::new(Arc::clone(&membership), authenticator(identity))
+                        .into_server(),
                 );
                 names.push(roster_membership::SERVICE_NAME);
-                let (follower, remover, listener) =
-                    (Arc::clone(&membership), Arc::clone(&membership), membership);
-                let (stop_follower, stop_remover, stop_listener) =
-                    (stopped(), stopped(), stopped());
-                workers.push(tokio::spawn(async move {
-                    follower.run_user_follower(stop_follower).await;
-                }));
+                let (remover, listener) = (Arc::clone(&membership), membership);
+                let (stop_remover, stop_listener) = (stopped(), stopped());
                 workers.push(tokio::spawn(async move {
                     remover.run_removal_worker(stop_remover).await;
                 }));
@@ -443,11 +489,12 @@ pub async fn serve(
                 let identity = required_peer(&options, Service::Identity, &local)?;
                 let membership = required_peer(&options, Service::Membership, &local)?;
                 let (invitations, pool) =
-                    open_invitation(&options, identity.clone(), membership).await?;
+                    open_invitation(&options, identity.clone(), membership, Arc::clone(&watch))
+                        .await?;
                 outboxes.push(("invitation", pool));
-                let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(
-                    InvitationApi::new(Arc::clone(&invitations), authenticator).into_server(),
+                    InvitationApi::new(Arc::clone(&invitations), authenticator(identity))
+                        .into_server(),
                 );
                 names.push(roster_invitation::SERVICE_NAME);
                 costly.extend(roster_invitation::COSTLY_METHODS);
@@ -465,9 +512,9 @@ pub async fn serve(
                     Arc::clone(&options.clock),
                     options.notification.clone(),
                 )?);
-                let authenticator = Authenticator::new(identity, options.service_token.clone());
                 routes = routes.add_service(
-                    NotificationApi::new(Arc::clone(&notifications), authenticator).into_server(),
+                    NotificationApi::new(Arc::clone(&notifications), authenticator(identity))
+                        .into_server(),
                 );
                 names.push(roster_notification::SERVICE_NAME);
                 let stop = stopped();
@@ -516,7 +563,15 @@ pub async fn serve(
         }
         None => {}
     }
+    let (follower, stop) = (Arc::clone(&watch), stopped());
+    workers.push(tokio::spawn(async move { follower.run(stop).await }));
     let internal = internal.serve(routes.clone(), &options.server)?;
+    let shutdown = async move {
+        shutdown.await;
+        for identity in &watched {
+            identity.close_watches();
+        }
+    };
     let served = roster_kit::server::serve(
         listener,
         routes,

@@ -13,5 +13,6 @@ mod outage;
 mod platform;
 mod removals;
 mod retries;
+mod revocation;
 mod shutdown;
 mod tls;

@@ -124,6 +124,7 @@ impl Identity {
         if key.revoked_at.is_some() {
             return Ok(key.to_proto());
         }
+        store::watchers::touch_user(&tx, key.user_id).await?;
         let revoked = store::revoke_api_key(&tx, api_key_id, now)
             .await?
             .ok_or_else(|| Error::not_found("api key", api_key_id))?;

@@ -46,8 +46,18 @@ impl Identity {
             max: 1000,
         }
         .resolve(page_size)?;
+        self.feed_page(after, i64::from(limit)).await
+    }
+
+    /// At most `limit` changes after `after`, fewer when their bytes would pass a page's.
+    pub(super) async fn feed_page(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<pb::ListUserChangesResponse> {
         let db = self.pool.get().await?;
-        let users = store::list_changes(&db, after, i64::from(limit)).await?;
+        let users = store::list_changes(&db, after, limit).await?;
+        drop(db);
         let now = self.now();
         let mut changes = Vec::with_capacity(users.len());
         let mut page_bytes = 0;

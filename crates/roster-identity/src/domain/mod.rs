@@ -10,6 +10,7 @@ mod impersonation;
 mod invited;
 pub(crate) mod model;
 mod passwords;
+mod push;
 mod sessions;
 mod status;
 mod throttle;
@@ -17,12 +18,16 @@ mod users;
 
 pub use administration::AdministrationCheck;
 pub(crate) use impersonation::impersonation_forbidden;
+pub(crate) use push::Pushed;
 pub(crate) use status::StatusChange;
+
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal};
+use roster_kit::changes::UserWatch;
 use roster_kit::clock::{SharedClock, to_chrono};
 use roster_kit::outbox::{self, OutboxMessage};
 use roster_kit::{Error, Result, token};
@@ -47,6 +52,8 @@ pub(crate) struct Authenticated {
     pub(crate) principal: Principal,
     /// Opened with a temporary password: only ChangePassword and Logout are allowed.
     pub(crate) password_change_only: bool,
+    /// When the session or API key expires (`None`: never).
+    pub(crate) expire_time: Option<prost_types::Timestamp>,
 }
 
 /// The identity service's domain.
@@ -60,6 +67,10 @@ pub struct Identity {
     /// "may this user reset their password by email?"; without it only operators may act
     /// on users, and every person may reset (no membership, no account to forbid it).
     administration: Option<AdministrationCheck>,
+    /// Wakes the feed's streams and the writers waiting for its watchers.
+    push: Arc<push::Push>,
+    /// The process's watch of the feed, whose cache answers `Authenticate` while current.
+    watch: Option<Arc<UserWatch>>,
 }
 
 /// Operators, and Roster's own services (which follow the user feed and look users up).
@@ -139,7 +150,16 @@ impl Identity {
             config,
             hasher,
             administration,
+            push: Arc::default(),
+            watch: None,
         })
+    }
+
+    /// Answers `Authenticate` from `watch`'s cache while it holds a lease.
+    #[must_use]
+    pub fn cached_by(mut self, watch: Arc<UserWatch>) -> Self {
+        self.watch = Some(watch);
+        self
     }
 
     fn now(&self) -> DateTime<Utc> {

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::audit::Changes;
 use roster_kit::auth::{Caller, Principal};
+use roster_kit::changes::{CachedPrincipal, token_key};
 use roster_kit::clock::to_timestamp;
 use roster_kit::requests::Replay;
 use roster_kit::{Error, Result, requests, token};
@@ -35,6 +36,15 @@ impl Identity {
     /// Resolves a session token or API key.
     #[instrument(skip_all, name = "identity.domain.authenticate")]
     pub(crate) async fn authenticate(&self, secret: &str) -> Result<Authenticated> {
+        let key = token_key(secret);
+        if let Some(cached) = self.watch.as_ref().and_then(|w| w.cached_principal(&key)) {
+            return Ok(Authenticated {
+                principal: cached.principal,
+                password_change_only: false,
+                expire_time: cached.expire_time,
+            });
+        }
+        let ticket = self.watch.as_ref().and_then(|w| w.principal_ticket());
         let now = self.now();
         let hash = token::hash(secret);
         let db = self.pool.get().await?;
@@ -50,7 +60,7 @@ impl Identity {
         if let Some(facts) = &owner.impersonation {
             self.check_impersonation(&owner, facts, now).await?;
         }
-        Ok(Authenticated {
+        let authenticated = Authenticated {
             principal: Principal {
                 user_id: owner.user_id,
                 is_service: owner.kind == Kind::Service,
@@ -62,7 +72,19 @@ impl Identity {
                 is_roster_service: false,
             },
             password_change_only: owner.password_change_only,
-        })
+            expire_time: owner.expires_at.map(to_timestamp),
+        };
+        // A restricted session is refused by most RPCs: it is looked up every time.
+        if let (Some(watch), Some(ticket)) = (&self.watch, ticket)
+            && !authenticated.password_change_only
+        {
+            let cached = CachedPrincipal {
+                principal: authenticated.principal.clone(),
+                expire_time: authenticated.expire_time,
+            };
+            watch.cache_principal(key, cached, ticket);
+        }
+        Ok(authenticated)
     }
 
     /// `Authenticate` for other services: restricted sessions are refused.
@@ -74,6 +96,7 @@ impl Identity {
         }
         let p = authenticated.principal;
         Ok(pb::Principal {
+            expire_time: authenticated.expire_time,
             user_id: p.user_id.to_string(),
             kind: if p.is_service {
                 pb::UserKind::Service
@@ -292,6 +315,7 @@ impl Identity {
         {
             return Ok(());
         }
+        store::watchers::touch_user(&tx, principal.user_id).await?;
         store::revoke_session(&tx, session_id, now).await?;
         self.audit_user(
             &tx,
@@ -325,6 +349,7 @@ impl Identity {
             return Ok(previous);
         }
         self.load(&tx, user_id, false).await?;
+        store::watchers::touch_user(&tx, user_id).await?;
         let revoked = store::revoke_sessions(&tx, user_id, None, now).await?;
         self.audit_user(
             &tx,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 mod impersonation;
 mod login_attempts;
 pub(crate) mod records;
+pub(crate) mod watchers;
 
 pub(crate) use self::impersonation::{
     GrantQuery, ImpersonationQuery, NewGrant, decide_grant, get_grant, grant_pending,
@@ -393,6 +394,7 @@ fn owner_from_row(row: &Row, session: bool) -> Result<TokenOwner> {
         } else {
             row.column("api_key_id")?
         },
+        expires_at: row.column("expires_at")?,
         impersonator_id: if session {
             row.column("impersonator_user_id")?
         } else {
@@ -719,7 +721,8 @@ pub(crate) async fn consume_one_time_token(
     .transpose()
 }
 
-/// Deletes what no longer serves: long-expired sessions and tokens, old request answers.
+/// Deletes what no longer serves: long-expired sessions and tokens, old request answers,
+/// watchers gone for an hour.
 #[instrument(skip_all, name = "identity.store.delete_stale")]
 pub(crate) async fn delete_stale(
     db: &impl GenericClient,
@@ -740,5 +743,13 @@ pub(crate) async fn delete_stale(
             &[&keep_after],
         )
         .await?;
-    Ok(sessions + tokens + requests)
+    // Watchers that stopped without saying so, by the database's clock: a live watcher
+    // acknowledges every few hundred milliseconds.
+    let watchers = db
+        .execute(
+            "DELETE FROM user_change_watchers WHERE acknowledged_at < clock_timestamp() - interval '1 hour'",
+            &[],
+        )
+        .await?;
+    Ok(sessions + tokens + requests + watchers)
 }

@@ -88,6 +88,8 @@ pub(crate) struct TokenOwner {
     pub(crate) locked_until: Option<DateTime<Utc>>,
     pub(crate) session_id: Option<Uuid>,
     pub(crate) api_key_id: Option<Uuid>,
+    /// When the session or API key expires (`None`: an API key that never does).
+    pub(crate) expires_at: Option<DateTime<Utc>>,
     pub(crate) impersonator_id: Option<Uuid>,
     pub(crate) password_change_only: bool,
     /// Set for an impersonation session.

@@ -1,18 +1,18 @@
 //! Access checks: "may this user do that in this workspace?", answered from one indexed
-//! lookup, cached per replica and invalidated by Postgres notifications on every change.
-use std::collections::HashMap;
-use std::sync::RwLock;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+//! lookup, cached per replica and invalidated by Postgres notifications on every change of
+//! membership and by identity's pushed feed for every change of a user.
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use roster_kit::auth::Caller;
+use roster_kit::cache::GroupCache;
 use roster_kit::{Error, Result};
 use roster_proto::membership as pb;
 use tracing::{info, instrument, warn};
 use uuid::Uuid;
 
-use super::{Membership, feed};
+use super::Membership;
 use crate::domain::model::{MemberStatus, identity_status};
 use crate::store::{self, AccessFacts};
 
@@ -136,36 +136,18 @@ impl Decision {
     }
 }
 
-struct Entry {
-    facts: AccessFacts,
-    account_generation: u64,
-    stored_at: Instant,
-}
-
-#[derive(Default)]
-struct CacheState {
-    entries: HashMap<(Uuid, Uuid), Entry>,
-    /// Bumped for an account on every change there; older entries are stale.
-    generations: HashMap<Uuid, u64>,
-}
-
-/// Access facts by (workspace, user). An entry is used only while its account has had
-/// no change notice since it was stored, and for at most `ttl`.
+/// Access facts by (workspace, user), in groups by account: an entry is used only while
+/// its account has had no change notice since it was stored, and for at most the ttl.
 pub(crate) struct AccessCache {
-    state: RwLock<CacheState>,
-    /// Counts every invalidation: a lookup that raced one does not store its answer.
-    invalidations: AtomicU64,
+    facts: GroupCache<(Uuid, Uuid), AccessFacts>,
     /// Off while the change listener is not connected (a notice could be missed).
     listening: AtomicBool,
-    ttl: Duration,
-    capacity: usize,
 }
 
 impl std::fmt::Debug for AccessCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AccessCache")
-            .field("ttl", &self.ttl)
-            .field("capacity", &self.capacity)
+            .field("facts", &self.facts)
             .finish_non_exhaustive()
     }
 }
@@ -173,87 +155,41 @@ impl std::fmt::Debug for AccessCache {
 impl AccessCache {
     pub(crate) fn new(ttl: Duration, capacity: usize) -> Self {
         Self {
-            state: RwLock::new(CacheState::default()),
-            invalidations: AtomicU64::new(0),
+            facts: GroupCache::new(ttl, capacity),
             listening: AtomicBool::new(false),
-            ttl,
-            capacity,
         }
     }
 
-    fn enabled(&self) -> bool {
-        !self.ttl.is_zero() && self.listening.load(Ordering::Acquire)
+    fn listening(&self) -> bool {
+        self.listening.load(Ordering::Acquire)
     }
 
     fn get(&self, key: (Uuid, Uuid)) -> Option<AccessFacts> {
-        if !self.enabled() {
+        if !self.listening() {
             return None;
         }
-        let state = self
-            .state
-            .read()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = state.entries.get(&key)?;
-        let generation = state
-            .generations
-            .get(&entry.facts.account_id)
-            .copied()
-            .unwrap_or(0);
-        (entry.account_generation == generation && entry.stored_at.elapsed() < self.ttl)
-            .then(|| entry.facts.clone())
+        self.facts.get(&key)
     }
 
     /// Stores facts read after `ticket` (from [`Self::ticket`]) unless anything was
     /// invalidated since.
     fn put(&self, key: (Uuid, Uuid), facts: AccessFacts, ticket: u64) {
-        if !self.enabled() {
-            return;
+        if self.listening() {
+            let account_id = facts.account_id;
+            self.facts.put(key, facts, account_id, ticket, None);
         }
-        let mut state = self
-            .state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.invalidations.load(Ordering::Acquire) != ticket {
-            return;
-        }
-        if state.entries.len() >= self.capacity {
-            state.entries.clear();
-        }
-        let account_generation = state
-            .generations
-            .get(&facts.account_id)
-            .copied()
-            .unwrap_or(0);
-        state.entries.insert(
-            key,
-            Entry {
-                facts,
-                account_generation,
-                stored_at: Instant::now(),
-            },
-        );
     }
 
     fn ticket(&self) -> u64 {
-        self.invalidations.load(Ordering::Acquire)
+        self.facts.ticket()
     }
 
     pub(crate) fn invalidate_account(&self, account_id: Uuid) {
-        let mut state = self
-            .state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.invalidations.fetch_add(1, Ordering::AcqRel);
-        *state.generations.entry(account_id).or_default() += 1;
+        self.facts.invalidate_group(account_id);
     }
 
-    fn clear(&self) {
-        let mut state = self
-            .state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        self.invalidations.fetch_add(1, Ordering::AcqRel);
-        state.entries.clear();
+    pub(crate) fn clear(&self) {
+        self.facts.clear();
     }
 
     fn set_listening(&self, listening: bool) {
@@ -263,18 +199,29 @@ impl AccessCache {
 }
 
 impl Membership {
-    /// The access facts of a user in a workspace (`None`: no such workspace).
+    /// The access facts of a user in a workspace (`None`: no such workspace). While this
+    /// process holds a lease on identity's feed they come from the cache or the copy of
+    /// users; without one, the user's identity status comes from identity itself.
     async fn facts(&self, workspace_id: Uuid, user_id: Uuid) -> Result<Option<AccessFacts>> {
         let key = (workspace_id, user_id);
-        if let Some(facts) = self.cache.get(key) {
+        let current = self.watch.is_current();
+        if current && let Some(facts) = self.cache.get(key) {
             return Ok(Some(facts));
         }
         let ticket = self.cache.ticket();
         let facts = store::access_facts(&self.pool.get().await?, workspace_id, user_id).await?;
-        if let Some(facts) = &facts {
+        let Some(mut facts) = facts else {
+            return Ok(None);
+        };
+        if current {
             self.cache.put(key, facts.clone(), ticket);
+        } else {
+            let user = self.user_from_source(user_id).await?;
+            facts.identity_status = user.as_ref().map(|u| u.status.to_owned());
+            facts.locked_until = user.as_ref().and_then(|u| u.locked_until);
+            facts.is_operator = user.is_some_and(|u| u.is_operator);
         }
-        Ok(facts)
+        Ok(Some(facts))
     }
 
     /// Whether `user_id` may use `permission` in the workspace (`None`: no such workspace).
@@ -286,12 +233,7 @@ impl Membership {
         permission: &str,
     ) -> Result<Option<Decision>> {
         let facts = self.facts(workspace_id, user_id).await?;
-        let decision = facts.map(|facts| Decision::from_facts(&facts, permission, self.now()));
-        // A disable or lock may not have arrived yet: allow only on a current copy.
-        if decision.is_some_and(Decision::allowed) && self.feed.is_stale() {
-            return Err(feed::feed_behind());
-        }
-        Ok(decision)
+        Ok(facts.map(|facts| Decision::from_facts(&facts, permission, self.now())))
     }
 
     /// Forgets cached answers about an account in this replica (others hear it by notice).

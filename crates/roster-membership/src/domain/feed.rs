@@ -1,20 +1,20 @@
-//! Following identity's user change feed into the local copy of users.
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+//! Identity's pushed user change feed, applied to the local copy of users.
+use std::sync::Arc;
 
+use roster_kit::changes::{ChangeSink, SinkFuture};
 use roster_kit::clock::from_timestamp;
 
 use roster_kit::remote::answer;
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;
 use roster_proto::types::ErrorReason;
-use tracing::{error, info, instrument, warn};
+use tracing::{error, instrument};
+use uuid::Uuid;
 
 use super::Membership;
 use crate::store::{self, UserCopy, notify_access_changed};
 
 const USER_FEED: &str = "identity.users";
-const FEED_PAGE: i32 = 500;
 
 /// The local copy of an identity user, at feed position `sequence`.
 pub(crate) fn user_copy(user: &identity_pb::User, sequence: i64) -> Result<UserCopy> {
@@ -50,106 +50,46 @@ pub(crate) fn user_copy(user: &identity_pb::User, sequence: i64) -> Result<UserC
     })
 }
 
-/// How current the local copy of users is: access checks trust it to allow only while the
-/// follower has caught up with identity recently.
-#[derive(Debug)]
-pub(crate) struct FeedFreshness {
-    started: Instant,
-    /// Milliseconds after `started` at which the follower last saw the end of the feed;
-    /// `u64::MAX` until it first has.
-    caught_up_at: AtomicU64,
-    max_lag: Duration,
-}
+/// Membership's copy of users, kept by identity's pushed feed: each replica applies every
+/// push itself (idempotently: a user's copy only moves forward) before the process
+/// acknowledges it, so a replica holding a lease reads a copy that has every answered
+/// disable and lock.
+pub(crate) struct UserCopySink(pub(crate) Arc<Membership>);
 
-impl FeedFreshness {
-    pub(crate) fn new(max_lag: Duration) -> Self {
-        Self {
-            started: Instant::now(),
-            caught_up_at: AtomicU64::new(u64::MAX),
-            max_lag,
-        }
+impl ChangeSink for UserCopySink {
+    fn reset(&self) {
+        self.0.cache.clear();
     }
 
-    fn caught_up(&self) {
-        let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX - 1);
-        self.caught_up_at.store(now, Ordering::Release);
+    fn resume_after(&self) -> SinkFuture<'_, Option<i64>> {
+        Box::pin(async move {
+            let position = store::feed_position(&self.0.pool.get().await?, USER_FEED).await?;
+            Ok(Some(position))
+        })
     }
 
-    /// Whether the copy may be behind identity by more than the allowed lag.
-    pub(crate) fn is_stale(&self) -> bool {
-        let caught_up_at = self.caught_up_at.load(Ordering::Acquire);
-        caught_up_at == u64::MAX
-            || self.started.elapsed()
-                > Duration::from_millis(caught_up_at).saturating_add(self.max_lag)
+    fn apply<'a>(
+        &'a self,
+        changes: &'a [identity_pb::UserChange],
+        last_sequence: i64,
+    ) -> SinkFuture<'a, ()> {
+        Box::pin(self.0.apply_user_changes(changes, last_sequence))
     }
-}
-
-/// The refusal of an answer that would trust a stale copy of users.
-pub(crate) fn feed_behind() -> Error {
-    Error::refused(
-        ErrorReason::Unavailable,
-        "user statuses from identity are not current; retry shortly",
-    )
-    .with_metadata("retry_after_seconds", "1")
 }
 
 impl Membership {
-    /// Follows identity's user feed until `shutdown`: polls every `user_feed_poll` once
-    /// caught up, at once while pages keep coming, and backs off while identity is
-    /// unreachable. A page that cannot be applied is logged as an error on every attempt:
-    /// meanwhile access checks refuse to allow (see [`FeedFreshness`]).
-    pub async fn run_user_follower(&self, shutdown: impl std::future::Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        let mut failures = 0_u32;
-        loop {
-            let wait = match self.follow_once().await {
-                Ok(true) => Duration::ZERO,
-                Ok(false) => {
-                    if failures > 0 {
-                        info!(failures, "identity's user feed is followed again");
-                    }
-                    failures = 0;
-                    self.feed.caught_up();
-                    self.config.user_feed_poll
-                }
-                Err(error) => {
-                    failures += 1;
-                    if error.reason() == Some(ErrorReason::Unavailable) {
-                        if failures == 1 || failures.is_power_of_two() {
-                            warn!(error = %error, failures, "identity's user feed is unreachable");
-                        }
-                    } else {
-                        error!(error = %error, failures, "a page of identity's user feed cannot be applied; access checks deny until it is");
-                    }
-                    // Backs off, but not past a second: while the feed is behind, access
-                    // checks cannot allow, so it is retried soon after identity is back.
-                    (self.config.user_feed_poll * failures.min(20))
-                        .min(Duration::from_secs(1).max(self.config.user_feed_poll))
-                }
-            };
-            tokio::select! {
-                () = &mut shutdown => return,
-                () = tokio::time::sleep(wait) => {}
-            }
-        }
-    }
-
-    /// Applies one page of the feed; whether more may follow at once.
-    #[instrument(skip_all, name = "membership.domain.follow_once")]
-    async fn follow_once(&self) -> Result<bool> {
-        let after = store::feed_position(&self.pool.get().await?, USER_FEED).await?;
-        let request = identity_pb::ListUserChangesRequest {
-            after_sequence: after,
-            page_size: FEED_PAGE,
-        };
-        let page = answer("identity", self.identity.clone().list_user_changes(request)).await?;
-        if page.changes.is_empty() {
-            return Ok(false);
-        }
+    /// Applies one push of identity's feed to the copy of users and tells every replica's
+    /// access cache which accounts it touched.
+    #[instrument(skip_all, name = "membership.domain.apply_user_changes")]
+    async fn apply_user_changes(
+        &self,
+        changes: &[identity_pb::UserChange],
+        last_sequence: i64,
+    ) -> Result<()> {
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
         let mut changed_accounts = Vec::new();
-        for change in &page.changes {
+        for change in changes {
             let user = change.user.clone().unwrap_or_default();
             let copy = user_copy(&user, change.sequence)?;
             changed_accounts.extend(store::upsert_user(&tx, &copy).await?);
@@ -159,13 +99,26 @@ impl Membership {
         for account_id in &changed_accounts {
             notify_access_changed(&tx, *account_id).await?;
         }
-        store::advance_feed(&tx, USER_FEED, page.last_sequence).await?;
-        tx.commit().await?;
+        store::advance_feed(&tx, USER_FEED, last_sequence).await?;
+        tx.commit().await.inspect_err(|error| {
+            error!(error = %error, "a push of identity's user feed cannot be applied; access checks ask identity until it is");
+        })?;
         for account_id in changed_accounts {
             self.access_changed(account_id);
         }
-        // Pages are bounded by bytes too, so a short page does not mean the end: only an
-        // empty one does.
-        Ok(true)
+        Ok(())
+    }
+
+    /// The user as identity has them now: what access checks use while this process holds
+    /// no lease on the feed (its copy may lack a disable).
+    pub(crate) async fn user_from_source(&self, user_id: Uuid) -> Result<Option<UserCopy>> {
+        let request = identity_pb::GetUserRequest {
+            user_id: user_id.to_string(),
+        };
+        match answer("identity", self.identity.clone().get_user(request)).await {
+            Ok(found) => user_copy(&found.user.unwrap_or_default(), 0).map(Some),
+            Err(error) if error.reason() == Some(ErrorReason::NotFound) => Ok(None),
+            Err(error) => Err(error),
+        }
     }
 }

@@ -19,11 +19,13 @@ pub(crate) use holds::SeatHold;
 pub(crate) use members::MemberChange;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use deadpool_postgres::{GenericClient, Pool};
 use roster_kit::audit::{self};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
+use roster_kit::changes::UserWatch;
 use roster_kit::clock::SharedClock;
 use roster_kit::remote::{Intercepted, Outgoing, answer, from_status};
 use roster_kit::{Error, Result};
@@ -55,7 +57,9 @@ pub struct Membership {
     invitation: Option<InvitationServiceClient<Intercepted>>,
     service_token: ServiceToken,
     cache: AccessCache,
-    feed: feed::FeedFreshness,
+    /// The process's watch of identity's feed: while it holds a lease, the copy of users
+    /// and the cache may answer.
+    watch: Arc<UserWatch>,
     channels: removals::CustodianChannels,
     /// Where the change listener connects (the pool's database).
     database_url: String,
@@ -135,9 +139,9 @@ impl Membership {
         config: MembershipConfig,
         identity: tonic::transport::Channel,
         service_token: ServiceToken,
+        watch: Arc<UserWatch>,
     ) -> Self {
         let cache = AccessCache::new(config.access_cache_ttl, config.access_cache_capacity);
-        let feed = feed::FeedFreshness::new(config.user_feed_max_lag);
         Self {
             pool,
             clock,
@@ -150,10 +154,17 @@ impl Membership {
             invitation: None,
             service_token,
             cache,
-            feed,
+            watch,
             channels: removals::CustodianChannels::default(),
             database_url,
         }
+    }
+
+    /// Keeps the copy of users by the process's watch of identity's feed, from the next
+    /// (re)connection of the watch on.
+    pub fn keep_user_copy(self: &Arc<Self>) {
+        self.watch
+            .add_sink(Arc::new(feed::UserCopySink(Arc::clone(self))));
     }
 
     /// Asks the invitation service at `invitation` for pending invitations (GetSeatUsage).

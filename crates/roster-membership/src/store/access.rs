@@ -1,10 +1,8 @@
 //! Access checks' SQL: the notices that keep every replica's access cache true, and what
 //! a caller holds in an account.
 use deadpool_postgres::GenericClient;
-use futures::StreamExt as _;
 use roster_kit::Result;
 use roster_kit::sql::Columns;
-use tokio_postgres::AsyncMessage;
 use tracing::instrument;
 use uuid::Uuid;
 
@@ -32,30 +30,10 @@ pub(crate) async fn listen_access_changes(
     listening: impl FnOnce(),
     mut notice: impl FnMut(&str),
 ) -> Result<()> {
-    let (config, tls) = roster_kit::db::pg_config(database_url).await?;
-    let (client, mut connection) = config.connect(tls).await?;
-    let mut messages = futures::stream::poll_fn(move |cx| connection.poll_message(cx)).fuse();
-    let listen = format!("LISTEN {ACCESS_CHANNEL}");
-    let subscribe = client.batch_execute(&listen);
-    tokio::pin!(subscribe);
-    // The connection must be driven while LISTEN runs.
-    loop {
-        tokio::select! {
-            done = &mut subscribe => { done?; break; }
-            message = messages.next() => match message {
-                Some(Ok(_)) => {}
-                Some(Err(error)) => return Err(error.into()),
-                None => return Ok(()),
-            },
-        }
-    }
-    listening();
-    while let Some(message) = messages.next().await {
-        if let AsyncMessage::Notification(received) = message? {
-            notice(received.payload());
-        }
-    }
-    Ok(())
+    roster_kit::db::listen(database_url, &[ACCESS_CHANNEL], listening, |_, payload| {
+        notice(payload);
+    })
+    .await
 }
 
 /// Whether `user_id` administers the account, and whether they are an active member of
