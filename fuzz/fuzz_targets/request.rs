@@ -66,7 +66,7 @@ methods! {
         RequestImpersonationRequest, ListImpersonationGrantsRequest,
         ApproveImpersonationRequest, DenyImpersonationRequest, RevokeImpersonationRequest,
         StartImpersonationRequest, EndImpersonationRequest, ListImpersonationSessionsRequest,
-        SetAutomaticImpersonationRequest,
+        SetAutomaticImpersonationRequest, WatchUserChangesRequest, AcknowledgeUserChangesRequest,
     }
     "roster.invitation.v1.InvitationService" => invitation {
         InviteUsersRequest, GetInvitationRequest, ListInvitationsRequest,

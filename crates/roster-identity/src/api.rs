@@ -477,6 +477,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::EnableUserRequest>,
     ) -> Answer<pb::EnableUserResponse> {
         let user = self.set_status(request, StatusChange::Enable).await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::EnableUserResponse { user: Some(user) }))
     }
 
@@ -504,6 +505,7 @@ impl IdentityService for IdentityApi {
         request: Request<pb::UnlockUserRequest>,
     ) -> Answer<pb::UnlockUserResponse> {
         let user = self.set_status(request, StatusChange::Unlock).await?;
+        self.identity.settle().await;
         Ok(Response::new(pb::UnlockUserResponse { user: Some(user) }))
     }
 

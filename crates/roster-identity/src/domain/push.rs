@@ -214,8 +214,9 @@ impl Identity {
     }
 
     /// Waits until every watcher holding a lease has applied the feed as it stands now, or
-    /// until every such lease has run out: called once a change that narrows access has
-    /// committed, before it is answered, so no replica's cache answers from before it.
+    /// until every such lease has run out: called once a change of a user's standing has
+    /// committed, before it is answered, so no replica answers the next call from before it
+    /// (DESIGN: status changes take effect on the next request).
     /// Bounded by the lease; when the database cannot be asked, it waits out the lease.
     #[instrument(skip_all, name = "identity.domain.settle")]
     pub(crate) async fn settle(&self) {

@@ -70,6 +70,8 @@ async fn outbox_count(env: &TestEnv, template: &str) -> i64 {
 async fn a_thousand_guesses_from_one_source_slow_the_attacker_not_the_owner() {
     let mut env = behind_proxy(|_| {}).await;
     let joe = env.create_user("joe@example.com", PASSWORD).await;
+    // Started now, so the attacker's last wait has not run out by the time it is asked.
+    let replica = env.start_replica().await;
     let attacker = "203.0.113.66";
     let (checked, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
     let next = Arc::new(AtomicUsize::new(0));
@@ -107,6 +109,9 @@ async fn a_thousand_guesses_from_one_source_slow_the_attacker_not_the_owner() {
         guesser.await.expect("guesser");
     }
     let attack_took = started.elapsed();
+    // Every replica slows the same attacker: the counters are in Postgres.
+    let again = login_from(replica, attacker, "joe@example.com", WRONG).await;
+    retry_after(&again.unwrap_err());
     let (checked, refused) = (
         checked.load(Ordering::Relaxed),
         refused.load(Ordering::Relaxed),
@@ -126,10 +131,6 @@ async fn a_thousand_guesses_from_one_source_slow_the_attacker_not_the_owner() {
         pb::UserStatus::Active as i32,
         "nobody is locked"
     );
-    // Every replica slows the same attacker: the counters are in Postgres.
-    let replica = env.start_replica().await;
-    let again = login_from(replica, attacker, "joe@example.com", WRONG).await;
-    retry_after(&again.unwrap_err());
 
     // An attacker who waits exactly as told, for an hour of the services' time.
     let hour = env.clock.now() + chrono::Duration::hours(1);
