@@ -709,10 +709,86 @@ pub(crate) async fn bench() -> Vec<String> {
         load::setup_line(CHECK_CONCURRENCY, pool_size, duration)
     );
     failures.extend(measure_table(&env, &targets, CHECK_CONCURRENCY.callers, duration).await);
+    let misses = misses_made.load(Ordering::Relaxed).min(miss_users.len());
     println!(
-        "cache misses: {} distinct members checked (of {} available)",
-        misses_made.load(Ordering::Relaxed).min(miss_users.len()),
+        "cache misses: {misses} distinct members checked (of {} available)",
         miss_users.len()
     );
+    match pgbench_access_facts(&env, &workspace.workspace_id, miss_users, duration).await {
+        Ok(tps) => println!(
+            "pgbench, CheckPermission's SQL (access_facts.sql, prepared) for a random member, \
+             {} clients: {tps:.0} transactions/s",
+            CHECK_CONCURRENCY.callers
+        ),
+        Err(error) => failures.push(format!("pgbench: {error}")),
+    }
     failures
+}
+
+/// Runs `pgbench` with the SQL a CheckPermission cache miss runs, at the bench's client
+/// count against the same database, for a member picked at random by a primary-key probe
+/// of a numbered copy of the members' ids; its transactions per second.
+async fn pgbench_access_facts(
+    env: &TestEnv,
+    workspace_id: &str,
+    user_ids: &[String],
+    duration: Duration,
+) -> Result<f64, String> {
+    let sql = env.sql().await;
+    sql.batch_execute(
+        "CREATE TABLE public.bench_check_users (k int PRIMARY KEY, user_id uuid NOT NULL)",
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    sql.execute(
+        "INSERT INTO public.bench_check_users
+         SELECT n, id::uuid FROM unnest($1::text[]) WITH ORDINALITY AS t(id, n)",
+        &[&user_ids],
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    let script = include_str!("../../../crates/roster-membership/src/store/access_facts.sql")
+        .replace("$1", ":ws")
+        .replace(
+            "$2",
+            "(SELECT user_id FROM public.bench_check_users WHERE k = :k)",
+        );
+    let script = format!(
+        "\\set k random(1, {})\n{}\n",
+        user_ids.len(),
+        script
+            .lines()
+            .filter(|line| !line.starts_with("--"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let path = std::env::temp_dir().join(format!("roster-access-facts-{}.sql", Uuid::now_v7()));
+    std::fs::write(&path, script).map_err(|e| e.to_string())?;
+    let clients = CHECK_CONCURRENCY.callers.to_string();
+    let seconds = duration.as_secs().max(1).to_string();
+    let output = tokio::process::Command::new("pgbench")
+        .env("PGOPTIONS", "-c search_path=membership,public")
+        .args([
+            "-n", "-M", "prepared", "-c", &clients, "-j", "2", "-T", &seconds,
+        ])
+        .args(["-D", &format!("ws={workspace_id}")])
+        .arg("-f")
+        .arg(&path)
+        .arg(env.database_url())
+        .output()
+        .await
+        .map_err(|e| format!("running pgbench: {e}"))?;
+    let _ = std::fs::remove_file(&path);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|tps| tps.parse().ok())
+        .ok_or_else(|| {
+            format!(
+                "no tps in pgbench's output: {stdout}{}",
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
 }

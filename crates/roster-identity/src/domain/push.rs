@@ -12,7 +12,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tracing::{info, instrument, warn};
 
-use super::{Identity, require_operator_or_service};
+use super::Identity;
 use crate::store::watchers::{self, ACKS_CHANNEL, CHANGES_CHANNEL};
 
 /// Changes per pushed page.
@@ -178,7 +178,6 @@ impl Identity {
         caller: &Caller,
         request: &pb::AcknowledgeUserChangesRequest,
     ) -> Result<pb::AcknowledgeUserChangesResponse> {
-        require_operator_or_service(caller)?;
         if !caller.principal()?.is_roster_service {
             return Err(Error::permission_denied(
                 "only Roster's services acknowledge the user change feed",
