@@ -123,13 +123,9 @@ impl<K: Eq + Hash, V: Clone> GroupCache<K, V> {
     }
 
     /// How many entries are held (stale ones included).
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.read().entries.len()
-    }
-
-    /// Whether nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

@@ -220,11 +220,6 @@ impl UserWatch {
         self.principals.put(key, cached, user_id, ticket, None);
     }
 
-    /// How many principals are cached.
-    pub fn cached_principals(&self) -> usize {
-        self.principals.len()
-    }
-
     /// Follows the feed until `shutdown`, reconnecting after failures, and tells identity
     /// it left.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) {

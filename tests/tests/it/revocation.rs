@@ -1,5 +1,6 @@
-//! Revocation on every replica at once: a disable or lock answered by one replica is seen by
-//! the very next `Authenticate` and `CheckPermission` on another, caches warm, whether the
+//! Revocation on every replica at once: a disable, lock, logout or revoked API key answered
+//! by one replica is seen by the very next `Authenticate` (and `CheckPermission`) on another,
+//! caches warm, whether the
 //! services share a process and a database or not; and cutting the push (the stream, the
 //! LISTEN connections) never lets a cache answer from before a revocation.
 use std::time::Duration;
@@ -32,22 +33,6 @@ struct Cast {
     operator_key: String,
 }
 
-async fn api_key(env: &TestEnv, user_id: &str) -> String {
-    env.identity()
-        .create_api_key(as_user(
-            &env.operator_token,
-            id::CreateApiKeyRequest {
-                user_id: user_id.to_owned(),
-                display_name: "revocation test".into(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("api key")
-        .into_inner()
-        .secret
-}
-
 async fn cast(env: &TestEnv) -> Cast {
     let company = env.create_company("Acme", 0).await;
     let mut people = Vec::new();
@@ -55,13 +40,13 @@ async fn cast(env: &TestEnv) -> Cast {
         let person = env
             .add_plain_member(&company, &format!("person{i}@example.com"))
             .await;
-        let key = api_key(env, person.id()).await;
+        let key = env.create_api_key(person.id()).await.secret;
         people.push((person.id().to_owned(), key));
     }
     Cast {
         workspace_id: company.workspace_id().to_owned(),
         people,
-        operator_key: api_key(env, &env.operator_id).await,
+        operator_key: env.create_api_key(&env.operator_id).await.secret,
     }
 }
 
@@ -211,6 +196,44 @@ async fn revoke_rounds(
         set_standing(env, &replicas.writer, user_id, lock, false).await;
     }
     (refused_auth, refused_check)
+}
+
+#[tokio::test]
+async fn a_logout_and_a_revoked_api_key_are_refused_at_once_by_another_replica() {
+    let mut env = TestEnv::start().await;
+    let password = "a long enough passphrase";
+    let user = env.create_user("joe@example.com", password).await;
+    let key = env.create_api_key(&user.user_id).await;
+    let session = env.login("joe@example.com", password).await;
+    let replica = env.start_replica().await;
+    all_leased(&env, &env.database_name(), 2).await;
+    for token in [&key.secret, &session] {
+        authenticate(&replica, token).await.expect("cached before");
+    }
+
+    IdentityServiceClient::new(env.channel())
+        .revoke_api_key(as_user(
+            &env.operator_token,
+            id::RevokeApiKeyRequest {
+                api_key_id: key.api_key.expect("key").api_key_id,
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("revoke");
+    let refused = authenticate(&replica, &key.secret)
+        .await
+        .expect_err("revoked key");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
+
+    IdentityServiceClient::new(env.channel())
+        .logout(as_user(&session, id::LogoutRequest::default()))
+        .await
+        .expect("logout");
+    let refused = authenticate(&replica, &session)
+        .await
+        .expect_err("ended session");
+    assert_eq!(refused.code(), Code::Unauthenticated, "{refused:?}");
 }
 
 #[tokio::test]
