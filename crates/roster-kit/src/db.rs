@@ -3,7 +3,11 @@
 //! Each service owns one schema; its pool sets `search_path` to that schema so the
 //! service's SQL never names it (and never names another service's). TLS follows the
 //! URL's `sslmode` and `sslrootcert` (see [`tls`]).
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts};
+use std::time::Duration;
+
+use deadpool_postgres::{
+    Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts,
+};
 use tokio_postgres::error::SqlState;
 use tracing::info;
 
@@ -29,9 +33,12 @@ pub struct Migration {
 /// Opens a pool on `url` whose connections work in `schema`, creating the database
 /// when it does not exist yet.
 ///
-/// Waiting for, creating and checking a connection are bounded by `config.timeout`;
-/// each connection is checked before reuse, so the pool recovers by itself after
-/// Postgres restarts.
+/// Waiting for, creating and checking a connection are bounded by `config.timeout`.
+/// A connection is handed out only if it is still open; one idle for longer than a
+/// second (`IDLE_CHECK`) must also answer a round trip first. A connection found dead is
+/// dropped and the next one taken (or a new one made) for the same request, so the pool
+/// recovers by itself after Postgres restarts and no request pays for a dead
+/// connection.
 pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Pool> {
     let (mut pg_config, tls) = pg_config(url).await?;
     ensure_database(&pg_config, &tls).await?;
@@ -43,10 +50,26 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
         pg_config,
         tls,
         ManagerConfig {
-            recycling_method: RecyclingMethod::Verified,
+            // Checking every checkout with a query costs a round trip per transaction;
+            // a connection in steady use is known to be alive.
+            recycling_method: RecyclingMethod::Fast,
         },
     );
+    let idle_check_timeout = config.timeout;
     Pool::builder(manager)
+        .post_recycle(Hook::async_fn(move |client, metrics| {
+            Box::pin(async move {
+                if metrics.last_used() < IDLE_CHECK {
+                    return Ok(());
+                }
+                // A connection cut without a word (no FIN) would never answer.
+                match tokio::time::timeout(idle_check_timeout, client.simple_query("")).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(HookError::Backend(e)),
+                    Err(_) => Err(HookError::message("the idle connection did not answer")),
+                }
+            })
+        }))
         .max_size(config.max_size)
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {
@@ -57,6 +80,11 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
         .build()
         .map_err(|e| Error::internal("building the database pool", e))
 }
+
+/// How long a pooled connection may sit unused before it is checked with a round trip
+/// on checkout: long enough that connections in steady use never pay for it, short
+/// enough that one a firewall, pooler or failover cut silently is found before use.
+const IDLE_CHECK: Duration = Duration::from_secs(1);
 
 /// Listens on `channels` over a connection of its own to `url`: `listening` once
 /// subscribed, then `notice` with each notification's channel and payload, until the

@@ -44,8 +44,18 @@ async fn health(channel: &Channel, service: &str) -> Option<i32> {
     Some(answer.into_inner().status)
 }
 
-#[tokio::test]
-async fn postgres_down_for_30_s_answers_unavailable_and_readiness_follows() {
+/// `roster serve` (a child process) on a private Postgres, with an operator API key and an
+/// account whose workspace has one member: what the callers ask about.
+struct Deployment {
+    postgres: PrivatePostgres,
+    child: Reaped,
+    channel: Channel,
+    key: String,
+    workspace_id: String,
+    user_id: String,
+}
+
+async fn deploy() -> Deployment {
     let postgres = tokio::task::spawn_blocking(PrivatePostgres::start)
         .await
         .expect("start the private postgres");
@@ -63,7 +73,7 @@ async fn postgres_down_for_30_s_answers_unavailable_and_readiness_follows() {
         .expect("an api key")
         .to_owned();
     let port = free_port();
-    let mut child = Reaped(
+    let child = Reaped(
         roster(&url, &service_token)
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
             .spawn()
@@ -136,6 +146,26 @@ async fn postgres_down_for_30_s_answers_unavailable_and_readiness_follows() {
         .await
         .unwrap();
 
+    Deployment {
+        postgres,
+        child,
+        channel,
+        key,
+        workspace_id: workspace.workspace_id,
+        user_id: user.user_id,
+    }
+}
+
+#[tokio::test]
+async fn postgres_down_for_30_s_answers_unavailable_and_readiness_follows() {
+    let Deployment {
+        postgres,
+        mut child,
+        channel,
+        key,
+        workspace_id,
+        user_id,
+    } = deploy().await;
     let started = Instant::now();
     let answers: Arc<Mutex<Vec<Answer>>> = Arc::default();
     let readiness: Arc<Mutex<Vec<Probe>>> = Arc::default();
@@ -148,7 +178,7 @@ async fn postgres_down_for_30_s_answers_unavailable_and_readiness_follows() {
             Arc::clone(&answers),
             Arc::clone(&stop),
         );
-        let (workspace_id, user_id) = (workspace.workspace_id.clone(), user.user_id.clone());
+        let (workspace_id, user_id) = (workspace_id.clone(), user_id.clone());
         tasks.push(tokio::spawn(async move {
             let membership = MembershipServiceClient::new(channel.clone());
             let identity = IdentityServiceClient::new(channel);
@@ -330,5 +360,68 @@ async fn postgres_down_for_30_s_answers_unavailable_and_readiness_follows() {
         after_ok * 100 >= after.len() * 99,
         "{after_ok} of {}",
         after.len()
+    );
+}
+
+/// `rounds` rounds of GetMember and ListMembers by each of [`CALLERS`] callers at once:
+/// the calls that failed.
+async fn read_rounds(deployment: &Deployment, rounds: usize) -> (usize, Vec<tonic::Status>) {
+    let callers = (0..CALLERS).map(|_| async {
+        let membership = MembershipServiceClient::new(deployment.channel.clone());
+        let mut failed = Vec::new();
+        for _ in 0..rounds {
+            let member = membership
+                .clone()
+                .get_member(as_user(
+                    &deployment.key,
+                    pb::GetMemberRequest {
+                        workspace_id: deployment.workspace_id.clone(),
+                        user_id: deployment.user_id.clone(),
+                    },
+                ))
+                .await;
+            let listed = membership
+                .clone()
+                .list_members(as_user(
+                    &deployment.key,
+                    pb::ListMembersRequest {
+                        workspace_id: deployment.workspace_id.clone(),
+                        ..Default::default()
+                    },
+                ))
+                .await;
+            failed.extend(member.err());
+            failed.extend(listed.err());
+        }
+        failed
+    });
+    let failed: Vec<_> = futures::future::join_all(callers)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    (CALLERS * rounds * 2, failed)
+}
+
+/// Postgres restarts while every pooled connection is idle, connected to the server that
+/// went away: once it accepts connections again, no request fails (a connection found
+/// dead is replaced within the request that found it).
+#[tokio::test]
+async fn once_postgres_is_back_from_a_restart_no_request_fails() {
+    let deployment = deploy().await;
+    // Every pooled connection in use at once, then idle.
+    let (_, failed) = read_rounds(&deployment, 10).await;
+    assert!(failed.is_empty(), "before the restart: {failed:?}");
+
+    // Nothing else runs on this test's thread meanwhile: blocking it is fine.
+    deployment.postgres.stop();
+    deployment.postgres.start_again();
+    let (calls, failed) = read_rounds(&deployment, 10).await;
+    println!("after a restart: {} of {calls} calls failed", failed.len());
+    assert!(
+        failed.is_empty(),
+        "{} of {calls} failed: {:?}",
+        failed.len(),
+        &failed[..failed.len().min(5)]
     );
 }
