@@ -41,28 +41,54 @@ impl<'a> QueryBuilder<'a> {
         self
     }
 
-    /// Appends the keyset condition for rows after `after` (sort value, id), then the
-    /// matching `ORDER BY` and `LIMIT`.
+    /// Appends `sql` as it is, braces and all (`'{}'` stays a literal).
+    pub fn push_text(&mut self, sql: &str) -> &mut Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// Appends the keyset condition for rows after `after`, then the matching `ORDER BY`
+    /// and `LIMIT`.
     pub fn push_keyset(
         &mut self,
         order: &KeysetOrder<'_>,
         after: Option<&'a (String, Uuid)>,
         limit: &'a i64,
     ) -> &mut Self {
+        self.push_after(order, after).push_order(order, limit)
+    }
+
+    /// Appends the keyset condition for rows after `after` (sort value, id), if any.
+    pub fn push_after(
+        &mut self,
+        order: &KeysetOrder<'_>,
+        after: Option<&'a (String, Uuid)>,
+    ) -> &mut Self {
+        let Some((value, id)) = after else {
+            return self;
+        };
         let KeysetOrder {
             column,
             cast,
             id_column,
             descending,
         } = order;
+        let comparison = if *descending { "<" } else { ">" };
+        self.push(
+            &format!(" AND ({column}, {id_column}) {comparison} ({cast}, {{}})"),
+            &[value, id],
+        )
+    }
+
+    /// Appends the keyset's `ORDER BY` and a `LIMIT` of `limit` rows.
+    pub fn push_order(&mut self, order: &KeysetOrder<'_>, limit: &'a i64) -> &mut Self {
+        let KeysetOrder {
+            column,
+            id_column,
+            descending,
+            ..
+        } = order;
         let direction = if *descending { "DESC" } else { "ASC" };
-        if let Some((value, id)) = after {
-            let comparison = if *descending { "<" } else { ">" };
-            self.push(
-                &format!(" AND ({column}, {id_column}) {comparison} ({cast}, {{}})"),
-                &[value, id],
-            );
-        }
         self.push(
             &format!(" ORDER BY {column} {direction}, {id_column} {direction} LIMIT {{}}"),
             &[limit],

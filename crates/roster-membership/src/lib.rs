@@ -51,7 +51,22 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "seat_holds",
         sql: include_str!("../migrations/0007_seat_holds.sql"),
     },
+    Migration {
+        version: 8,
+        name: "member_search",
+        sql: include_str!("../migrations/0008_member_search.sql"),
+    },
 ];
+
+/// The statements one `GetMember` call runs, in order, as it prepares them (`$1`…
+/// placeholders): the workspace by id, then the member by account, workspace and user id.
+/// The benchmarks run them in `pgbench` beside the RPC.
+pub fn get_member_statements() -> [String; 2] {
+    [
+        store::workspace_by_id_sql(false),
+        store::member_by_id_sql(false),
+    ]
+}
 
 /// The gRPC service name, for health and logs.
 pub const SERVICE_NAME: &str = "roster.membership.v1.MembershipService";

@@ -1,5 +1,5 @@
 //! Members, the local copy of identity's users, and the access-check lookup.
-use roster_kit::sql::{Columns, KeysetOrder, contains_pattern};
+use roster_kit::sql::{Columns, KeysetOrder, Param, contains_pattern};
 
 use super::records::{MemberRecord, MemberStatus, UserMembershipRecord};
 use super::*;
@@ -146,14 +146,17 @@ pub(crate) async fn advance_feed(db: &impl GenericClient, feed: &str, position: 
     Ok(())
 }
 
-const MEMBER_SELECT: &str = "SELECT m.account_id, m.workspace_id, m.user_id, m.status, m.status_before_removal,
-                                    m.role_ids, m.kind, m.email, m.display_name, m.joined_at, m.suspended_at,
-                                    m.removed_at, m.purge_after, m.transfer_to_user_id, m.updated_at,
-                                    u.status AS identity_status, u.locked_until, u.email_verified_at,
-                                    COALESCE(v.field_values, '{}') AS custom_field_values
-                             FROM members m
-                             JOIN users u ON u.user_id = m.user_id
-                             LEFT JOIN member_field_values v ON v.account_id = m.account_id AND v.user_id = m.user_id";
+/// A member's columns, read from `m` (the members table or rows of it) joined as
+/// [`MEMBER_JOINS`] joins it.
+const MEMBER_COLUMNS: &str = "m.account_id, m.workspace_id, m.user_id, m.status, m.status_before_removal,
+                              m.role_ids, m.kind, m.email, m.display_name, m.joined_at, m.suspended_at,
+                              m.removed_at, m.purge_after, m.transfer_to_user_id, m.updated_at,
+                              u.status AS identity_status, u.locked_until, u.email_verified_at,
+                              COALESCE(v.field_values, '{}') AS custom_field_values";
+
+/// The user's standing and the custom field values beside each member `m`.
+const MEMBER_JOINS: &str = "JOIN users u ON u.user_id = m.user_id
+                            LEFT JOIN member_field_values v ON v.account_id = m.account_id AND v.user_id = m.user_id";
 
 fn optional_status(value: Option<&str>) -> Option<MemberStatus> {
     value.map(MemberStatus::from_db)
@@ -208,6 +211,15 @@ pub(crate) async fn insert_member(
         .ok_or_else(|| roster_kit::Error::internal("insert member", "the user copy is missing"))
 }
 
+/// The statement of [`get_member`].
+pub(crate) fn member_by_id_sql(for_update: bool) -> String {
+    let lock = if for_update { " FOR UPDATE OF m" } else { "" };
+    format!(
+        "SELECT {MEMBER_COLUMNS} FROM members m {MEMBER_JOINS}
+         WHERE m.account_id = $1 AND m.workspace_id = $2 AND m.user_id = $3{lock}"
+    )
+}
+
 /// Reads a member; `for_update` row-locks it.
 #[instrument(skip_all, name = "membership.store.get_member")]
 pub(crate) async fn get_member(
@@ -217,12 +229,7 @@ pub(crate) async fn get_member(
     user_id: Uuid,
     for_update: bool,
 ) -> Result<Option<MemberRecord>> {
-    let lock = if for_update { " FOR UPDATE OF m" } else { "" };
-    let statement = db
-        .prepare_cached(&format!(
-            "{MEMBER_SELECT} WHERE m.account_id = $1 AND m.workspace_id = $2 AND m.user_id = $3{lock}"
-        ))
-        .await?;
+    let statement = db.prepare_cached(&member_by_id_sql(for_update)).await?;
     db.query_opt(&statement, &[&account_id, &workspace_id, &user_id])
         .await?
         .as_ref()
@@ -352,6 +359,48 @@ pub(crate) struct MemberQuery {
     pub(crate) descending: bool,
 }
 
+impl MemberQuery {
+    fn keyset(&self) -> KeysetOrder<'static> {
+        let (column, cast) = self.order.expression();
+        KeysetOrder {
+            column,
+            cast,
+            id_column: "m.user_id",
+            descending: self.descending,
+        }
+    }
+
+    /// Appends the conditions of the query's filters: `statuses` (its statuses as stored)
+    /// and `pattern` (its search term's) among them.
+    fn push_filters<'a>(
+        &'a self,
+        sql: &mut QueryBuilder<'a>,
+        statuses: Param<'a>,
+        pattern: Option<&'a String>,
+    ) {
+        sql.push(" AND m.workspace_id = {}", &[&self.workspace_id]);
+        if let Some(kind) = &self.kind {
+            sql.push(" AND m.kind = {}", &[kind]);
+        }
+        sql.push(" AND m.status = ANY({})", &[statuses]);
+        if let Some(role_id) = &self.role_id {
+            sql.push(" AND m.role_ids @> ARRAY[{}::uuid]", &[role_id]);
+        }
+        if let Some(pattern) = pattern {
+            sql.push(
+                " AND (m.email LIKE {} OR lower(m.display_name) LIKE {})",
+                &[pattern, pattern],
+            );
+        }
+    }
+}
+
+/// How many matches a search term may have from a page's start on and still count as
+/// rare. A rare term's page is sorted from its matches, found through the trigram
+/// indexes; walking the sort index instead would pass every member who does not match.
+/// A common term's page is found sooner by that walk, which stops once the page is full.
+const RARE_MATCHES: i64 = 1000;
+
 /// One page of a workspace's members after `after` (sort value, user id).
 #[instrument(skip_all, name = "membership.store.list_members")]
 pub(crate) async fn list_members(
@@ -360,38 +409,48 @@ pub(crate) async fn list_members(
     after: Option<&(String, Uuid)>,
     limit: i64,
 ) -> Result<Vec<MemberRecord>> {
-    let mut sql = QueryBuilder::new(&format!("{MEMBER_SELECT} WHERE true"));
-    sql.push(" AND m.workspace_id = {}", &[&query.workspace_id]);
-    if let Some(kind) = &query.kind {
-        sql.push(" AND m.kind = {}", &[kind]);
-    }
     let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_db()).collect();
-    sql.push(" AND m.status = ANY({})", &[&statuses]);
-    if let Some(role_id) = &query.role_id {
-        sql.push(" AND m.role_ids @> ARRAY[{}::uuid]", &[role_id]);
-    }
     let pattern = query.query.as_deref().map(contains_pattern);
     if let Some(pattern) = &pattern {
-        sql.push(
-            " AND (m.email LIKE {} OR lower(m.display_name) LIKE {})",
-            &[pattern, pattern],
-        );
+        let mut sql =
+            QueryBuilder::new("WITH matches AS MATERIALIZED (SELECT m.* FROM members m WHERE true");
+        query.push_filters(&mut sql, &statuses, Some(pattern));
+        // The page is cut from the matches before the joins, so they run for its rows only.
+        sql.push_after(&query.keyset(), after)
+            .push(" LIMIT {})", &[&RARE_MATCHES])
+            .push_text(&format!(
+                " SELECT {MEMBER_COLUMNS}, (SELECT count(*) FROM matches) AS matches
+                 FROM (SELECT * FROM matches m"
+            ))
+            .push_order(&query.keyset(), &limit)
+            .push_text(&format!(") m {MEMBER_JOINS}"))
+            .push_order(&query.keyset(), &limit);
+        let rows = query_members(db, &sql).await?;
+        let matches: i64 = match rows.first() {
+            Some(row) => row.column("matches")?,
+            None => 0,
+        };
+        if matches < RARE_MATCHES {
+            return rows.iter().map(member_from_row).collect();
+        }
     }
-    let (column, cast) = query.order.expression();
-    let order = KeysetOrder {
-        column,
-        cast,
-        id_column: "m.user_id",
-        descending: query.descending,
-    };
-    sql.push_keyset(&order, after, &limit);
-    // Few distinct filter combinations: each is prepared once per connection.
-    let statement = db.prepare_cached(sql.sql()).await?;
-    db.query(&statement, sql.params())
+    let mut sql = QueryBuilder::new(&format!(
+        "SELECT {MEMBER_COLUMNS} FROM members m {MEMBER_JOINS} WHERE true"
+    ));
+    query.push_filters(&mut sql, &statuses, pattern.as_ref());
+    sql.push_keyset(&query.keyset(), after, &limit);
+    query_members(db, &sql)
         .await?
         .iter()
         .map(member_from_row)
         .collect()
+}
+
+/// Runs one of `ListMembers`' queries. Few distinct filter combinations: each is
+/// prepared once per connection.
+async fn query_members(db: &impl GenericClient, sql: &QueryBuilder<'_>) -> Result<Vec<Row>> {
+    let statement = db.prepare_cached(sql.sql()).await?;
+    Ok(db.query(&statement, sql.params()).await?)
 }
 
 /// A user's workspace memberships and account administrations, by account then

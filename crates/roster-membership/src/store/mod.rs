@@ -356,18 +356,19 @@ pub(crate) async fn insert_workspace(
 
 /// Reads a workspace; `for_update` row-locks it, which serializes every change to its
 /// seats and admins.
+/// The statement of [`get_workspace`].
+pub(crate) fn workspace_by_id_sql(for_update: bool) -> String {
+    let lock = if for_update { " FOR UPDATE" } else { "" };
+    format!("SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE workspace_id = $1{lock}")
+}
+
 #[instrument(skip_all, name = "membership.store.get_workspace")]
 pub(crate) async fn get_workspace(
     db: &impl GenericClient,
     id: Uuid,
     for_update: bool,
 ) -> Result<Option<WorkspaceRecord>> {
-    let lock = if for_update { " FOR UPDATE" } else { "" };
-    let statement = db
-        .prepare_cached(&format!(
-            "SELECT {WORKSPACE_COLUMNS} FROM workspaces WHERE workspace_id = $1{lock}"
-        ))
-        .await?;
+    let statement = db.prepare_cached(&workspace_by_id_sql(for_update)).await?;
     db.query_opt(&statement, &[&id])
         .await?
         .as_ref()

@@ -443,3 +443,85 @@ async fn a_rename_or_a_disable_in_identity_reaches_list_members() {
     assert_eq!(member.identity_status, pb::IdentityStatus::Disabled as i32);
     assert_eq!(env.seat_usage(&workspace_id).await.used, 2);
 }
+
+/// A search term with a thousand matches or more is paged by walking the name index, one
+/// with fewer by sorting its matches (the trigram indexes find them): the pages are the
+/// same either way, and a walk that reaches the last few hundred matches goes on from the
+/// matches without a seam.
+#[tokio::test]
+async fn a_search_pages_alike_whether_its_term_is_common_or_rare() {
+    let env = TestEnv::start().await;
+    let company = env.create_company("Acme", 0).await;
+    let workspace_id = company.workspace_id().to_owned();
+    // 1,500 people: 1,200 at common.example, 300 at rare.example; names repeat, so the
+    // user id breaks ties.
+    let sql = env.sql().await;
+    sql.execute(
+        "WITH people AS (
+             INSERT INTO membership.users (user_id, kind, email, display_name, status, change_seq)
+             SELECT gen_random_uuid(), 'human',
+                    'member' || i || CASE WHEN i % 5 = 0 THEN '@rare.example' ELSE '@common.example' END,
+                    'Member ' || (i % 700), 'active', 0
+             FROM generate_series(1, 1500) AS i
+             RETURNING user_id, kind, email, display_name)
+         INSERT INTO membership.members (account_id, workspace_id, user_id, status, role_ids, kind,
+                                         email, display_name, joined_at, updated_at)
+         SELECT $1::text::uuid, $2::text::uuid, user_id, 'active', ARRAY[$3::text::uuid], kind, email,
+                display_name, now(), now()
+         FROM people",
+        &[
+            &company.account_id(),
+            &workspace_id,
+            &company.member_role_id,
+        ],
+    )
+    .await
+    .unwrap();
+
+    for (query, order_by, matches) in [
+        ("common.example", "display_name", 1200),
+        ("common.example", "email desc", 1200),
+        ("rare.example", "display_name desc", 300),
+        ("member 1", "display_name", 234),
+    ] {
+        let (column, direction) = match order_by.split_once(' ') {
+            Some((column, direction)) => (column, direction),
+            None => (order_by, "asc"),
+        };
+        let key = if column == "email" {
+            "email"
+        } else {
+            "lower(display_name)"
+        };
+        let expected: Vec<String> = sql
+            .query(
+                &format!(
+                    "SELECT user_id::text FROM membership.members
+                     WHERE workspace_id = $1::text::uuid
+                       AND (email LIKE '%' || $2 || '%' OR lower(display_name) LIKE '%' || $2 || '%')
+                     ORDER BY {key} {direction}, user_id {direction}"
+                ),
+                &[&workspace_id, &query],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(expected.len(), matches, "{query:?} matches");
+        let listed = env
+            .list_all_members(
+                &env.operator_token,
+                pb::ListMembersRequest {
+                    workspace_id: workspace_id.clone(),
+                    query: query.into(),
+                    order_by: order_by.into(),
+                    page_size: 100,
+                    ..Default::default()
+                },
+            )
+            .await;
+        let listed: Vec<String> = listed.into_iter().map(|m| m.user_id).collect();
+        assert_eq!(listed, expected, "{query:?} by {order_by}");
+    }
+}
