@@ -1,19 +1,22 @@
 //! Roster's benchmarks, in one binary so the workspace is linked once for all of them:
 //! `cargo bench -p roster-tests --bench roster -- <target>...` with targets
-//! `authenticate`, `membership`, `invitation`, `burst`, `notification`, `removal` and `login_storm`
-//! (each module says what it measures); every target, in that order, without one.
+//! `authenticate`, `membership`, `memory`, `invitation`, `burst`, `notification`, `removal`
+//! and `login_storm` (each module says what it measures); every target, in that order,
+//! without one.
 
 mod authenticate;
 mod burst;
 mod invitation;
 mod login_storm;
 mod membership;
+mod memory;
 mod notification;
 mod removal;
 
-const TARGETS: [&str; 7] = [
+const TARGETS: [&str; 8] = [
     "authenticate",
     "membership",
+    "memory",
     "invitation",
     "burst",
     "notification",
@@ -41,6 +44,7 @@ fn main() {
             failures.extend(match target.as_str() {
                 "authenticate" => authenticate::bench().await,
                 "membership" => membership::bench().await,
+                "memory" => memory::bench().await,
                 "invitation" => invitation::bench().await,
                 "burst" => burst::bench().await,
                 "notification" => notification::bench().await,

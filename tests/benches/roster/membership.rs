@@ -8,7 +8,9 @@
 //! - `CheckPermission` at 64 concurrent callers beside the bare tonic baseline: cache
 //!   hits (the same few checks over and over), cache misses (each call a member never
 //!   checked before) and cache hits for a caller authenticated by identity (an operator
-//!   API key) rather than by the local service credential.
+//!   API key) rather than by the local service credential; then `GetMember` of a
+//!   different member each call. Last, `pgbench` runs the SQL of a CheckPermission cache
+//!   miss and of a GetMember at the same client count against the same database.
 //!
 //! Under each table it prints the database transactions per measured call (from
 //! `pg_stat_database`), which tells a cache hit from a miss and counts round trips.
@@ -315,7 +317,8 @@ async fn create_workspace(env: &TestEnv) -> Workspace {
     }
 }
 
-/// Seeds `MEMBERS` members with SQL, sets the workspace's seats to match and analyzes.
+/// Seeds `MEMBERS` members with SQL, sets the workspace's seats to match, vacuums and
+/// analyzes.
 async fn seed(env: &TestEnv, workspace: &Workspace) {
     let started = Instant::now();
     let sql = env.sql().await;
@@ -354,9 +357,10 @@ async fn seed(env: &TestEnv, workspace: &Workspace) {
     )
     .await
     .expect("set seats used");
-    sql.batch_execute("ANALYZE membership.users; ANALYZE membership.members")
+    // As autovacuum would soon after a bulk load; measuring meanwhile would measure it.
+    sql.batch_execute("VACUUM (ANALYZE) membership.users, membership.members")
         .await
-        .expect("analyze");
+        .expect("vacuum and analyze");
     println!(
         "seeded {MEMBERS} members with SQL in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -567,6 +571,26 @@ fn check_misses(
     })
 }
 
+/// Each call reads the next of `user_ids` with GetMember (nothing caches it: every call
+/// reads the database), round and round.
+fn get_members(token: String, workspace_id: String, user_ids: Vec<String>) -> Call {
+    let token = Arc::new(token);
+    let next = Arc::new(AtomicUsize::new(0));
+    load::call(move |channel| {
+        let token = token.clone();
+        let request = pb::GetMemberRequest {
+            workspace_id: workspace_id.clone(),
+            user_id: user_ids[next.fetch_add(1, Ordering::Relaxed) % user_ids.len()].clone(),
+        };
+        async move {
+            MembershipServiceClient::new(channel)
+                .get_member(as_user(&token, request))
+                .await
+                .map(|_| ())
+        }
+    })
+}
+
 /// Transactions the test database has committed or rolled back, read after its backends
 /// have had time to report them (Postgres publishes them at most once a second).
 async fn transactions(sql: &tokio_postgres::Client) -> i64 {
@@ -691,9 +715,18 @@ pub(crate) async fn bench() -> Vec<String> {
             &roster,
             check_misses(
                 env.service_token.clone(),
-                workspace_id,
+                workspace_id.clone(),
                 miss_users.to_vec(),
                 misses_made.clone(),
+            ),
+        ),
+        Target::new(
+            "GetMember (a different member each call), operator API key",
+            &roster,
+            get_members(
+                env.operator_token.clone(),
+                workspace_id,
+                miss_users.to_vec(),
             ),
         ),
     ];
@@ -702,7 +735,8 @@ pub(crate) async fn bench() -> Vec<String> {
          {MEMBERS} members. The service credential is checked locally; an operator API key is \
          resolved through identity's Authenticate on every call. Cache hits: {HIT_CHECKS} \
          (member, workspace, permission) checks over and over. Cache misses: every call asks \
-         about a different active member, none asked about before (warm-up included)."
+         about a different active member, none asked about before (warm-up included). GetMember \
+         reads a different active member each call, as the operator."
     );
     println!(
         "{}",
@@ -714,10 +748,11 @@ pub(crate) async fn bench() -> Vec<String> {
         "cache misses: {misses} distinct members checked (of {} available)",
         miss_users.len()
     );
-    match pgbench_access_facts(&env, &workspace.workspace_id, miss_users, duration).await {
-        Ok(tps) => println!(
-            "pgbench, CheckPermission's SQL (access_facts.sql, prepared) for a random member, \
-             {} clients: {tps:.0} transactions/s",
+    match pgbench_cache_misses(&env, &workspace, miss_users, duration).await {
+        Ok((check, get)) => println!(
+            "pgbench, {} clients, the SQL of the calls above (prepared) for a random member: \
+             CheckPermission's (access_facts.sql) {check:.0} transactions/s, GetMember's (its \
+             two statements) {get:.0} transactions/s",
             CHECK_CONCURRENCY.callers
         ),
         Err(error) => failures.push(format!("pgbench: {error}")),
@@ -725,15 +760,16 @@ pub(crate) async fn bench() -> Vec<String> {
     failures
 }
 
-/// Runs `pgbench` with the SQL a CheckPermission cache miss runs, at the bench's client
-/// count against the same database, for a member picked at random by a primary-key probe
-/// of a numbered copy of the members' ids; its transactions per second.
-async fn pgbench_access_facts(
+/// Runs `pgbench` with the SQL of a CheckPermission cache miss, then with GetMember's, at
+/// the bench's client count against the same database, for a member picked at random by
+/// a primary-key probe of a numbered copy of the members' ids; their transactions per
+/// second.
+async fn pgbench_cache_misses(
     env: &TestEnv,
-    workspace_id: &str,
+    workspace: &Workspace,
     user_ids: &[String],
     duration: Duration,
-) -> Result<f64, String> {
+) -> Result<(f64, f64), String> {
     let sql = env.sql().await;
     sql.batch_execute(
         "CREATE TABLE public.bench_check_users (k int PRIMARY KEY, user_id uuid NOT NULL)",
@@ -747,31 +783,63 @@ async fn pgbench_access_facts(
     )
     .await
     .map_err(|e| e.to_string())?;
-    let script = include_str!("../../../crates/roster-membership/src/store/access_facts.sql")
+    let member = "(SELECT user_id FROM public.bench_check_users WHERE k = :k)";
+    let access_facts = include_str!("../../../crates/roster-membership/src/store/access_facts.sql")
         .replace("$1", ":ws")
-        .replace(
-            "$2",
-            "(SELECT user_id FROM public.bench_check_users WHERE k = :k)",
-        );
-    let script = format!(
-        "\\set k random(1, {})\n{}\n",
-        user_ids.len(),
-        script
-            .lines()
-            .filter(|line| !line.starts_with("--"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let path = std::env::temp_dir().join(format!("roster-access-facts-{}.sql", Uuid::now_v7()));
+        .replace("$2", member);
+    let [workspace_by_id, member_by_id] = roster_membership::get_member_statements();
+    let get_member = [
+        workspace_by_id.replace("$1", ":ws"),
+        member_by_id
+            .replace("$1", ":account")
+            .replace("$2", ":ws")
+            .replace("$3", member),
+    ];
+    let variables = [
+        ("ws", workspace.workspace_id.as_str()),
+        ("account", workspace.account_id.as_str()),
+    ];
+    let check = pgbench(env, &[access_facts], &variables, user_ids.len(), duration).await?;
+    let get = pgbench(env, &get_member, &variables, user_ids.len(), duration).await?;
+    Ok((check, get))
+}
+
+/// Runs `pgbench` on `statements` (one script, prepared, `:k` a random number from 1 to
+/// `keys`, the other `:name`s from `variables`) at the bench's client count for
+/// `duration`; its transactions (script runs) per second.
+async fn pgbench(
+    env: &TestEnv,
+    statements: &[String],
+    variables: &[(&str, &str)],
+    keys: usize,
+    duration: Duration,
+) -> Result<f64, String> {
+    // pgbench reads one command a line.
+    let commands: Vec<String> = statements
+        .iter()
+        .map(|statement| {
+            let words: Vec<&str> = statement
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("--"))
+                .collect();
+            format!("{};", words.join(" ").trim_end().trim_end_matches(';'))
+        })
+        .collect();
+    let script = format!("\\set k random(1, {keys})\n{}\n", commands.join("\n"));
+    let path = std::env::temp_dir().join(format!("roster-pgbench-{}.sql", Uuid::now_v7()));
     std::fs::write(&path, script).map_err(|e| e.to_string())?;
     let clients = CHECK_CONCURRENCY.callers.to_string();
     let seconds = duration.as_secs().max(1).to_string();
-    let output = tokio::process::Command::new("pgbench")
+    let mut command = tokio::process::Command::new("pgbench");
+    command
         .env("PGOPTIONS", "-c search_path=membership,public")
         .args([
             "-n", "-M", "prepared", "-c", &clients, "-j", "2", "-T", &seconds,
-        ])
-        .args(["-D", &format!("ws={workspace_id}")])
+        ]);
+    for (name, value) in variables {
+        command.args(["-D", &format!("{name}={value}")]);
+    }
+    let output = command
         .arg("-f")
         .arg(&path)
         .arg(env.database_url())
