@@ -411,7 +411,9 @@ pub(crate) async fn list_members(
 ) -> Result<Vec<MemberRecord>> {
     let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_db()).collect();
     let pattern = query.query.as_deref().map(contains_pattern);
-    if let Some(pattern) = &pattern {
+    if let Some(pattern) = &pattern
+        && query.query.as_deref().is_some_and(trigrams_narrow)
+    {
         let mut sql =
             QueryBuilder::new("WITH matches AS MATERIALIZED (SELECT m.* FROM members m WHERE true");
         query.push_filters(&mut sql, &statuses, Some(pattern));
@@ -444,6 +446,14 @@ pub(crate) async fn list_members(
         .iter()
         .map(member_from_row)
         .collect()
+}
+
+/// Whether the trigram indexes narrow a search for `term`. pg_trgm takes trigrams from
+/// runs of letters and digits only: a term without a run of three has none, and the
+/// indexes would be read whole (a short common term is found sooner by the walk).
+fn trigrams_narrow(term: &str) -> bool {
+    term.split(|c: char| !c.is_alphanumeric())
+        .any(|word| word.chars().nth(2).is_some())
 }
 
 /// Runs one of `ListMembers`' queries. Few distinct filter combinations: each is
@@ -625,4 +635,19 @@ pub(crate) async fn email_holders(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trigrams_narrow;
+
+    #[test]
+    fn only_a_run_of_three_letters_or_digits_gives_trigrams() {
+        for term in ["777", "smith", "j.smi", "@acme", "zoë"] {
+            assert!(trigrams_narrow(term), "{term}");
+        }
+        for term in ["a", "jo", "j.s", "a-b-c", "@.", "ab cd"] {
+            assert!(!trigrams_narrow(term), "{term}");
+        }
+    }
 }

@@ -444,10 +444,10 @@ async fn a_rename_or_a_disable_in_identity_reaches_list_members() {
     assert_eq!(env.seat_usage(&workspace_id).await.used, 2);
 }
 
-/// A search term with a thousand matches or more is paged by walking the name index, one
-/// with fewer by sorting its matches (the trigram indexes find them): the pages are the
-/// same either way, and a walk that reaches the last few hundred matches goes on from the
-/// matches without a seam.
+/// A search term with a thousand matches or more (or too short for a trigram) is paged by
+/// walking the name or email index, one with fewer by sorting its matches (the trigram
+/// indexes find them): the pages are the same either way, and a walk that reaches the last
+/// few hundred matches goes on from the matches without a seam.
 #[tokio::test]
 async fn a_search_pages_alike_whether_its_term_is_common_or_rare() {
     let env = TestEnv::start().await;
@@ -483,6 +483,8 @@ async fn a_search_pages_alike_whether_its_term_is_common_or_rare() {
         ("common.example", "email desc", 1200),
         ("rare.example", "display_name desc", 300),
         ("member 1", "display_name", 234),
+        // Too short for a trigram: always the walk.
+        ("1", "email", 853),
     ] {
         let (column, direction) = match order_by.split_once(' ') {
             Some((column, direction)) => (column, direction),
