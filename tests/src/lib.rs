@@ -6,6 +6,7 @@ pub mod emailed;
 pub mod invitation;
 pub mod membership;
 pub mod postgres;
+pub mod process;
 pub mod smtp;
 
 use std::sync::Arc;

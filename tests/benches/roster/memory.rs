@@ -7,13 +7,14 @@
 //! Run with `cargo bench -p roster-tests --bench roster -- memory`. It needs Postgres as
 //! the tests do (`ROSTER_TEST_DATABASE_URL`).
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
 use roster_proto::identity::AuthenticateRequest;
 use roster_proto::identity::identity_service_client::IdentityServiceClient;
 use roster_tests::TestEnv;
+use roster_tests::process::{Reaped, free_port};
 use tonic::transport::Channel;
 use uuid::Uuid;
 
@@ -23,16 +24,6 @@ const PRINCIPALS: usize = 100_000;
 const USERS: usize = 1_000;
 /// Concurrent Authenticate callers.
 const CALLERS: usize = 64;
-
-/// `roster serve`, SIGKILLed and reaped when dropped.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// Resident and peak resident set size of process `pid`, in KiB.
 fn memory_of(pid: u32) -> (u64, u64) {
@@ -146,11 +137,8 @@ async fn connect(address: &str) -> Channel {
 pub(crate) async fn bench() -> Vec<String> {
     let env = TestEnv::start().await;
     let tokens = seed(&env).await;
-    let address = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free port")
-        .to_string();
-    let server = Server(
+    let address = format!("127.0.0.1:{}", free_port());
+    let server = Reaped(
         Command::new(env!("CARGO_BIN_EXE_roster-child"))
             .args(["serve", "--listen", &address])
             .env("DATABASE_URL", env.database_url())
@@ -161,7 +149,7 @@ pub(crate) async fn bench() -> Vec<String> {
             .spawn()
             .expect("spawn roster serve"),
     );
-    let pid = server.0.id();
+    let pid = server.id();
     let channel = connect(&address).await;
     // Lets the process's feed watcher take its lease: without it nothing is cached.
     tokio::time::sleep(Duration::from_secs(2)).await;

@@ -410,9 +410,10 @@ pub(crate) async fn list_members(
     limit: i64,
 ) -> Result<Vec<MemberRecord>> {
     let statuses: Vec<&str> = query.statuses.iter().map(|s| s.as_db()).collect();
-    let pattern = query.query.as_deref().map(contains_pattern);
+    let term = query.query.as_deref();
+    let pattern = term.map(contains_pattern);
     if let Some(pattern) = &pattern
-        && query.query.as_deref().is_some_and(trigrams_narrow)
+        && term.is_some_and(trigrams_narrow)
     {
         let mut sql =
             QueryBuilder::new("WITH matches AS MATERIALIZED (SELECT m.* FROM members m WHERE true");
