@@ -1,10 +1,12 @@
 //! Test harness: each test gets a fresh database, the services running in-process on an
 //! ephemeral port (through the same `roster::serve` as production), typed clients and a
 //! platform operator's token. The database is dropped when the environment is.
+pub mod clients;
 pub mod custodian;
 pub mod emailed;
 pub mod invitation;
 pub mod membership;
+pub mod otlp;
 pub mod postgres;
 pub mod process;
 pub mod smtp;
@@ -59,6 +61,8 @@ pub struct TestEnv {
     pub service_token: String,
     /// Where the services listen.
     pub address: std::net::SocketAddr,
+    /// Where metrics are served, when `server.metrics_listen` was set (port 0: any).
+    pub metrics_address: Option<std::net::SocketAddr>,
     channel: Channel,
     database: String,
     /// Identity's own database, when it is not `database`.
@@ -68,21 +72,39 @@ pub struct TestEnv {
     replicas: Vec<oneshot::Sender<()>>,
 }
 
+/// A server [`spawn_server_at`] started: where it listens (and serves metrics, if it
+/// does), a channel to it, and what stops it.
+type Spawned = (
+    std::net::SocketAddr,
+    Channel,
+    oneshot::Sender<()>,
+    Option<std::net::SocketAddr>,
+);
+
 /// Serves `options` on an ephemeral port until the returned sender fires (or drops).
-async fn spawn_server(options: Options) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
+async fn spawn_server(options: Options) -> Spawned {
     spawn_server_at(([127, 0, 0, 1], 0).into(), options).await
 }
 
-/// Serves `options` at `address` until the returned sender fires (or drops).
-async fn spawn_server_at(
-    address: std::net::SocketAddr,
-    options: Options,
-) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
+/// Serves `options` at `address` until the returned sender fires (or drops); metrics at
+/// `options.server.metrics_listen`, when set, bound here so port 0 reports its port.
+async fn spawn_server_at(address: std::net::SocketAddr, options: Options) -> Spawned {
     let listener = tokio::net::TcpListener::bind(address).await.expect("bind");
     let address = listener.local_addr().expect("address");
+    let metrics = match options.server.metrics_listen {
+        Some(at) => Some(
+            tokio::net::TcpListener::bind(at)
+                .await
+                .expect("bind metrics"),
+        ),
+        None => None,
+    };
+    let metrics_address = metrics
+        .as_ref()
+        .map(|listener| listener.local_addr().expect("metrics address"));
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {
-        if let Err(error) = roster::serve(listener, options, async {
+        if let Err(error) = roster::serve_with_metrics(listener, metrics, options, async {
             let _ = stopped.await;
         })
         .await
@@ -93,7 +115,7 @@ async fn spawn_server_at(
     let channel = Channel::from_shared(format!("http://{address}"))
         .expect("uri")
         .connect_lazy();
-    (address, channel, shutdown)
+    (address, channel, shutdown, metrics_address)
 }
 
 impl TestEnv {
@@ -183,13 +205,14 @@ impl TestEnv {
             .bootstrap_operator("operator@roster.test", "Test Operator")
             .await
             .expect("bootstrap operator");
-        let (address, channel, shutdown) = spawn_server(options.clone()).await;
+        let (address, channel, shutdown, metrics_address) = spawn_server(options.clone()).await;
         Self {
             clock,
             operator_token,
             operator_id: user.user_id,
             service_token,
             address,
+            metrics_address,
             channel,
             database,
             identity_database,
@@ -202,7 +225,7 @@ impl TestEnv {
     /// Starts another process's worth of the same services on the same database (a
     /// replica, with its own caches and workers) and returns a channel to it.
     pub async fn start_replica(&mut self) -> Channel {
-        let (_, channel, shutdown) = spawn_server(self.options.clone()).await;
+        let (_, channel, shutdown, _) = spawn_server(self.options.clone()).await;
         self.replicas.push(shutdown);
         channel
     }
@@ -218,7 +241,7 @@ impl TestEnv {
     ) -> (std::net::SocketAddr, Channel) {
         let mut options = self.options.clone();
         configure(&mut options);
-        let (address, channel, shutdown) = spawn_server_at(address, options).await;
+        let (address, channel, shutdown, _) = spawn_server_at(address, options).await;
         self.replicas.push(shutdown);
         (address, channel)
     }
@@ -231,7 +254,8 @@ impl TestEnv {
     ) -> (std::net::SocketAddr, Channel, oneshot::Sender<()>) {
         let mut options = self.options.clone();
         configure(&mut options);
-        spawn_server_at(address, options).await
+        let (address, channel, shutdown, _) = spawn_server_at(address, options).await;
+        (address, channel, shutdown)
     }
 
     /// Stops every process started with [`Self::serve_at`] or [`Self::start_replica`].

@@ -61,6 +61,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "user_change_push",
         sql: include_str!("../migrations/0009_user_change_push.sql"),
     },
+    roster_kit::outbox_traceparent(10),
 ];
 
 /// The gRPC service name, for health and logs.

@@ -35,6 +35,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "accept_claims",
         sql: include_str!("../migrations/0004_accept_claims.sql"),
     },
+    roster_kit::outbox_traceparent(5),
 ];
 
 /// The gRPC service name, for health and logs.

@@ -10,7 +10,7 @@
 //! stream is cut, behind, or identity unreachable), callers go to the source instead.
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -112,6 +112,18 @@ const LEASE_MARGIN: f64 = 0.9;
 /// The longest a watcher waits before retrying a broken stream.
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+/// How far a [`UserWatch`] is behind identity's feed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FeedLag {
+    /// Since the last push (changes or heartbeat) was applied; since the watch started,
+    /// before the first.
+    pub(crate) since_push: Duration,
+    /// Committed changes not applied, at the last acknowledgement (`None`: none yet).
+    pub(crate) changes_behind: Option<i64>,
+    /// Whether the watch holds a lease.
+    pub(crate) current: bool,
+}
+
 /// Follows identity's user change feed for one process (see the module's documentation).
 pub struct UserWatch {
     identity: IdentityServiceClient<Intercepted>,
@@ -120,6 +132,10 @@ pub struct UserWatch {
     started: Instant,
     /// Milliseconds after `started` until which caches may answer (0: not current).
     current_until: AtomicU64,
+    /// Milliseconds after `started` when the last push was applied (0: none yet).
+    last_push: AtomicU64,
+    /// Committed changes not applied at the last acknowledgement (-1: none yet).
+    behind: AtomicI64,
     principals: PrincipalCache,
     /// Credentials expire by this clock (the one identity decides by).
     clock: SharedClock,
@@ -155,6 +171,8 @@ impl UserWatch {
             config,
             started: Instant::now(),
             current_until: AtomicU64::new(0),
+            last_push: AtomicU64::new(0),
+            behind: AtomicI64::new(-1),
             clock,
             sinks: RwLock::new(Vec::new()),
         })
@@ -183,6 +201,17 @@ impl UserWatch {
     /// access and has been answered.
     pub fn is_current(&self) -> bool {
         self.millis_since_start(Instant::now()) < self.current_until.load(Ordering::Acquire)
+    }
+
+    /// How far this watch is behind identity's feed, for metrics.
+    pub(crate) fn lag(&self) -> FeedLag {
+        let last_push =
+            self.started + Duration::from_millis(self.last_push.load(Ordering::Acquire));
+        FeedLag {
+            since_push: last_push.elapsed(),
+            changes_behind: Some(self.behind.load(Ordering::Acquire)).filter(|b| *b >= 0),
+            current: self.is_current(),
+        }
     }
 
     fn lose_lease(&self) {
@@ -328,6 +357,8 @@ impl UserWatch {
                     }
                 }
             }
+            self.last_push
+                .store(self.millis_since_start(Instant::now()), Ordering::Release);
             let renewal_due = granted_at.is_none_or(|at| at.elapsed() >= lease / 4);
             if push.changes.is_empty() && !renewal_due {
                 continue;
@@ -345,6 +376,10 @@ impl UserWatch {
                 ),
             )
             .await?;
+            self.behind.store(
+                (acknowledged.head_sequence - push.last_sequence).max(0),
+                Ordering::Release,
+            );
             lease = acknowledged
                 .lease_duration
                 .and_then(|d| Duration::try_from(d).ok())

@@ -86,6 +86,60 @@ pub struct ServerConfig {
     /// (`ROSTER_MAX_REQUEST_SIZE`, default 1 MiB: an `InviteUsers` of 500 addresses is about
     /// 130 KiB).
     pub max_request_bytes: usize,
+    /// The web origins whose pages may call over gRPC-Web (`ROSTER_CORS_ALLOWED_ORIGINS`:
+    /// comma-separated, such as `https://console.example.com`, or `*` for any; default none,
+    /// so only pages of the server's own origin and clients outside browsers call it).
+    pub cors_allowed_origins: CorsOrigins,
+    /// Where Prometheus metrics are served, at `/metrics` (`ROSTER_METRICS_LISTEN`, such as
+    /// `0.0.0.0:9090`; unset, none are: an address of its own is an operator's choice, kept
+    /// off the gRPC port that clients reach).
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Which web origins may call from a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Every origin (`*`): the bearer token, not the page's origin, is the credential.
+    Any,
+    /// These origins exactly, such as `https://console.example.com`.
+    List(Vec<String>),
+}
+
+impl FromStr for CorsOrigins {
+    type Err = Error;
+
+    fn from_str(value: &str) -> Result<Self> {
+        let origins: Vec<&str> = value
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .collect();
+        if origins == ["*"] {
+            return Ok(Self::Any);
+        }
+        origins
+            .into_iter()
+            .map(|origin| {
+                // An origin is scheme://host[:port]: no path, no trailing slash, no wildcard.
+                let well_formed = origin.split_once("://").is_some_and(|(scheme, host)| {
+                    matches!(scheme, "http" | "https")
+                        && !host.is_empty()
+                        && !host.contains(['/', '*', ' '])
+                });
+                if well_formed {
+                    Ok(origin.to_owned())
+                } else {
+                    Err(Error::invalid(
+                        "ROSTER_CORS_ALLOWED_ORIGINS",
+                        format!(
+                            "{origin:?} is not an origin such as https://console.example.com, nor *"
+                        ),
+                    ))
+                }
+            })
+            .collect::<Result<_>>()
+            .map(Self::List)
+    }
 }
 
 impl ServerConfig {
@@ -100,6 +154,18 @@ impl ServerConfig {
             admission_concurrency: var_or("ROSTER_ADMISSION_CONCURRENCY", 4 * cores)?,
             admission_queue: var_or("ROSTER_ADMISSION_QUEUE", 32 * cores)?,
             drain_timeout: duration_or("ROSTER_DRAIN_TIMEOUT", Duration::from_secs(20))?,
+            cors_allowed_origins: optional("ROSTER_CORS_ALLOWED_ORIGINS")
+                .map_or(Ok(CorsOrigins::List(Vec::new())), |v| v.parse())?,
+            metrics_listen: optional("ROSTER_METRICS_LISTEN")
+                .map(|address| {
+                    address
+                        .trim()
+                        .parse()
+                        .map_err(|e: std::net::AddrParseError| {
+                            Error::invalid("ROSTER_METRICS_LISTEN", format!("{address:?}: {e}"))
+                        })
+                })
+                .transpose()?,
         })
     }
 }
@@ -126,6 +192,29 @@ pub fn redact_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cors_origins_are_exact_origins_or_any() {
+        assert_eq!("*".parse::<CorsOrigins>().ok(), Some(CorsOrigins::Any));
+        assert_eq!(
+            " https://console.example.com, http://localhost:5173 "
+                .parse::<CorsOrigins>()
+                .ok(),
+            Some(CorsOrigins::List(vec![
+                "https://console.example.com".to_owned(),
+                "http://localhost:5173".to_owned()
+            ]))
+        );
+        for bad in [
+            "console.example.com",
+            "https://console.example.com/",
+            "https://*.example.com",
+            "ftp://example.com",
+            "*, https://a.example",
+        ] {
+            assert!(bad.parse::<CorsOrigins>().is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn redacts_passwords_only() {

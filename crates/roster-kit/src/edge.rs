@@ -9,7 +9,8 @@
 //!   `BadRequest` violation naming the field and the limit.
 //!
 //! The checks read the request against the descriptor set, so a new RPC or field is held to
-//! its bounds without code of its own.
+//! its bounds without code of its own. Every call, refused here or served, is counted by
+//! method and status code and timed ([`crate::metrics`]).
 //!
 //! At the outside edge, [`Admission`] also bounds what is served at once: calls over the
 //! process's limit, and costly calls that cannot get a turn within half their remaining
@@ -38,6 +39,7 @@ use tonic::body::Body;
 use tonic::{Code, Status};
 
 use crate::error::{Error, Violations, quote};
+use crate::metrics::RpcMetrics;
 use roster_proto::types::ErrorReason;
 
 tokio::task_local! {
@@ -168,6 +170,7 @@ pub struct Edge {
     max_request_bytes: usize,
     request_timeout: Duration,
     admission: Option<Admission>,
+    rpc: Option<RpcMetrics>,
 }
 
 impl Edge {
@@ -192,6 +195,7 @@ impl Edge {
             max_request_bytes,
             request_timeout,
             admission: None,
+            rpc: None,
         })
     }
 
@@ -199,6 +203,14 @@ impl Edge {
     #[must_use]
     pub fn admitting(mut self, admission: Admission) -> Self {
         self.admission = Some(admission);
+        self
+    }
+
+    /// This edge, recording every call's method, code and latency into `rpc`; refusals at
+    /// the edge included, and the wait for admission counts toward latency.
+    #[must_use]
+    pub fn measured(mut self, rpc: RpcMetrics) -> Self {
+        self.rpc = Some(rpc);
         self
     }
 
@@ -479,6 +491,7 @@ where
         std::mem::swap(&mut self.inner, &mut inner);
         let edge = Arc::clone(&self.edge);
         let deadline = edge.deadline(request.headers());
+        let call = edge.rpc.as_ref().map(|rpc| rpc.start(request.uri().path()));
         Box::pin(DEADLINE.scope(deadline, async move {
             let served = async {
                 let _admitted = match &edge.admission {
@@ -495,7 +508,7 @@ where
                     Err(status) => Ok(status.into_http()),
                 }
             };
-            tokio::select! {
+            let answer = tokio::select! {
                 biased;
                 answer = served => answer,
                 () = tokio::time::sleep_until(deadline) => Ok(Status::new(
@@ -503,6 +516,10 @@ where
                     "the deadline passed before the call finished",
                 )
                 .into_http()),
+            };
+            match call {
+                Some(call) => answer.map(|response| call.answered(response)),
+                None => answer,
             }
         }))
     }

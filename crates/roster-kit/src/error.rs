@@ -375,6 +375,7 @@ impl Error {
 
 impl From<deadpool_postgres::PoolError> for Error {
     fn from(error: deadpool_postgres::PoolError) -> Self {
+        crate::metrics::checkout_failed(&error);
         match error {
             deadpool_postgres::PoolError::Backend(inner) => inner.into(),
             other => Self::database_unavailable(&other),

@@ -1,6 +1,6 @@
 //! What every Roster service shares: configuration, the Postgres pool and migrations,
 //! telemetry, the principal and bearer tokens, errors mapped to `tonic::Status`, page
-//! tokens, the transactional outbox, audit events, safe retries and server bootstrap.
+//! tokens, the transactional outbox, audit events, safe retries, server bootstrap and metrics.
 #![cfg_attr(
     not(test),
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
@@ -18,6 +18,7 @@ pub mod email;
 pub mod error;
 pub mod input;
 pub mod locks;
+pub mod metrics;
 pub mod outbox;
 pub mod paging;
 pub mod protobuf;
@@ -39,6 +40,16 @@ pub const SHARED_TABLES: db::Migration = db::Migration {
     name: "shared tables",
     sql: include_str!("sql/shared_tables.sql"),
 };
+
+/// The migration that keeps the trace context of each outbox row, at `version` of that
+/// schema's list.
+pub const fn outbox_traceparent(version: i32) -> db::Migration {
+    db::Migration {
+        version,
+        name: "outbox traceparent",
+        sql: include_str!("sql/outbox_traceparent.sql"),
+    }
+}
 
 /// The migration that makes a schema's audit events append-only, at `version` of that
 /// schema's list.

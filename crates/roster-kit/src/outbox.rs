@@ -5,6 +5,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::telemetry::current_traceparent;
 
 /// A message for the notification service.
 #[derive(Debug, Clone)]
@@ -19,15 +20,16 @@ pub struct OutboxMessage<'a> {
     pub secret_variables: Option<Value>,
 }
 
-/// Stores `message` in the caller's transaction; nothing is sent if it rolls back.
+/// Stores `message` in the caller's transaction; nothing is sent if it rolls back. The row
+/// keeps the current trace context, which its hand-over continues.
 pub async fn enqueue(
     db: &impl GenericClient,
     now: DateTime<Utc>,
     message: OutboxMessage<'_>,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
-    let statement = db.prepare_cached("INSERT INTO outbox (outbox_id, created_at, template, recipient, variables, secret_variables)
-         VALUES ($1, $2, $3, $4, $5, $6)").await?;
+    let statement = db.prepare_cached("INSERT INTO outbox (outbox_id, created_at, template, recipient, variables, secret_variables, traceparent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)").await?;
     db.execute(
         &statement,
         &[
@@ -37,6 +39,7 @@ pub async fn enqueue(
             &message.recipient,
             &message.variables,
             &message.secret_variables,
+            &current_traceparent(),
         ],
     )
     .await?;

@@ -13,7 +13,7 @@ use roster_proto::notification::notification_service_client::NotificationService
 use serde_json::Value;
 use tonic::Code;
 use tonic::transport::Channel;
-use tracing::{info, warn};
+use tracing::{Instrument as _, info, warn};
 use uuid::Uuid;
 
 use crate::auth::ServiceToken;
@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::protobuf::json_to_struct;
 use crate::remote::{Intercepted, Outgoing, from_status};
 use crate::sql::Columns;
+use crate::telemetry::continuing;
 
 /// The longest the relay waits between attempts while the notification service fails.
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
@@ -156,7 +157,7 @@ impl Relay {
         let tx = db.transaction().await?;
         let claim = tx
             .prepare_cached(
-                "SELECT outbox_id, template, recipient, locale, variables, secret_variables
+                "SELECT outbox_id, template, recipient, locale, variables, secret_variables, traceparent
                  FROM outbox WHERE dispatched_at IS NULL
                  ORDER BY created_at, outbox_id LIMIT $1 FOR UPDATE SKIP LOCKED",
             )
@@ -178,7 +179,18 @@ impl Relay {
                     .map(json_to_struct),
                 idempotency_key: id.to_string(),
             };
-            match self.notification.clone().enqueue(request).await {
+            // The hand-over belongs to the trace of the request that wrote the row.
+            let span = continuing(
+                tracing::info_span!("outbox.relay", service = self.service, outbox_id = %id),
+                row.column::<Option<String>>("traceparent")?.as_deref(),
+            );
+            match self
+                .notification
+                .clone()
+                .enqueue(request)
+                .instrument(span)
+                .await
+            {
                 Ok(_) => {
                     self.mark(&tx, id, None).await?;
                     batch.relayed += 1;

@@ -1,5 +1,9 @@
 //! Serving gRPC: health, reflection, the request edge (deadlines, size limit, field bounds,
-//! admission), tracing and graceful shutdown.
+//! admission), tracing, gRPC-Web for browsers and graceful shutdown.
+//!
+//! The outside port speaks gRPC over HTTP/2 and gRPC-Web over HTTP/1.1 or HTTP/2, so a web
+//! console calls Roster without a proxy; CORS answers for the origins configured
+//! ([`CorsOrigins`]), and lets pages read the status trailers that carry errors.
 //!
 //! Shutdown drains in order: health turns NOT_SERVING, the outside server stops taking calls
 //! and lets those in flight finish (at most the drain timeout), and only then does the
@@ -24,11 +28,14 @@ use tonic::service::Routes;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Channel, Endpoint, Server};
 use tonic_health::ServingStatus;
+use tonic_web::GrpcWebLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
-use crate::config::ServerConfig;
+use crate::config::{CorsOrigins, ServerConfig};
 use crate::edge::{Admission, Edge, EdgeLayer};
 use crate::error::{Error, Result};
+use crate::metrics::Metrics;
 use crate::telemetry::request_span;
 
 /// The health service name that answers liveness rather than readiness.
@@ -50,6 +57,43 @@ async fn database_reachable(pool: &Pool) -> bool {
             status.available == 0 && status.size >= status.max_size
         }
     }
+}
+
+/// How long a browser may reuse a CORS preflight's answer.
+const CORS_MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The CORS answer for `origins`: gRPC-Web's POSTs with the headers a gRPC-Web client and
+/// Roster's callers send, and the trailers a page must read to see a call's status.
+fn cors(origins: &CorsOrigins) -> Result<CorsLayer> {
+    let allow_origin = match origins {
+        CorsOrigins::Any => AllowOrigin::any(),
+        CorsOrigins::List(origins) => AllowOrigin::list(
+            origins
+                .iter()
+                .map(|origin| http::HeaderValue::from_str(origin))
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(|e| Error::invalid("ROSTER_CORS_ALLOWED_ORIGINS", e.to_string()))?,
+        ),
+    };
+    let header = http::HeaderName::from_static;
+    Ok(CorsLayer::new()
+        .allow_origin(allow_origin)
+        .allow_methods([http::Method::POST])
+        .allow_headers([
+            header("content-type"),
+            header("authorization"),
+            header("x-grpc-web"),
+            header("x-user-agent"),
+            header("grpc-timeout"),
+            header("traceparent"),
+            header("tracestate"),
+        ])
+        .expose_headers([
+            header("grpc-status"),
+            header("grpc-message"),
+            header("grpc-status-details-bin"),
+        ])
+        .max_age(CORS_MAX_AGE))
 }
 
 /// Each direction's buffer of an in-process connection.
@@ -108,9 +152,16 @@ pub struct RunningInternal {
 
 impl Internal {
     /// Serves `routes` to this process's own services: the edge's deadlines and bounds,
-    /// without admission (its calls serve calls already admitted outside).
-    pub fn serve(self, routes: Routes, config: &ServerConfig) -> Result<RunningInternal> {
-        let edge = Edge::new(config.max_request_bytes, config.request_timeout)?;
+    /// without admission (its calls serve calls already admitted outside), its calls
+    /// measured into `metrics` as `in_process`.
+    pub fn serve(
+        self,
+        routes: Routes,
+        config: &ServerConfig,
+        metrics: &Metrics,
+    ) -> Result<RunningInternal> {
+        let edge = Edge::new(config.max_request_bytes, config.request_timeout)?
+            .measured(metrics.rpc("in_process"));
         let (stop, stopped) = oneshot::channel::<()>();
         let incoming = tokio_stream::wrappers::UnboundedReceiverStream::new(self.connections)
             .map(Ok::<_, std::io::Error>);
@@ -151,7 +202,11 @@ async fn set_readiness(
 
 /// Serves `routes` (whose gRPC names are `service_names`) on `listener` until `shutdown`
 /// completes, then lets in-flight calls finish, for at most the drain timeout. Readiness
-/// follows `databases`; the `costly` methods (gRPC paths) queue for admission.
+/// follows `databases`; the `costly` methods (gRPC paths) queue for admission. Calls are
+/// measured into `metrics` as `outside`.
+// Each argument is one thing the outside server takes from its process; a struct would
+// only name them twice.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
@@ -159,6 +214,7 @@ pub async fn serve(
     databases: Vec<Pool>,
     costly: &[&str],
     config: &ServerConfig,
+    metrics: &Metrics,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
     let (health, health_service) = tonic_health::server::health_reporter();
@@ -224,14 +280,18 @@ pub async fn serve(
         set_readiness(&health, &names, ServingStatus::NotServing).await;
         let _ = drain_started.send(());
     };
-    let edge =
-        Edge::new(config.max_request_bytes, config.request_timeout)?.admitting(Admission::new(
+    let edge = Edge::new(config.max_request_bytes, config.request_timeout)?
+        .admitting(Admission::new(
             config.max_concurrent_requests,
             costly,
             config.admission_concurrency,
             config.admission_queue,
-        ));
+        ))
+        .measured(metrics.rpc("outside"));
     let served = Server::builder()
+        .accept_http1(true)
+        .layer(cors(&config.cors_allowed_origins)?)
+        .layer(GrpcWebLayer::new())
         .layer(EdgeLayer::new(edge))
         .trace_fn(request_span)
         .add_routes(routes)

@@ -56,6 +56,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "member_search",
         sql: include_str!("../migrations/0008_member_search.sql"),
     },
+    roster_kit::outbox_traceparent(9),
 ];
 
 /// The statements one `GetMember` call runs, in order, as it prepares them (`$1`…

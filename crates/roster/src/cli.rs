@@ -121,6 +121,8 @@ fn log_configuration(options: &Options) {
         admission_concurrency,
         admission_queue,
         drain_timeout,
+        cors_allowed_origins,
+        metrics_listen,
     } = &options.server;
     let services: Vec<_> = options.services.iter().map(|s| s.name()).collect();
     let databases: Vec<_> = options
@@ -129,7 +131,7 @@ fn log_configuration(options: &Options) {
         .map(|s| redact_url(&options.databases.url(*s)))
         .collect();
     info!(
-        %listen, ?request_timeout, max_concurrent_requests, max_request_bytes, admission_concurrency, admission_queue, ?drain_timeout, ?services, ?databases,
+        %listen, ?request_timeout, max_concurrent_requests, max_request_bytes, admission_concurrency, admission_queue, ?drain_timeout, ?cors_allowed_origins, ?metrics_listen, ?services, ?databases,
         pool_size = options.pool.max_size, db_timeout = ?options.pool.timeout,
         identity = ?options.identity, membership = ?options.membership, invitation = ?options.invitation, notification = ?options.notification, relay = ?options.relay,
         identity_url = ?options.identity_url, membership_url = ?options.membership_url, invitation_url = ?options.invitation_url, notification_url = ?options.notification_url, service_token = ?options.service_token, audit_retention = ?options.audit_retention,

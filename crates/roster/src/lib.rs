@@ -20,6 +20,7 @@ use roster_kit::auth::ServiceToken;
 use roster_kit::changes::{UserWatch, WatchConfig};
 use roster_kit::clock::SharedClock;
 use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
+use roster_kit::metrics::Metrics;
 use roster_kit::relay::{Relay, RelayConfig};
 use roster_kit::remote::Authenticator;
 use roster_kit::server::InternalLink;
@@ -389,12 +390,32 @@ pub async fn migrate(options: &Options) -> Result<()> {
 
 /// Serves `options.services` on `listener`, with their background workers, until
 /// `shutdown` completes; then lets the calls in flight finish (their calls between this
-/// process's services included), stops the workers, and returns.
+/// process's services included), stops the workers, and returns. Metrics are served where
+/// `options.server.metrics_listen` says, if it says.
 pub async fn serve(
     listener: TcpListener,
     options: Options,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<()> {
+    let metrics = match options.server.metrics_listen {
+        Some(address) => Some(
+            TcpListener::bind(address)
+                .await
+                .map_err(|e| Error::internal(format!("listening for metrics on {address}"), e))?,
+        ),
+        None => None,
+    };
+    serve_with_metrics(listener, metrics, options, shutdown).await
+}
+
+/// As [`serve`], with metrics served on `metrics` when given (and nowhere else).
+pub async fn serve_with_metrics(
+    listener: TcpListener,
+    metrics_listener: Option<TcpListener>,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<()> {
+    let metrics = Metrics::new(Arc::clone(&options.clock))?;
     let mut routes = Routes::default();
     let mut names = Vec::new();
     let (stop_workers, workers_stopped) = watch::channel(false);
@@ -422,6 +443,7 @@ pub async fn serve(
         },
         Arc::clone(&options.clock),
     );
+    metrics.watch_feed(Arc::clone(&watch));
     let authenticator = |identity: tonic::transport::Channel| {
         Authenticator::new(identity, options.service_token.clone()).cached_by(Arc::clone(&watch))
     };
@@ -442,6 +464,7 @@ pub async fn serve(
                 let (identity, pool) = identity_with_pool(&options, administration).await?;
                 let identity = Arc::new(identity.cached_by(Arc::clone(&watch)));
                 watched.push(Arc::clone(&identity));
+                metrics.watch_pool("identity", pool.clone());
                 outboxes.push(("identity", pool));
                 routes = routes.add_service(
                     IdentityApi::new(Arc::clone(&identity), options.service_token.clone())
@@ -470,6 +493,12 @@ pub async fn serve(
                     open_membership(&options, identity.clone(), invitation, Arc::clone(&watch))
                         .await?;
                 membership.keep_user_copy();
+                metrics.watch_pool("membership", pool.clone());
+                let sampled = Arc::clone(&membership);
+                metrics.watch_saga("member_removal", move || {
+                    let membership = Arc::clone(&sampled);
+                    Box::pin(async move { membership.removal_queue().await })
+                });
                 outboxes.push(("membership", pool));
                 routes = routes.add_service(
                     MembershipApi::new(Arc::clone(&membership), authenticator(identity))
@@ -491,6 +520,7 @@ pub async fn serve(
                 let (invitations, pool) =
                     open_invitation(&options, identity.clone(), membership, Arc::clone(&watch))
                         .await?;
+                metrics.watch_pool("invitation", pool.clone());
                 outboxes.push(("invitation", pool));
                 routes = routes.add_service(
                     InvitationApi::new(Arc::clone(&invitations), authenticator(identity))
@@ -507,11 +537,15 @@ pub async fn serve(
                 let identity = required_peer(&options, Service::Identity, &local)?;
                 let pool = migrated_notification_pool(&options).await?;
                 databases.push(pool.clone());
-                let notifications = Arc::new(Notifications::new(
-                    pool,
-                    Arc::clone(&options.clock),
-                    options.notification.clone(),
-                )?);
+                metrics.watch_pool("notification", pool.clone());
+                let notifications = Arc::new(
+                    Notifications::new(
+                        pool,
+                        Arc::clone(&options.clock),
+                        options.notification.clone(),
+                    )?
+                    .counting(metrics.deliveries()),
+                );
                 routes = routes.add_service(
                     NotificationApi::new(Arc::clone(&notifications), authenticator(identity))
                         .into_server(),
@@ -525,6 +559,9 @@ pub async fn serve(
         }
     }
     databases.extend(outboxes.iter().map(|(_, pool)| pool.clone()));
+    for (service, pool) in &outboxes {
+        metrics.watch_outbox(service, pool.clone());
+    }
     if let Some(keep) = options.audit_retention {
         for pool in databases.clone() {
             let (clock, interval, stop) = (
@@ -565,7 +602,9 @@ pub async fn serve(
     }
     let (follower, stop) = (Arc::clone(&watch), stopped());
     workers.push(tokio::spawn(async move { follower.run(stop).await }));
-    let internal = internal.serve(routes.clone(), &options.server)?;
+    let internal = internal.serve(routes.clone(), &options.server, &metrics)?;
+    // Up for the drain too: how it goes is worth watching.
+    let metrics_server = metrics_listener.map(|listener| metrics.serve(listener));
     let shutdown = async move {
         shutdown.await;
         for identity in &watched {
@@ -579,6 +618,7 @@ pub async fn serve(
         databases,
         &costly,
         &options.server,
+        &metrics,
         shutdown,
     )
     .await;
@@ -590,5 +630,8 @@ pub async fn serve(
     }
     // Last: the workers' own calls between services go through it.
     internal.stop().await?;
+    if let Some(metrics_server) = metrics_server {
+        metrics_server.stop().await?;
+    }
     served
 }

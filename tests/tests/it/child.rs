@@ -1,6 +1,12 @@
 //! `roster` as a child process (the `roster-child` binary of the test package: the same
 //! command line), for the tests that SIGKILL, SIGTERM or starve it.
 use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use roster_tests::membership::eventually;
+use tonic::transport::Channel;
+use tonic_health::pb::HealthCheckRequest;
+use tonic_health::pb::health_client::HealthClient;
 
 pub(crate) use roster_tests::process::{Reaped, free_port};
 
@@ -23,4 +29,15 @@ pub(crate) fn roster(database_url: &str, service_token: &str) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     command
+}
+
+/// Waits (at most 30 s) until the `roster serve` behind `channel` answers health checks.
+pub(crate) async fn serving(channel: &Channel) {
+    eventually(Duration::from_secs(30), "roster serve", || async {
+        HealthClient::new(channel.clone())
+            .check(HealthCheckRequest::default())
+            .await
+            .ok()
+    })
+    .await;
 }

@@ -12,10 +12,8 @@ use roster_tests::membership::{eventually, request_id};
 use roster_tests::smtp::SmtpServer;
 use roster_tests::{TestEnv, as_user};
 use tonic::transport::Channel;
-use tonic_health::pb::HealthCheckRequest;
-use tonic_health::pb::health_client::HealthClient;
 
-use crate::child::{Reaped, free_port, roster};
+use crate::child::{Reaped, free_port, roster, serving};
 
 /// `roster serve` in a child process on the environment's database, at `port`.
 fn spawn(env: &TestEnv, port: u16, smtp_url: Option<&str>) -> Reaped {
@@ -35,16 +33,6 @@ fn spawn(env: &TestEnv, port: u16, smtp_url: Option<&str>) -> Reaped {
             .spawn()
             .expect("roster serve"),
     )
-}
-
-async fn serving(channel: &Channel) {
-    eventually(Duration::from_secs(30), "roster serve", || async {
-        HealthClient::new(channel.clone())
-            .check(HealthCheckRequest::default())
-            .await
-            .ok()
-    })
-    .await;
 }
 
 fn sigkill(child: &mut Reaped) {

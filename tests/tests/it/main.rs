@@ -3,11 +3,13 @@
 mod administration;
 mod audit;
 mod child;
+mod clients;
 mod crashes;
 mod hostile;
 mod identity;
 mod invitation;
 mod membership;
+mod metrics;
 mod notification;
 mod outage;
 mod platform;
@@ -16,3 +18,4 @@ mod retries;
 mod revocation;
 mod shutdown;
 mod tls;
+mod trace;

@@ -15,6 +15,7 @@ use deadpool_postgres::GenericClient;
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::Caller;
 use roster_kit::clock::to_chrono;
+use roster_kit::metrics::SagaQueue;
 use roster_kit::outbox::{self, OutboxMessage};
 use roster_kit::paging::{self, PageSize};
 use roster_kit::remote::{Intercepted, Outgoing};
@@ -41,6 +42,9 @@ use crate::store::{self, notify_access_changed};
 
 /// Steps one worker pass claims at most; each is one custodian call, made concurrently.
 const STEPS_PER_PASS: i64 = 16;
+
+/// Steps [`Membership::removal_queue`] counts at most: a bounded scan per scrape.
+const QUEUE_COUNT_CAP: i64 = 100_000;
 
 /// Channels to custodians by URL, made on first use and kept (they reconnect by
 /// themselves), so a pass does not reconnect to every custodian.
@@ -609,6 +613,24 @@ impl Membership {
                 .min(poll),
             Ok(None) | Err(_) => poll,
         }
+    }
+
+    /// The removal saga's queue now, for metrics: the unfinished steps of open removals by
+    /// state, and how long the step due the longest has waited since it came due.
+    #[instrument(skip_all, name = "membership.domain.removal_queue")]
+    pub async fn removal_queue(&self) -> Result<SagaQueue> {
+        let queue = store::removal_queue(&self.pool.get().await?, QUEUE_COUNT_CAP).await?;
+        let now = self.now();
+        Ok(SagaQueue {
+            steps: queue
+                .steps
+                .iter()
+                .map(|(state, steps)| (state.as_db(), *steps))
+                .collect(),
+            oldest_due: queue.first_due.map_or(Duration::ZERO, |due| {
+                (now - due).to_std().unwrap_or(Duration::ZERO)
+            }),
+        })
     }
 
     /// A removal, for whoever may manage its workspace's members.

@@ -286,6 +286,14 @@ impl StepVerb {
     }
 }
 
+/// The removal saga's queue at one moment: unfinished steps of open removals by state, and
+/// when the one due the longest came due.
+#[derive(Debug, Clone)]
+pub(crate) struct RemovalQueueRecord {
+    pub(crate) steps: Vec<(StepState, i64)>,
+    pub(crate) first_due: Option<DateTime<Utc>>,
+}
+
 /// Where a removal step stands (`removal_steps.state`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StepState {

@@ -11,7 +11,8 @@ use tracing::instrument;
 use uuid::Uuid;
 
 use super::records::{
-    ClaimedStep, CustodianRecord, RemovalRecord, RemovalState, StepRecord, StepState, StepVerb,
+    ClaimedStep, CustodianRecord, RemovalQueueRecord, RemovalRecord, RemovalState, StepRecord,
+    StepState, StepVerb,
 };
 
 const CUSTODIAN_COLUMNS: &str = "custodian_id, name, url, description, created_at, updated_at";
@@ -564,4 +565,24 @@ pub(crate) async fn next_step_due(db: &impl GenericClient) -> Result<Option<Date
     )
     .await?
     .at(0)
+}
+
+/// The removal saga's queue (see `removal_queue.sql`), counting at most `cap` steps.
+#[instrument(skip_all, name = "membership.store.removal_queue")]
+pub(crate) async fn removal_queue(db: &impl GenericClient, cap: i64) -> Result<RemovalQueueRecord> {
+    let statement = db.prepare_cached(include_str!("removal_queue.sql")).await?;
+    let row = db.query_one(&statement, &[&cap]).await?;
+    let mut steps = Vec::new();
+    for state in [
+        StepState::Pending,
+        StepState::Running,
+        StepState::Failed,
+        StepState::NeedsAction,
+    ] {
+        steps.push((state, row.column(state.as_db())?));
+    }
+    Ok(RemovalQueueRecord {
+        steps,
+        first_due: row.column("first_due")?,
+    })
 }

@@ -13,6 +13,7 @@ use futures::future::join_all;
 use rand::Rng as _;
 use roster_kit::Result;
 use roster_kit::clock::to_chrono;
+use roster_kit::metrics::DeliveryOutcome;
 use tracing::{info, instrument, warn};
 
 use super::Notifications;
@@ -53,6 +54,11 @@ impl Notifications {
                 .await
                 .unwrap_or_else(|_| Err("the attempt timed out".to_owned()));
             let attempt = self.outcome(message, &outcome, self.now());
+            self.deliveries.record(match attempt.state {
+                State::Sent => DeliveryOutcome::Sent,
+                State::Failed => DeliveryOutcome::Failed,
+                State::Queued => DeliveryOutcome::Retry,
+            });
             store::record_attempt(&self.pool.get().await?, message.id, &attempt).await
         }))
         .await;

@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::Pool;
 use roster_kit::auth::Caller;
 use roster_kit::clock::SharedClock;
+use roster_kit::metrics::DeliveryOutcomes;
 use roster_kit::paging::{self, PageSize};
 use roster_kit::{Error, Result};
 use roster_proto::notification as pb;
@@ -39,6 +40,8 @@ pub struct Notifications {
     config: NotificationConfig,
     renderer: Renderer,
     mailer: Mailer,
+    /// Where the delivery worker counts its attempts, by outcome.
+    deliveries: DeliveryOutcomes,
 }
 
 impl Notifications {
@@ -51,7 +54,15 @@ impl Notifications {
             pool,
             clock,
             config,
+            deliveries: DeliveryOutcomes::default(),
         })
+    }
+
+    /// This domain, its delivery worker counting attempts into `deliveries` (metrics).
+    #[must_use]
+    pub fn counting(mut self, deliveries: DeliveryOutcomes) -> Self {
+        self.deliveries = deliveries;
+        self
     }
 
     fn now(&self) -> DateTime<Utc> {
