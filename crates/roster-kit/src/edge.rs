@@ -316,6 +316,12 @@ impl Edge {
             Err(error) if error.is::<http_body_util::LengthLimitError>() => {
                 return Err(self.too_large());
             }
+            // gRPC-Web's translation fails a body that is not what it says (bad base64).
+            Err(error) if error.is::<Status>() => {
+                return Err(
+                    Error::invalid("", "the request body is not a gRPC-Web message").into(),
+                );
+            }
             Err(error) => return Err(Status::cancelled(format!("reading the request: {error}"))),
         };
         let message = self.unframe(bytes.clone())?;

@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0002_notification.sql"),
     },
     roster_kit::audit_append_only(3),
+    Migration {
+        version: 4,
+        name: "traceparent",
+        sql: include_str!("../migrations/0004_traceparent.sql"),
+    },
 ];
 
 /// The gRPC service name, for health and logs.

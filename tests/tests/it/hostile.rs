@@ -423,3 +423,39 @@ async fn a_deadline_passing_on_the_server_is_deadline_exceeded() {
     println!("50 Logins with 1-2 ms deadlines: {cancelled} answered other than DEADLINE_EXCEEDED");
     assert_eq!(cancelled, 0);
 }
+
+/// A gRPC-Web body that is not one (bad base64, a frame shorter than it says) answers
+/// `INVALID_ARGUMENT`, as its gRPC twin does, not `CANCELLED` or `INTERNAL`.
+#[tokio::test]
+async fn a_malformed_grpc_web_body_is_invalid_argument() {
+    let env = TestEnv::start().await;
+    let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<tonic::body::Body>();
+    let login = format!(
+        "http://{}/roster.identity.v1.IdentityService/Login",
+        env.address
+    );
+    for (content_type, body) in [
+        ("application/grpc-web-text", "!!! not base64"),
+        ("application/grpc-web+proto", "\0\0\0\0\x10ab"),
+        ("application/grpc-web+proto", ""),
+    ] {
+        let request = http::Request::post(&login)
+            .header("content-type", content_type)
+            .header("x-grpc-web", "1")
+            .body(tonic::body::Body::new(body.to_owned()))
+            .expect("request");
+        let answer = http.request(request).await.expect("an answer");
+        let status = answer
+            .headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        assert_eq!(
+            status.as_deref(),
+            Some("3"),
+            "{content_type} {body:?}: {:?}",
+            answer.headers()
+        );
+    }
+}

@@ -1,7 +1,7 @@
 //! Traces as an operator's collector sees them: `roster serve` (a child process) exports
 //! over OTLP/gRPC to a real receiver. One caller's trace (an invitation, then its
 //! acceptance) holds the spans of all four services, each under the span that called it,
-//! the email's hand-over included; and no attribute anywhere holds a secret.
+//! the email's hand-over and delivery included; and no attribute anywhere holds a secret.
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -112,10 +112,12 @@ async fn one_callers_trace_crosses_all_four_services_under_its_callers_and_holds
             .into_iter()
             .filter(|s| s.trace_id == trace_id)
             .collect();
-        expected
-            .iter()
-            .all(|method| server_span(&trace, method).is_some())
-            .then_some(trace)
+        let delivered = trace.iter().any(|s| s.name == "notification.deliver");
+        (delivered
+            && expected
+                .iter()
+                .all(|method| server_span(&trace, method).is_some()))
+        .then_some(trace)
     })
     .await;
 
@@ -147,6 +149,13 @@ async fn one_callers_trace_crosses_all_four_services_under_its_callers_and_holds
         ancestors.iter().any(|a| a == "outbox.relay") && ancestors.iter().any(|a| a == INVITE),
         "Enqueue: {ancestors:?}"
     );
+    // Its delivery, later and from the worker, is a span of the same trace under Enqueue.
+    let delivery = trace
+        .iter()
+        .find(|s| s.name == "notification.deliver")
+        .expect("the delivery's span");
+    let (ancestors, _) = ancestry(&trace, delivery);
+    assert!(ancestors.iter().any(|a| a == ENQUEUE), "delivery: {ancestors:?}");
 
     // No secret in any span: the link's token, the passwords, keys and the session.
     let session = accepted.session_token;

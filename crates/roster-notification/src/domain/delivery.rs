@@ -14,7 +14,8 @@ use rand::Rng as _;
 use roster_kit::Result;
 use roster_kit::clock::to_chrono;
 use roster_kit::metrics::DeliveryOutcome;
-use tracing::{info, instrument, warn};
+use roster_kit::telemetry::continuing;
+use tracing::{Instrument as _, info, info_span, instrument, warn};
 
 use super::Notifications;
 use super::model::{Attempt, Due, Rendered, State, Template};
@@ -49,9 +50,14 @@ impl Notifications {
         )
         .await?;
         let recorded = join_all(due.iter().map(|message| async move {
+            let span = continuing(
+                info_span!("notification.deliver", notification_id = %message.id, template = %message.template, attempt = message.attempts + 1),
+                message.traceparent.as_deref(),
+            );
             // Bounded well inside the lease, so no other worker takes the message meanwhile.
-            let outcome = tokio::time::timeout(self.config.lease / 2, self.attempt(message))
-                .await
+            let outcome =
+                tokio::time::timeout(self.config.lease / 2, self.attempt(message).instrument(span))
+                    .await
                 .unwrap_or_else(|_| Err("the attempt timed out".to_owned()));
             let attempt = self.outcome(message, &outcome, self.now());
             self.deliveries.record(match attempt.state {

@@ -10,4 +10,4 @@ WHERE notification_id IN (
     LIMIT $2
     FOR UPDATE SKIP LOCKED
 )
-RETURNING notification_id, template, recipient, variables, secret_variables, attempts
+RETURNING notification_id, template, recipient, variables, secret_variables, attempts, traceparent

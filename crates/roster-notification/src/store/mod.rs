@@ -3,6 +3,7 @@ use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use roster_kit::Result;
 use roster_kit::sql::{Columns, QueryBuilder};
+use roster_kit::telemetry::current_traceparent;
 use tokio_postgres::Row;
 use tracing::instrument;
 use uuid::Uuid;
@@ -60,8 +61,8 @@ pub(crate) async fn insert(
         .prepare_cached(&format!(
             "INSERT INTO notifications (notification_id, idempotency_key, template, recipient, locale,
                                         variables, secret_variables, state, attempts, next_attempt_at,
-                                        created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8)
+                                        created_at, traceparent)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8, $9)
              ON CONFLICT (idempotency_key) DO NOTHING
              RETURNING {COLUMNS}"
         ))
@@ -78,6 +79,7 @@ pub(crate) async fn insert(
                 &new.variables,
                 &new.secret_variables,
                 &now,
+                &current_traceparent(),
             ],
         )
         .await?;
@@ -183,6 +185,7 @@ pub(crate) async fn claim_due(
                 variables: row.column("variables")?,
                 secret_variables: row.column("secret_variables")?,
                 attempts: row.column("attempts")?,
+                traceparent: row.column("traceparent")?,
             })
         })
         .collect()

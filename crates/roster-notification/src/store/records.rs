@@ -64,6 +64,8 @@ pub(crate) struct Due {
     pub(crate) secret_variables: Option<Value>,
     /// Attempts made before this one.
     pub(crate) attempts: i32,
+    /// The trace of the Enqueue that stored it, which each attempt continues.
+    pub(crate) traceparent: Option<String>,
 }
 
 /// What one attempt left behind, to store.
