@@ -155,7 +155,10 @@ async fn one_callers_trace_crosses_all_four_services_under_its_callers_and_holds
         .find(|s| s.name == "notification.deliver")
         .expect("the delivery's span");
     let (ancestors, _) = ancestry(&trace, delivery);
-    assert!(ancestors.iter().any(|a| a == ENQUEUE), "delivery: {ancestors:?}");
+    assert!(
+        ancestors.iter().any(|a| a == ENQUEUE),
+        "delivery: {ancestors:?}"
+    );
 
     // No secret in any span: the link's token, the passwords, keys and the session.
     let session = accepted.session_token;
