@@ -1,5 +1,6 @@
 //! Calling other Roster services over gRPC: channels, the bearer-token check every
 //! service makes through identity's `Authenticate`, and refusals read back as [`Error`].
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -9,8 +10,10 @@ use roster_proto::types::ErrorReason;
 use tonic::Code;
 use tonic::metadata::{Ascii, MetadataMap, MetadataValue};
 use tonic::service::interceptor::InterceptedService;
+use tonic::transport::channel::Change;
 use tonic::transport::{Channel, Endpoint};
 use tonic_types::StatusExt as _;
+use tracing::warn;
 
 use crate::auth::{Caller, Principal, ServiceToken, bearer_token, parse_id};
 use crate::changes::{CachedPrincipal, UserWatch, token_key};
@@ -87,15 +90,106 @@ macro_rules! client {
     };
 }
 
+/// How often a `dns:///` target is looked up again, so the replicas of a service that come
+/// and go (a headless Service's pods) are followed.
+const RESOLVE_EVERY: Duration = Duration::from_secs(5);
+
 /// A channel to `url` that connects on first use (and reconnects after failures), so
 /// services in one process can reach each other before the server is listening.
+///
+/// `url` names one server (`http://identity:50051`); or several, comma-separated, each
+/// call going to the less loaded of two picked at random; or `dns:///host:port`: every
+/// address the name resolves to, looked up again every [`RESOLVE_EVERY`], balanced alike.
 pub fn channel(url: &str, timeout: Duration) -> Result<Channel> {
-    Ok(Endpoint::from_shared(url.to_owned())
-        .map_err(|e| Error::internal(format!("service url {url:?}"), e))?
-        .connect_timeout(timeout)
-        .timeout(timeout)
-        .connect_lazy())
+    let endpoint = move |url: &str| -> Result<Endpoint> {
+        Ok(Endpoint::from_shared(url.to_owned())
+            .map_err(|e| Error::invalid("service url", format!("{url:?}: {e}")))?
+            .connect_timeout(timeout)
+            .timeout(timeout))
+    };
+    if let Some(target) = url.strip_prefix("dns:///") {
+        return resolved(target, endpoint);
+    }
+    let urls: Vec<&str> = url
+        .split(',')
+        .map(str::trim)
+        .filter(|u| !u.is_empty())
+        .collect();
+    match urls.as_slice() {
+        [] => Err(Error::invalid("service url", "name at least one server")),
+        [one] => Ok(endpoint(one)?.connect_lazy()),
+        many => Ok(Channel::balance_list(
+            many.iter()
+                .map(|url| endpoint(url))
+                .collect::<Result<Vec<_>>>()?
+                .into_iter(),
+        )),
+    }
 }
+
+/// A channel balanced over the addresses `target` (`host:port`) resolves to, kept current
+/// by a task that ends with the channel.
+fn resolved(
+    target: &str,
+    endpoint: impl Fn(&str) -> Result<Endpoint> + Send + 'static,
+) -> Result<Channel> {
+    if target
+        .rsplit_once(':')
+        .is_none_or(|(host, port)| host.is_empty() || port.parse::<u16>().is_err())
+    {
+        return Err(Error::invalid(
+            "service url",
+            format!("dns:///{target} names no host:port, as dns:///roster-identity:50051 does"),
+        ));
+    }
+    let (channel, changes) = Channel::balance_channel::<String>(RESOLVED_CHANGES);
+    let target = target.to_owned();
+    tokio::spawn(async move {
+        let mut known = HashSet::new();
+        loop {
+            let found: HashSet<String> = match tokio::net::lookup_host(target.as_str()).await {
+                Ok(found) => found.map(|address| address.to_string()).collect(),
+                // The addresses found last keep serving until a lookup works again. Before
+                // any, the name itself stands in: calls fail at once, UNAVAILABLE, instead
+                // of waiting for an address.
+                Err(error) => {
+                    warn!(%target, %error, "looking up a service's addresses");
+                    if known.is_empty() {
+                        HashSet::from([target.clone()])
+                    } else {
+                        known.clone()
+                    }
+                }
+            };
+            for gone in known.difference(&found) {
+                if changes.send(Change::Remove(gone.clone())).await.is_err() {
+                    return;
+                }
+            }
+            for new in found.difference(&known) {
+                let Ok(endpoint) = endpoint(&format!("http://{new}")) else {
+                    continue;
+                };
+                if changes
+                    .send(Change::Insert(new.clone(), endpoint))
+                    .await
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            known = found;
+            tokio::select! {
+                () = tokio::time::sleep(RESOLVE_EVERY) => {}
+                () = changes.closed() => return,
+            }
+        }
+    });
+    Ok(channel)
+}
+
+/// Address changes of a `dns:///` channel that may wait for its balancer.
+const RESOLVED_CHANGES: usize = 64;
 
 /// The answer of a call to `service`; a refusal or failure as this service's error.
 pub async fn answer<T>(
@@ -220,6 +314,112 @@ fn principal_from_proto(principal: identity_pb::Principal) -> Result<Principal> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tonic_health::ServingStatus;
+    use tonic_health::pb::HealthCheckRequest;
+    use tonic_health::pb::health_client::HealthClient;
+
+    /// A health server on a loopback port that answers `status`.
+    async fn health_server(status: ServingStatus) -> u16 {
+        let (reporter, service) = tonic_health::server::health_reporter();
+        reporter.set_service_status("", status).await;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        tokio::spawn(
+            tonic::transport::Server::builder()
+                .add_service(service)
+                .serve_with_incoming(tonic::transport::server::TcpIncoming::from(listener)),
+        );
+        port
+    }
+
+    async fn statuses(channel: Channel, calls: usize) -> HashSet<i32> {
+        let mut seen = HashSet::new();
+        for _ in 0..calls {
+            let answer = HealthClient::new(channel.clone())
+                .check(HealthCheckRequest::default())
+                .await
+                .expect("health");
+            seen.insert(answer.into_inner().status);
+        }
+        seen
+    }
+
+    #[tokio::test]
+    async fn a_list_of_servers_shares_the_calls_between_them() {
+        let serving = health_server(ServingStatus::Serving).await;
+        let not_serving = health_server(ServingStatus::NotServing).await;
+        let url = format!("http://127.0.0.1:{serving}, http://127.0.0.1:{not_serving}");
+        let channel = channel(&url, Duration::from_secs(5)).expect("channel");
+        let seen = statuses(channel, 40).await;
+        assert_eq!(
+            seen,
+            HashSet::from([
+                ServingStatus::Serving as i32,
+                ServingStatus::NotServing as i32
+            ])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_dns_target_reaches_the_addresses_its_name_resolves_to() {
+        let port = health_server(ServingStatus::Serving).await;
+        let channel =
+            channel(&format!("dns:///localhost:{port}"), Duration::from_secs(5)).expect("channel");
+        let seen = statuses(channel, 3).await;
+        assert_eq!(seen, HashSet::from([ServingStatus::Serving as i32]));
+    }
+
+    #[tokio::test]
+    async fn replicas_that_cannot_be_reached_are_unavailable_at_once() {
+        let dead = [free_port(), free_port()];
+        // A name that resolves to nothing fails once its lookup has (a resolver may retry).
+        for (url, bound) in [
+            (
+                format!("http://127.0.0.1:{},http://127.0.0.1:{}", dead[0], dead[1]),
+                Duration::from_secs(3),
+            ),
+            (
+                "dns:///roster-nowhere.invalid:50051".to_owned(),
+                Duration::from_secs(20),
+            ),
+        ] {
+            let channel = channel(&url, Duration::from_secs(5)).expect("channel");
+            let started = tokio::time::Instant::now();
+            let status = HealthClient::new(channel)
+                .check(HealthCheckRequest::default())
+                .await
+                .expect_err("nothing listens");
+            assert_eq!(status.code(), Code::Unavailable, "{url}: {status:?}");
+            assert!(started.elapsed() < bound, "{url}: waited");
+        }
+    }
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .expect("a free port")
+            .port()
+    }
+
+    #[tokio::test]
+    async fn a_service_url_that_names_no_server_is_refused() {
+        for url in [
+            "",
+            " , ",
+            "dns:///roster-identity",
+            "dns:///:50051",
+            "dns:///a:port",
+        ] {
+            let refused = channel(url, Duration::from_secs(1)).expect_err(url);
+            assert_eq!(
+                tonic::Status::from(refused).code(),
+                Code::InvalidArgument,
+                "{url}"
+            );
+        }
+    }
 
     #[test]
     fn roster_refusals_come_back_with_their_reason() {

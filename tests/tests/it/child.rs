@@ -1,9 +1,13 @@
 //! `roster` as a child process (the `roster-child` binary of the test package: the same
 //! command line), for the tests that SIGKILL, SIGTERM or starve it.
 use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use roster_tests::membership::eventually;
+use roster_proto::invitation::invitation_service_client::InvitationServiceClient;
+use roster_proto::invitation::{AcceptInvitationRequest, AcceptInvitationResponse};
+use roster_tests::invitation::new_user;
+use roster_tests::membership::{eventually, request_id};
+use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
@@ -40,4 +44,65 @@ pub(crate) async fn serving(channel: &Channel) {
             .ok()
     })
     .await;
+}
+
+/// Calls `call` as a well-behaved client does, for at most a minute: again after
+/// `UNAVAILABLE` (the process is down or restarting), a broken connection (`UNKNOWN`: killed
+/// mid-call) or `RESOURCE_EXHAUSTED` (shed: the retry hint says when).
+pub(crate) async fn until_up<T, F, Fut>(mut call: F) -> (Result<T, tonic::Status>, u32)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, tonic::Status>>,
+{
+    let started = Instant::now();
+    let mut retries = 0;
+    loop {
+        match call().await {
+            Err(status)
+                if matches!(
+                    status.code(),
+                    tonic::Code::Unavailable
+                        | tonic::Code::Unknown
+                        | tonic::Code::ResourceExhausted
+                ) && started.elapsed() < Duration::from_secs(60) =>
+            {
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            answer => return (answer, retries),
+        }
+    }
+}
+
+/// One task per token, each accepting as a new person ("Person <i>") through `channel`
+/// under its own `request_id`, again and again while the server is down ([`until_up`]).
+pub(crate) fn accept_all(
+    channel: &Channel,
+    tokens: Vec<String>,
+) -> Vec<JoinHandle<(Result<AcceptInvitationResponse, tonic::Status>, u32)>> {
+    tokens
+        .into_iter()
+        .enumerate()
+        .map(|(i, token)| {
+            let channel = channel.clone();
+            tokio::spawn(async move {
+                let request = AcceptInvitationRequest {
+                    token,
+                    invitee: Some(new_user(&format!("Person {i}"))),
+                    request_id: request_id(),
+                };
+                until_up(|| {
+                    let mut invitation = InvitationServiceClient::new(channel.clone());
+                    let request = request.clone();
+                    async move {
+                        invitation
+                            .accept_invitation(request)
+                            .await
+                            .map(tonic::Response::into_inner)
+                    }
+                })
+                .await
+            })
+        })
+        .collect()
 }

@@ -2,18 +2,17 @@
 //! invitations (with their emails in the outbox) are in flight, started again, and the
 //! callers retrying with the same `request_id`. Nothing acknowledged is lost and nothing
 //! happens twice. (The removal saga's crash test is `removals::crash`.)
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use roster::Service;
-use roster_proto::invitation as pb;
 use roster_proto::invitation::invitation_service_client::InvitationServiceClient;
-use roster_tests::invitation::{invite_request, new_user};
-use roster_tests::membership::{eventually, request_id};
+use roster_tests::invitation::invite_request;
+use roster_tests::membership::eventually;
 use roster_tests::smtp::SmtpServer;
 use roster_tests::{TestEnv, as_user};
 use tonic::transport::Channel;
 
-use crate::child::{Reaped, free_port, roster, serving};
+use crate::child::{Reaped, accept_all, free_port, roster, serving, until_up};
 
 /// `roster serve` in a child process on the environment's database, at `port`.
 fn spawn(env: &TestEnv, port: u16, smtp_url: Option<&str>) -> Reaped {
@@ -49,34 +48,6 @@ async fn count(env: &TestEnv, sql: &str) -> i64 {
         .get(0)
 }
 
-/// Calls `call` as a well-behaved client does, for at most a minute: again after
-/// `UNAVAILABLE` (the process is down or restarting), a broken connection (`UNKNOWN`: killed
-/// mid-call) or `RESOURCE_EXHAUSTED` (shed: the retry hint says when).
-async fn until_up<T, F, Fut>(mut call: F) -> (Result<T, tonic::Status>, u32)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, tonic::Status>>,
-{
-    let started = Instant::now();
-    let mut retries = 0;
-    loop {
-        match call().await {
-            Err(status)
-                if matches!(
-                    status.code(),
-                    tonic::Code::Unavailable
-                        | tonic::Code::Unknown
-                        | tonic::Code::ResourceExhausted
-                ) && started.elapsed() < Duration::from_secs(60) =>
-            {
-                retries += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            answer => return (answer, retries),
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_hundred_acceptances_killed_mid_flight_and_retried_make_one_user_and_one_member_each() {
     const ACCEPTS: usize = 100;
@@ -102,26 +73,7 @@ async fn a_hundred_acceptances_killed_mid_flight_and_retried_make_one_user_and_o
         .connect_lazy();
     let mut child = spawn(&env, port, None);
     serving(&channel).await;
-    let accepts: Vec<_> = tokens
-        .into_iter()
-        .enumerate()
-        .map(|(i, token)| {
-            let channel = channel.clone();
-            tokio::spawn(async move {
-                let request = pb::AcceptInvitationRequest {
-                    token,
-                    invitee: Some(new_user(&format!("Crash {i}"))),
-                    request_id: request_id(),
-                };
-                until_up(|| {
-                    let mut invitation = InvitationServiceClient::new(channel.clone());
-                    let request = request.clone();
-                    async move { invitation.accept_invitation(request).await }
-                })
-                .await
-            })
-        })
-        .collect();
+    let accepts = accept_all(&channel, tokens);
     let accepted_sql = "SELECT count(*) FROM invitation.invitations WHERE state = 'accepted'";
     eventually(Duration::from_secs(60), "some acceptances", || async {
         (count(&env, accepted_sql).await >= 20).then_some(())
@@ -135,7 +87,7 @@ async fn a_hundred_acceptances_killed_mid_flight_and_retried_make_one_user_and_o
     let mut users = std::collections::HashSet::new();
     for accept in accepts {
         let (answer, retries) = accept.await.expect("accept task");
-        let answer = answer.expect("accepted").into_inner();
+        let answer = answer.expect("accepted");
         assert!(!answer.session_token.is_empty(), "{answer:?}");
         retried += u32::from(retries > 0);
         users.insert(answer.user_id);
