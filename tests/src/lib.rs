@@ -7,6 +7,7 @@ pub mod emailed;
 pub mod invitation;
 pub mod membership;
 pub mod otlp;
+pub mod pgbouncer;
 pub mod postgres;
 pub mod process;
 pub mod smtp;
@@ -46,6 +47,20 @@ fn url_for(database: &str) -> String {
     format!("{base}/{database}")
 }
 
+/// A PgBouncer in transaction mode in front of `database`, and the [`Databases`] that
+/// reach every service through it (and the database itself directly).
+pub fn through_pgbouncer(database: &str) -> (pgbouncer::PgBouncer, Databases) {
+    let pooler = pgbouncer::PgBouncer::start(&admin_url(), database, Service::ALL);
+    let databases = Databases::Pooled {
+        pooled: Service::ALL
+            .iter()
+            .map(|service| (*service, pooler.url(*service)))
+            .collect(),
+        direct: url_for(database),
+    };
+    (pooler, databases)
+}
+
 /// The credential Roster presents to the test custodians (`ROSTER_CUSTODIAN_TOKEN`).
 pub const CUSTODIAN_TOKEN: &str = "test-custodian-credential";
 
@@ -67,6 +82,8 @@ pub struct TestEnv {
     database: String,
     /// Identity's own database, when it is not `database`.
     identity_database: Option<String>,
+    /// The transaction-mode pooler the services go through (`ROSTER_TEST_POOLER`).
+    _pooler: Option<pgbouncer::PgBouncer>,
     shutdown: Option<oneshot::Sender<()>>,
     options: Options,
     replicas: Vec<oneshot::Sender<()>>,
@@ -137,6 +154,7 @@ impl TestEnv {
     async fn start_on(split: bool, configure: impl FnOnce(&mut Options)) -> Self {
         let database = format!("roster_test_{}", uuid::Uuid::now_v7().simple());
         let identity_database = split.then(|| format!("{database}_identity"));
+        let pooled = (!split && pgbouncer::wanted()).then(|| through_pgbouncer(&database));
         let clock = Arc::new(ShiftedClock::default());
         let service_token = roster_kit::token::mint("rsv").secret;
         let identity = IdentityConfig {
@@ -152,12 +170,13 @@ impl TestEnv {
                 listen: ([127, 0, 0, 1], 0).into(),
                 ..ServerConfig::from_env().expect("server config")
             },
-            databases: match &identity_database {
-                Some(identity) => Databases::Split {
+            databases: match (&identity_database, &pooled) {
+                (Some(identity), _) => Databases::Split {
                     identity: url_for(identity),
                     others: url_for(&database),
                 },
-                None => Databases::Single(url_for(&database)),
+                (None, Some((_, databases))) => databases.clone(),
+                (None, None) => Databases::Single(url_for(&database)),
             },
             pool: PoolConfig {
                 max_size: 8,
@@ -216,6 +235,7 @@ impl TestEnv {
             channel,
             database,
             identity_database,
+            _pooler: pooled.map(|(pooler, _)| pooler),
             shutdown: Some(shutdown),
             options,
             replicas: Vec::new(),

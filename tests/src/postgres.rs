@@ -208,7 +208,7 @@ fn postgres_bin() -> PathBuf {
     newest.map(|(_, bin)| bin).unwrap_or_default()
 }
 
-fn running_as_root() -> bool {
+pub(crate) fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
 }
 

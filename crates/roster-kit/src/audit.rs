@@ -1,6 +1,5 @@
 //! Audit events, written in the same transaction as the mutation they describe.
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_proto::types::AuditEvent;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -9,6 +8,7 @@ use uuid::Uuid;
 
 use crate::auth::{Caller, parse_id};
 use crate::clock::{from_timestamp, to_timestamp};
+use crate::db::GenericClient;
 use crate::error::{Error, Result};
 use crate::paging::{self, PageSize};
 use crate::protobuf::json_to_struct;
@@ -215,7 +215,8 @@ pub async fn list(
         " ORDER BY occurred_at DESC, audit_event_id DESC LIMIT {}",
         &[&fetch],
     );
-    let rows = db.query(sql.sql(), sql.params()).await?;
+    let statement = db.prepare_cached(sql.sql()).await?;
+    let rows = db.query(&statement, sql.params()).await?;
     let events = rows
         .iter()
         .map(event_from_row)
@@ -252,18 +253,18 @@ fn event_from_row(row: &Row) -> Result<(AuditEvent, (DateTime<Utc>, Uuid))> {
 /// rows leave (the schema's trigger refuses every other UPDATE, DELETE and TRUNCATE). How
 /// many went.
 #[tracing::instrument(skip_all, name = "kit.audit.delete_expired")]
-pub async fn delete_expired(pool: &deadpool_postgres::Pool, cutoff: DateTime<Utc>) -> Result<u64> {
+pub async fn delete_expired(pool: &crate::db::Pool, cutoff: DateTime<Utc>) -> Result<u64> {
     let mut db = pool.get().await?;
     let tx = db.transaction().await?;
     tx.batch_execute("SET LOCAL roster.audit_retention = 'on'")
         .await?;
-    let deleted = tx
-        .execute(
+    let statement = tx
+        .prepare_cached(
             "DELETE FROM audit_events WHERE audit_event_id IN (
                  SELECT audit_event_id FROM audit_events WHERE occurred_at < $1 LIMIT 10000)",
-            &[&cutoff],
         )
         .await?;
+    let deleted = tx.execute(&statement, &[&cutoff]).await?;
     tx.commit().await?;
     Ok(deleted)
 }
@@ -271,7 +272,7 @@ pub async fn delete_expired(pool: &deadpool_postgres::Pool, cutoff: DateTime<Utc
 /// Every `interval` until `shutdown`, deletes the audit events of `pool`'s schema older
 /// than `keep` (`ROSTER_AUDIT_RETENTION`).
 pub async fn run_retention(
-    pool: deadpool_postgres::Pool,
+    pool: crate::db::Pool,
     clock: crate::clock::SharedClock,
     keep: std::time::Duration,
     interval: std::time::Duration,

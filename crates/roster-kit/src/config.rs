@@ -43,6 +43,16 @@ pub fn database_url(service: &str) -> String {
         .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
 }
 
+/// The database itself, when a service's database URL is a transaction-mode pooler in
+/// front of it: `ROSTER_<SERVICE>_DIRECT_DATABASE_URL`, else `DIRECT_DATABASE_URL`.
+pub fn direct_database_url(service: &str) -> Option<String> {
+    optional(&format!(
+        "ROSTER_{}_DIRECT_DATABASE_URL",
+        service.to_uppercase()
+    ))
+    .or_else(|| optional("DIRECT_DATABASE_URL"))
+}
+
 /// Connection pool limits.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {

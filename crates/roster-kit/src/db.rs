@@ -1,22 +1,24 @@
 //! Postgres: the pool every service uses, database creation and per-schema migrations.
 //!
-//! Each service owns one schema; its pool sets `search_path` to that schema so the
+//! Each service owns one schema; its connections' `search_path` is that schema so the
 //! service's SQL never names it (and never names another service's). TLS follows the
 //! URL's `sslmode` and `sslrootcert` (see [`tls`]).
 use std::time::Duration;
 
 use deadpool_postgres::{
-    Hook, HookError, Manager, ManagerConfig, Pool, RecyclingMethod, Runtime, Timeouts,
+    Hook, HookError, Manager, ManagerConfig, RecyclingMethod, Runtime, Timeouts,
 };
 use tokio_postgres::error::SqlState;
 use tracing::info;
 
-use crate::config::PoolConfig;
+use crate::config::{PoolConfig, redact_url};
 use crate::error::{Error, Result};
 use crate::sql::Columns;
 
+mod client;
 pub mod tls;
 
+pub use client::{Connection, GenericClient, Pool, Statement, Transaction};
 pub use tls::{PgTls, pg_config};
 
 /// One numbered migration of a schema.
@@ -33,19 +35,82 @@ pub struct Migration {
 /// Opens a pool on `url` whose connections work in `schema`, creating the database
 /// when it does not exist yet.
 ///
+/// With `direct`, `url` is a transaction-mode pooler (PgBouncer) in front of the database
+/// at `direct`: statements go through it unnamed, and whatever needs a session of its own
+/// (LISTEN, migrations under a session lock, describing statements) goes to `direct`. A
+/// pooler passes no startup options, so its connections must already be in `schema` (a
+/// pooler database per service whose `connect_query` sets `search_path`); a pooler that
+/// puts them elsewhere is refused here.
+///
 /// Waiting for, creating and checking a connection are bounded by `config.timeout`.
 /// A connection is handed out only if it is still open; one idle for longer than a
 /// second (`IDLE_CHECK`) must also answer a round trip first. A connection found dead is
 /// dropped and the next one taken (or a new one made) for the same request, so the pool
 /// recovers by itself after Postgres restarts and no request pays for a dead
 /// connection.
-pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Pool> {
-    let (mut pg_config, tls) = pg_config(url).await?;
-    ensure_database(&pg_config, &tls).await?;
-    pg_config
+pub async fn connect(
+    url: &str,
+    direct: Option<&str>,
+    schema: &str,
+    config: &PoolConfig,
+) -> Result<Pool> {
+    let direct_url = direct.unwrap_or(url);
+    let (mut direct_config, tls) = pg_config(direct_url).await?;
+    ensure_database(&direct_config, &tls).await?;
+    direct_config
         .options(format!("-c search_path={schema},public"))
         .application_name(format!("roster-{schema}"))
         .connect_timeout(config.timeout);
+    let Some(_) = direct else {
+        let connections = pool(direct_config, tls, config, config.max_size)?;
+        return Ok(Pool::direct(connections, url));
+    };
+    // Migrations are all the direct pool is for; descriptions have a client of their own.
+    let direct = pool(direct_config.clone(), tls.clone(), config, 1)?;
+    let (mut pooled_config, pooled_tls) = pg_config(url).await?;
+    pooled_config
+        .application_name(format!("roster-{schema}"))
+        .connect_timeout(config.timeout);
+    let connections = pool(pooled_config, pooled_tls, config, config.max_size)?;
+    // The simple protocol: a pooler takes no named statement. The schema may not exist
+    // yet (migrations make it), so the setting is read, not `current_schema()`.
+    let current = connections
+        .get()
+        .await?
+        .simple_query("SELECT btrim(split_part(current_setting('search_path'), ',', 1), ' \"')")
+        .await
+        .map_err(|e| Error::internal(format!("connecting through {}", redact_url(url)), e))?
+        .into_iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap_or_default();
+    if current != schema {
+        return Err(Error::internal(
+            format!("the pooler at {}", redact_url(url)),
+            format!(
+                "puts its connections in schema {current:?} first, not {schema:?}: give the \
+                 {schema} service a pooler database whose connect_query is \
+                 'SET search_path TO {schema}, public'"
+            ),
+        ));
+    }
+    Ok(Pool::pooled(
+        connections,
+        direct,
+        direct_url,
+        (direct_config, tls),
+    ))
+}
+
+/// A deadpool pool of at most `max_size` connections made from `pg_config`.
+fn pool(
+    pg_config: tokio_postgres::Config,
+    tls: PgTls,
+    config: &PoolConfig,
+    max_size: usize,
+) -> Result<deadpool_postgres::Pool> {
     let manager = Manager::from_config(
         pg_config,
         tls,
@@ -56,7 +121,7 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
         },
     );
     let idle_check_timeout = config.timeout;
-    Pool::builder(manager)
+    deadpool_postgres::Pool::builder(manager)
         .post_recycle(Hook::async_fn(move |client, metrics| {
             Box::pin(async move {
                 if metrics.last_used() < IDLE_CHECK {
@@ -70,7 +135,7 @@ pub async fn connect(url: &str, schema: &str, config: &PoolConfig) -> Result<Poo
                 }
             })
         }))
-        .max_size(config.max_size)
+        .max_size(max_size)
         .runtime(Runtime::Tokio1)
         .timeouts(Timeouts {
             wait: Some(config.timeout),
@@ -154,7 +219,7 @@ async fn ensure_database(config: &tokio_postgres::Config, tls: &PgTls) -> Result
 /// Brings `schema` up to the newest of `migrations`. Safe when replicas start at once:
 /// they queue on a Postgres advisory lock and the later ones find nothing to do.
 pub async fn migrate(pool: &Pool, schema: &str, migrations: &[Migration]) -> Result<usize> {
-    let mut client = pool.get().await?;
+    let mut client = pool.session().await?;
     let lock_key = crate::locks::migrations(schema);
     client
         .execute(

@@ -1,7 +1,7 @@
 //! The Postgres advisory locks Roster takes, named in one place: a lock's key is the hash of
 //! its name, so every use of one purpose takes the same lock and no two purposes share one.
-use deadpool_postgres::GenericClient;
 
+use crate::db::GenericClient;
 use crate::error::Result;
 
 /// Serializes writers of identity's user change feed, so feed positions commit in order.

@@ -21,7 +21,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use deadpool_postgres::Pool;
 use futures::future::{BoxFuture, join_all};
 use http_body_util::Full;
 use hyper::server::conn::http1;
@@ -44,6 +43,7 @@ use tracing::{debug, info, warn};
 
 use crate::changes::UserWatch;
 use crate::clock::SharedClock;
+use crate::db::{GenericClient as _, Pool};
 use crate::error::{Error, Result};
 use crate::sql::Columns as _;
 

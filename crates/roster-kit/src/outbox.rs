@@ -1,9 +1,9 @@
 //! The transactional outbox: messages written in the transaction that caused them.
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::db::GenericClient;
 use crate::error::Result;
 use crate::telemetry::current_traceparent;
 

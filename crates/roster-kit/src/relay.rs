@@ -7,7 +7,6 @@
 //! down, rows wait and the relay backs off.
 use std::time::Duration;
 
-use deadpool_postgres::{GenericClient, Pool};
 use roster_proto::notification as pb;
 use roster_proto::notification::notification_service_client::NotificationServiceClient;
 use serde_json::Value;
@@ -19,6 +18,7 @@ use uuid::Uuid;
 use crate::auth::ServiceToken;
 use crate::clock::SharedClock;
 use crate::config::duration_or;
+use crate::db::{GenericClient, Pool};
 use crate::error::{Error, Result};
 use crate::protobuf::json_to_struct;
 use crate::remote::{Intercepted, Outgoing, from_status};

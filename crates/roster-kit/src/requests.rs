@@ -4,12 +4,12 @@
 //! `begin` inserts the key first: a concurrent duplicate blocks on that row until the
 //! first transaction ends, then sees its answer (or, if it rolled back, goes ahead).
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use prost::Message;
 use roster_proto::types::ErrorReason;
 use uuid::Uuid;
 
 use crate::auth::Caller;
+use crate::db::GenericClient;
 use crate::error::{Error, Result};
 use crate::sql::Columns;
 

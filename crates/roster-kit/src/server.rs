@@ -17,8 +17,6 @@
 use std::future::Future;
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
-
 use hyper_util::rt::TokioIo;
 use tokio::io::DuplexStream;
 use tokio::net::TcpListener;
@@ -33,6 +31,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
 use crate::config::{CorsOrigins, ServerConfig};
+use crate::db::{GenericClient as _, Pool};
 use crate::edge::{Admission, Edge, EdgeLayer};
 use crate::error::{Error, Result};
 use crate::metrics::Metrics;
@@ -48,7 +47,7 @@ const READINESS_PROBE: Duration = Duration::from_secs(1);
 /// reachable: readiness is about the database, not about load.
 async fn database_reachable(pool: &Pool) -> bool {
     match tokio::time::timeout(READINESS_PROBE, pool.get()).await {
-        Ok(Ok(client)) => tokio::time::timeout(READINESS_PROBE, client.simple_query("SELECT 1"))
+        Ok(Ok(client)) => tokio::time::timeout(READINESS_PROBE, client.batch_execute("SELECT 1"))
             .await
             .is_ok_and(|answer| answer.is_ok()),
         Ok(Err(_)) => false,

@@ -13,13 +13,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use deadpool_postgres::Pool;
 use roster_identity::{AdministrationCheck, Identity, IdentityApi, IdentityConfig};
 use roster_invitation::{InvitationApi, InvitationConfig, Invitations};
 use roster_kit::auth::ServiceToken;
 use roster_kit::changes::{UserWatch, WatchConfig};
 use roster_kit::clock::SharedClock;
-use roster_kit::config::{PoolConfig, ServerConfig, database_url, redact_url};
+use roster_kit::config::{PoolConfig, ServerConfig, database_url, direct_database_url, redact_url};
+use roster_kit::db::Pool;
 use roster_kit::metrics::Metrics;
 use roster_kit::relay::{Relay, RelayConfig};
 use roster_kit::remote::Authenticator;
@@ -61,6 +61,16 @@ impl Service {
             Self::Membership => "membership",
             Self::Invitation => "invitation",
             Self::Notification => "notification",
+        }
+    }
+
+    /// The database schema it owns.
+    pub fn schema(self) -> &'static str {
+        match self {
+            Self::Identity => roster_identity::SCHEMA,
+            Self::Membership => roster_membership::SCHEMA,
+            Self::Invitation => roster_invitation::SCHEMA,
+            Self::Notification => roster_notification::SCHEMA,
         }
     }
 
@@ -189,6 +199,14 @@ pub enum Databases {
         /// Every other service's database.
         others: String,
     },
+    /// Every service through a transaction-mode pooler at a URL of its own, the database
+    /// itself at `direct` (tests).
+    Pooled {
+        /// Each service's pooler URL.
+        pooled: Vec<(Service, String)>,
+        /// The database, not through the pooler.
+        direct: String,
+    },
 }
 
 impl Databases {
@@ -199,6 +217,19 @@ impl Databases {
             Self::Single(url) => url.clone(),
             Self::Split { identity, .. } if service == Service::Identity => identity.clone(),
             Self::Split { others, .. } => others.clone(),
+            Self::Pooled { pooled, direct } => pooled
+                .iter()
+                .find(|(pooled, _)| *pooled == service)
+                .map_or_else(|| direct.clone(), |(_, url)| url.clone()),
+        }
+    }
+
+    /// The database itself when [`Self::url`] is a transaction-mode pooler in front of it.
+    pub fn direct_url(&self, service: Service) -> Option<String> {
+        match self {
+            Self::FromEnv => direct_database_url(service.name()),
+            Self::Pooled { direct, .. } => Some(direct.clone()),
+            Self::Single(_) | Self::Split { .. } => None,
         }
     }
 }
@@ -218,7 +249,7 @@ async fn identity_with_pool(
     options: &Options,
     administration: Option<AdministrationCheck>,
 ) -> Result<(Identity, Pool)> {
-    let (pool, _) = migrated_pool(
+    let pool = migrated_pool(
         options,
         Service::Identity,
         roster_identity::SCHEMA,
@@ -240,15 +271,16 @@ async fn migrated_pool(
     service: Service,
     schema: &str,
     migrations: &[roster_kit::db::Migration],
-) -> Result<(Pool, String)> {
+) -> Result<Pool> {
     let url = options.databases.url(service);
+    let direct = options.databases.direct_url(service);
     info!(service = service.name(), database = %redact_url(&url), "connecting");
-    let pool = roster_kit::db::connect(&url, schema, &options.pool).await?;
+    let pool = roster_kit::db::connect(&url, direct.as_deref(), schema, &options.pool).await?;
     roster_kit::db::migrate(&pool, schema, migrations).await?;
-    Ok((pool, url))
+    Ok(pool)
 }
 
-async fn migrated_membership_pool(options: &Options) -> Result<(Pool, String)> {
+async fn migrated_membership_pool(options: &Options) -> Result<Pool> {
     migrated_pool(
         options,
         Service::Membership,
@@ -259,7 +291,7 @@ async fn migrated_membership_pool(options: &Options) -> Result<(Pool, String)> {
 }
 
 async fn migrated_invitation_pool(options: &Options) -> Result<Pool> {
-    let (pool, _) = migrated_pool(
+    let pool = migrated_pool(
         options,
         Service::Invitation,
         roster_invitation::SCHEMA,
@@ -270,7 +302,7 @@ async fn migrated_invitation_pool(options: &Options) -> Result<Pool> {
 }
 
 async fn migrated_notification_pool(options: &Options) -> Result<Pool> {
-    let (pool, _) = migrated_pool(
+    let pool = migrated_pool(
         options,
         Service::Notification,
         roster_notification::SCHEMA,
@@ -288,10 +320,10 @@ async fn open_membership(
     invitation: Option<tonic::transport::Channel>,
     watch: Arc<UserWatch>,
 ) -> Result<(Arc<Membership>, Pool)> {
-    let (pool, url) = migrated_membership_pool(options).await?;
+    let pool = migrated_membership_pool(options).await?;
     let mut membership = Membership::new(
         pool.clone(),
-        url,
+        pool.listen_url().to_owned(),
         Arc::clone(&options.clock),
         options.membership.clone(),
         identity,
@@ -465,6 +497,7 @@ pub async fn serve_with_metrics(
                 let identity = Arc::new(identity.cached_by(Arc::clone(&watch)));
                 watched.push(Arc::clone(&identity));
                 metrics.watch_pool("identity", pool.clone());
+                let listen_url = pool.listen_url().to_owned();
                 outboxes.push(("identity", pool));
                 routes = routes.add_service(
                     IdentityApi::new(Arc::clone(&identity), options.service_token.clone())
@@ -476,9 +509,9 @@ pub async fn serve_with_metrics(
                 workers.push(tokio::spawn(async move {
                     janitor.run_janitor(Duration::from_secs(600), stop).await;
                 }));
-                let (url, stop) = (options.databases.url(Service::Identity), stopped());
+                let stop = stopped();
                 workers.push(tokio::spawn(async move {
-                    identity.run_change_listener(&url, stop).await;
+                    identity.run_change_listener(&listen_url, stop).await;
                 }));
             }
             Service::Membership => {

@@ -607,16 +607,18 @@ async fn transactions(sql: &tokio_postgres::Client) -> i64 {
 
 /// Measures each target as [`load::measure_table`] does, then prints how many database
 /// transactions each measured call cost (the whole database's count over the measured
-/// period, divided by the calls: background work adds a little). Returns the failures.
+/// period, divided by the calls: background work adds a little). Returns the failures and
+/// each target's requests per second.
 async fn measure_table(
     env: &TestEnv,
     targets: &[Target],
     callers: usize,
     duration: Duration,
-) -> Vec<String> {
+) -> (Vec<String>, Vec<f64>) {
     let sql = env.sql().await;
     let mut table = load::Table::new(targets.iter().map(|target| &target.name));
     let mut costs = Vec::new();
+    let mut rates = Vec::new();
     for target in targets {
         let warm_up = load::run(&target.channels, callers, &target.call, load::WARM_UP).await;
         let before = transactions(&sql).await;
@@ -625,6 +627,7 @@ async fn measure_table(
             .with_errors_of(warm_up);
         let after = transactions(&sql).await;
         table.row(&target.name, &outcome);
+        rates.push(outcome.requests_per_second());
         let calls = outcome.latencies.len() as f64;
         costs.push((&target.name, (after - before) as f64 / calls));
     }
@@ -632,7 +635,7 @@ async fn measure_table(
     for (name, cost) in costs {
         println!("  {name}: {cost:.2}");
     }
-    table.into_failures()
+    (table.into_failures(), rates)
 }
 
 /// Seeds, then measures and prints both tables; the failures.
@@ -645,7 +648,7 @@ pub(crate) async fn bench() -> Vec<String> {
     let pool = roster_kit::config::PoolConfig::from_env().expect("pool config");
     let pool_size = pool.max_size;
     let membership = roster_membership::MembershipConfig::from_env().expect("membership config");
-    let env = TestEnv::start_with(|options| {
+    let mut env = TestEnv::start_with(|options| {
         options.pool = pool;
         options.membership = membership;
     })
@@ -660,7 +663,7 @@ pub(crate) async fn bench() -> Vec<String> {
         "{}",
         load::setup_line(LIST_CONCURRENCY, pool_size, duration)
     );
-    let mut failures = measure_table(&env, &targets, LIST_CONCURRENCY.callers, duration).await;
+    let (mut failures, _) = measure_table(&env, &targets, LIST_CONCURRENCY.callers, duration).await;
     println!();
 
     // B. CheckPermission. Active members, in a random order so that consecutive misses
@@ -742,7 +745,11 @@ pub(crate) async fn bench() -> Vec<String> {
         "{}",
         load::setup_line(CHECK_CONCURRENCY, pool_size, duration)
     );
-    failures.extend(measure_table(&env, &targets, CHECK_CONCURRENCY.callers, duration).await);
+    failures.extend(
+        measure_table(&env, &targets, CHECK_CONCURRENCY.callers, duration)
+            .await
+            .0,
+    );
     let misses = misses_made.load(Ordering::Relaxed).min(miss_users.len());
     println!(
         "cache misses: {misses} distinct members checked (of {} available)",
@@ -757,6 +764,82 @@ pub(crate) async fn bench() -> Vec<String> {
         ),
         Err(error) => failures.push(format!("pgbench: {error}")),
     }
+    println!();
+    failures.extend(
+        through_pgbouncer(
+            &mut env,
+            &workspace,
+            miss_users,
+            &misses_made,
+            pool_size,
+            duration,
+        )
+        .await,
+    );
+    failures
+}
+
+/// C. The cost of PgBouncer in transaction mode: GetMember and CheckPermission cache misses
+/// straight to Postgres and through a PgBouncer in front of the same database (another
+/// in-process server, with the same pool size), one row after the other. Through the
+/// pooler each statement goes unnamed, its text parsed and planned on every call.
+async fn through_pgbouncer(
+    env: &mut TestEnv,
+    workspace: &Workspace,
+    miss_users: &[String],
+    misses_made: &Arc<AtomicUsize>,
+    pool_size: usize,
+    duration: Duration,
+) -> Vec<String> {
+    let (_pooler, databases) = roster_tests::through_pgbouncer(&env.database_name());
+    let (pooled_address, _) = env
+        .serve_at(([127, 0, 0, 1], 0).into(), |options| {
+            options.databases = databases;
+        })
+        .await;
+    let straight = load::connections(env.address, CHECK_CONCURRENCY.connections).await;
+    let pooled = load::connections(pooled_address, CHECK_CONCURRENCY.connections).await;
+    let get = |channels: &[Channel], name: &str| {
+        Target::new(
+            format!("GetMember, {name}"),
+            channels,
+            get_members(
+                env.operator_token.clone(),
+                workspace.workspace_id.clone(),
+                miss_users.to_vec(),
+            ),
+        )
+    };
+    let miss = |channels: &[Channel], name: &str| {
+        Target::new(
+            format!("CheckPermission, cache misses, {name}"),
+            channels,
+            check_misses(
+                env.service_token.clone(),
+                workspace.workspace_id.clone(),
+                miss_users.to_vec(),
+                misses_made.clone(),
+            ),
+        )
+    };
+    let targets = [
+        get(&straight, "straight to Postgres"),
+        get(&pooled, "through PgBouncer"),
+        miss(&straight, "straight to Postgres"),
+        miss(&pooled, "through PgBouncer"),
+    ];
+    println!("Through PgBouncer 1.18, transaction mode, a pooler database per service.");
+    println!(
+        "{}",
+        load::setup_line(CHECK_CONCURRENCY, pool_size, duration)
+    );
+    let (failures, rates) = measure_table(env, &targets, CHECK_CONCURRENCY.callers, duration).await;
+    println!(
+        "through PgBouncer against straight to Postgres: GetMember {:.2}x, CheckPermission \
+         cache misses {:.2}x",
+        rates[1] / rates[0],
+        rates[3] / rates[2]
+    );
     failures
 }
 

@@ -24,11 +24,11 @@ pub(crate) use status::StatusChange;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Pool};
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::{Caller, Principal};
 use roster_kit::changes::UserWatch;
 use roster_kit::clock::{SharedClock, to_chrono};
+use roster_kit::db::{GenericClient, Pool};
 use roster_kit::outbox::{self, OutboxMessage};
 use roster_kit::{Error, Result, token};
 use roster_proto::types::ErrorReason;

@@ -2,11 +2,11 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::audit::Changes;
 use roster_kit::auth::{Caller, Principal};
 use roster_kit::changes::{CachedPrincipal, token_key};
 use roster_kit::clock::to_timestamp;
+use roster_kit::db::GenericClient;
 use roster_kit::requests::Replay;
 use roster_kit::{Error, Result, requests, token};
 use roster_proto::identity as pb;

@@ -1,8 +1,8 @@
 //! Creating, reading, listing and updating users and service accounts.
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::audit::Changes;
 use roster_kit::auth::Caller;
+use roster_kit::db::GenericClient;
 use roster_kit::paging::PageSize;
 use roster_kit::requests::Replay;
 use roster_kit::{Error, Result, paging, requests};

@@ -1,7 +1,7 @@
 //! Impersonation grants, the sessions opened under them, and automatic permission.
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::Result;
+use roster_kit::db::GenericClient;
 use roster_kit::sql::{Columns, QueryBuilder};
 use tokio_postgres::Row;
 use tracing::instrument;

@@ -2,8 +2,8 @@
 use std::net::IpAddr;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::Result;
+use roster_kit::db::GenericClient;
 use roster_kit::sql::Columns;
 use tracing::instrument;
 use uuid::Uuid;

@@ -1,7 +1,7 @@
 //! Identity's SQL. Functions take any client (pool connection or transaction); the
 //! domain decides transaction boundaries.
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
+use roster_kit::db::GenericClient;
 use roster_kit::error::from_db_error;
 use roster_kit::sql::{Columns, KeysetOrder, QueryBuilder, contains_pattern};
 use roster_kit::{Error, Result, locks};

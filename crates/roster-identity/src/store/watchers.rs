@@ -1,7 +1,7 @@
 //! The watchers of the user change feed and their leases (README, "Revocation and caches").
 use std::time::Duration;
 
-use deadpool_postgres::GenericClient;
+use roster_kit::db::GenericClient;
 use roster_kit::sql::Columns;
 use roster_kit::{Result, locks};
 use tracing::instrument;
@@ -54,7 +54,7 @@ pub(crate) struct Acknowledged {
 /// this lease sees a head this watcher has applied.
 #[instrument(skip_all, name = "identity.store.acknowledge")]
 pub(crate) async fn acknowledge(
-    db: &mut deadpool_postgres::Object,
+    db: &mut roster_kit::db::Connection,
     watcher_id: Uuid,
     name: &str,
     applied: i64,

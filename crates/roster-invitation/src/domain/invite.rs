@@ -240,7 +240,7 @@ impl Context {
 /// the lock is taken: the lock guards this service's own rows, and membership enforces
 /// seats again when an invitation is accepted.
 async fn read_context(
-    db: &impl deadpool_postgres::GenericClient,
+    db: &impl roster_kit::db::GenericClient,
     answer: membership_pb::CheckInviteesResponse,
     account_id: Uuid,
     all_workspaces: bool,
@@ -655,7 +655,7 @@ impl Send<'_> {
     /// wiped once the notification service has it.
     async fn email(
         &self,
-        db: &impl deadpool_postgres::GenericClient,
+        db: &impl roster_kit::db::GenericClient,
         now: DateTime<Utc>,
         invitation: &pb::Invitation,
         token: &str,

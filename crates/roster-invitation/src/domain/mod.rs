@@ -11,10 +11,10 @@ pub(crate) use invite::InviteRequest;
 pub(crate) use manage::{Change, ListRequest};
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Pool;
 use roster_kit::audit::{self, AuditListing};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
 use roster_kit::clock::SharedClock;
+use roster_kit::db::Pool;
 use roster_kit::remote::{Authenticator, Intercepted, Outgoing, answer, from_status};
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;
@@ -230,7 +230,7 @@ impl Invitations {
     /// it is told it does not exist.
     async fn visible<'c>(
         &self,
-        db: &impl deadpool_postgres::GenericClient,
+        db: &impl roster_kit::db::GenericClient,
         caller: &'c Caller,
         invitation_id: Uuid,
         need: Need,

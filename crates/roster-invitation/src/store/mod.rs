@@ -2,8 +2,8 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::Result;
+use roster_kit::db::GenericClient;
 use roster_kit::sql::{Columns, QueryBuilder, contains_pattern};
 use tokio_postgres::Row;
 use tracing::instrument;

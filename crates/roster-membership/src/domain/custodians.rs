@@ -3,6 +3,7 @@
 //! from configuration, never from here.
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::Caller;
+use roster_kit::db::GenericClient as _;
 use roster_kit::requests::{self, Replay};
 use roster_kit::{Error, Result};
 use roster_proto::membership as pb;

@@ -6,9 +6,9 @@ use roster_kit::outbox::{self, OutboxMessage};
 use serde_json::json;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::audit::{AuditRecord, Changes};
 use roster_kit::auth::Caller;
+use roster_kit::db::GenericClient;
 use roster_kit::paging::PageSize;
 use roster_kit::requests::Replay;
 use roster_kit::{Error, Result, audit, paging, requests};

@@ -22,11 +22,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::{GenericClient, Pool};
 use roster_kit::audit::{self};
 use roster_kit::auth::{Caller, Principal, ServiceToken};
 use roster_kit::changes::UserWatch;
 use roster_kit::clock::SharedClock;
+use roster_kit::db::{GenericClient, Pool};
 use roster_kit::remote::{Intercepted, Outgoing, answer, from_status};
 use roster_kit::{Error, Result};
 use roster_proto::identity as identity_pb;

@@ -11,10 +11,10 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::audit::{self, AuditRecord, Changes};
 use roster_kit::auth::Caller;
 use roster_kit::clock::to_chrono;
+use roster_kit::db::GenericClient;
 use roster_kit::metrics::SagaQueue;
 use roster_kit::outbox::{self, OutboxMessage};
 use roster_kit::paging::{self, PageSize};

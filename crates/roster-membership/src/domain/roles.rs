@@ -1,7 +1,7 @@
 //! Roles: the built-in admin and member, and each account's custom roles.
-use deadpool_postgres::GenericClient;
 use roster_kit::audit::{AuditRecord, Changes};
 use roster_kit::auth::Caller;
+use roster_kit::db::GenericClient;
 use roster_kit::requests::Replay;
 use roster_kit::{Error, Result, audit, requests};
 use roster_proto::membership as pb;

@@ -1,7 +1,7 @@
 //! Workspaces, their seat limits and default roles.
-use deadpool_postgres::GenericClient;
 use roster_kit::audit::{AuditRecord, Changes};
 use roster_kit::auth::Caller;
+use roster_kit::db::GenericClient;
 use roster_kit::paging::PageSize;
 use roster_kit::requests::Replay;
 use roster_kit::{Error, Result, audit, paging, requests};

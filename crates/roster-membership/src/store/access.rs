@@ -1,7 +1,7 @@
 //! Access checks' SQL: the notices that keep every replica's access cache true, and what
 //! a caller holds in an account.
-use deadpool_postgres::GenericClient;
 use roster_kit::Result;
+use roster_kit::db::GenericClient;
 use roster_kit::sql::Columns;
 use tracing::instrument;
 use uuid::Uuid;

@@ -12,7 +12,7 @@ pub(crate) use members::*;
 pub(crate) use removals::*;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
+use roster_kit::db::GenericClient;
 use roster_kit::error::from_db_error;
 use roster_kit::sql::{Columns, QueryBuilder};
 use roster_kit::{Error, Result};

@@ -1,7 +1,7 @@
 //! Custodians, removals and their steps. Steps are claimed with a lease (`lease_token`,
 //! `next_attempt_at`) in a short transaction, so no transaction spans a custodian call.
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
+use roster_kit::db::GenericClient;
 use roster_kit::error::from_db_error;
 use roster_kit::sql::Columns;
 use roster_kit::{Error, Result};

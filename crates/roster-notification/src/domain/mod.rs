@@ -7,9 +7,9 @@ pub(crate) mod render;
 mod transport;
 
 use chrono::{DateTime, Utc};
-use deadpool_postgres::Pool;
 use roster_kit::auth::Caller;
 use roster_kit::clock::SharedClock;
+use roster_kit::db::Pool;
 use roster_kit::metrics::DeliveryOutcomes;
 use roster_kit::paging::{self, PageSize};
 use roster_kit::{Error, Result};

@@ -1,7 +1,7 @@
 //! The notification schema's SQL.
 use chrono::{DateTime, Utc};
-use deadpool_postgres::GenericClient;
 use roster_kit::Result;
+use roster_kit::db::GenericClient;
 use roster_kit::sql::{Columns, QueryBuilder};
 use roster_kit::telemetry::current_traceparent;
 use tokio_postgres::Row;
