@@ -39,7 +39,9 @@ impl PrivatePostgres {
         Self::create(true)
     }
 
-    fn create(tls: bool) -> Self {
+    /// A directory and a free port for an instance, owned by the postgres OS user when we
+    /// are root (initdb refuses root); Drop cleans up whatever the next steps leave.
+    fn empty() -> Self {
         let dir =
             std::env::temp_dir().join(format!("roster-postgres-{}", uuid::Uuid::now_v7().simple()));
         std::fs::create_dir(&dir).expect("create the instance directory");
@@ -47,21 +49,29 @@ impl PrivatePostgres {
             .and_then(|listener| listener.local_addr())
             .expect("a free port")
             .port();
-        // From here on, Drop cleans up whatever the next steps leave behind.
         let postgres = Self {
             dir,
             bin: postgres_bin(),
             port,
         };
+        postgres.chown();
+        postgres
+    }
+
+    fn chown(&self) {
+        if running_as_root() {
+            run(Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&self.dir));
+        }
+    }
+
+    fn create(tls: bool) -> Self {
+        let postgres = Self::empty();
         let dir = &postgres.dir;
         if tls {
             postgres.make_certificate();
-        }
-        if running_as_root() {
-            // initdb refuses root; the instance runs as the postgres OS user.
-            run(Command::new("chown")
-                .args(["-R", "postgres:postgres"])
-                .arg(dir));
+            postgres.chown();
         }
         run(postgres
             .command("initdb")
@@ -78,7 +88,8 @@ impl PrivatePostgres {
         let mut config = format!(
             "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{dir}'\n\
              fsync = off\nshared_buffers = 16MB\nmax_connections = 100\n",
-            dir = dir.display()
+            dir = dir.display(),
+            port = postgres.port,
         );
         let mut hba = "local all all trust\n".to_owned();
         if tls {
@@ -90,7 +101,9 @@ impl PrivatePostgres {
                 "hostssl all all 127.0.0.1/32 trust\nhostnossl all all 127.0.0.1/32 reject\n",
             );
         } else {
-            hba.push_str("host all all 127.0.0.1/32 trust\n");
+            hba.push_str(
+                "host all all 127.0.0.1/32 trust\nhost replication all 127.0.0.1/32 trust\n",
+            );
         }
         append(&postgres.data().join("postgresql.conf"), &config);
         std::fs::write(postgres.data().join("pg_hba.conf"), hba).expect("write pg_hba.conf");
@@ -116,6 +129,37 @@ impl PrivatePostgres {
             std::fs::Permissions::from_mode(0o600),
         )
         .expect("key permissions");
+    }
+
+    /// A hot standby of `primary`, streaming from it (pg_basebackup, then started with
+    /// `primary_conninfo` as `-R` writes it).
+    pub fn start_standby_of(primary: &Self) -> Self {
+        let standby = Self::empty();
+        run(standby
+            .command("pg_basebackup")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-X",
+                "stream",
+                "-R",
+                "--no-sync",
+            ])
+            .args(["-p", &primary.port.to_string(), "-D"])
+            .arg(standby.data()));
+        // The copied settings name the primary's port and socket directory: these win.
+        append(
+            &standby.data().join("postgresql.conf"),
+            &format!(
+                "\nport = {}\nunix_socket_directories = '{}'\n",
+                standby.port,
+                standby.dir.display()
+            ),
+        );
+        standby.start_again();
+        standby
     }
 
     /// Starts the instance (again, after [`Self::stop`]).

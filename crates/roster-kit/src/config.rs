@@ -53,6 +53,16 @@ pub fn direct_database_url(service: &str) -> Option<String> {
     .or_else(|| optional("DIRECT_DATABASE_URL"))
 }
 
+/// A streaming replica of a service's database for reads that may lag:
+/// `ROSTER_<SERVICE>_READ_DATABASE_URL`, else `READ_DATABASE_URL`.
+pub fn read_database_url(service: &str) -> Option<String> {
+    optional(&format!(
+        "ROSTER_{}_READ_DATABASE_URL",
+        service.to_uppercase()
+    ))
+    .or_else(|| optional("READ_DATABASE_URL"))
+}
+
 /// Connection pool limits.
 #[derive(Debug, Clone)]
 pub struct PoolConfig {

@@ -16,6 +16,7 @@ use crate::error::{Error, Result};
 use crate::sql::Columns;
 
 mod client;
+pub mod replica;
 pub mod tls;
 
 pub use client::{Connection, GenericClient, Pool, Statement, Transaction};
@@ -42,6 +43,9 @@ pub struct Migration {
 /// pooler database per service whose `connect_query` sets `search_path`); a pooler that
 /// puts them elsewhere is refused here.
 ///
+/// With `replica`, a streaming replica of the database, [`Pool::read`] reads from it when
+/// the current call's own writes have reached it (see [`replica`]).
+///
 /// Waiting for, creating and checking a connection are bounded by `config.timeout`.
 /// A connection is handed out only if it is still open; one idle for longer than a
 /// second (`IDLE_CHECK`) must also answer a round trip first. A connection found dead is
@@ -49,6 +53,27 @@ pub struct Migration {
 /// recovers by itself after Postgres restarts and no request pays for a dead
 /// connection.
 pub async fn connect(
+    url: &str,
+    direct: Option<&str>,
+    replica: Option<&str>,
+    schema: &str,
+    config: &PoolConfig,
+) -> Result<Pool> {
+    let pool = connect_primary(url, direct, schema, config).await?;
+    match replica {
+        None => Ok(pool),
+        Some(replica) => {
+            let (mut replica_config, tls) = pg_config(replica).await?;
+            replica_config
+                .options(format!("-c search_path={schema},public"))
+                .application_name(format!("roster-{schema}-reads"))
+                .connect_timeout(config.timeout);
+            Ok(pool.with_replica(deadpool(replica_config, tls, config, config.max_size)?))
+        }
+    }
+}
+
+async fn connect_primary(
     url: &str,
     direct: Option<&str>,
     schema: &str,
@@ -62,16 +87,16 @@ pub async fn connect(
         .application_name(format!("roster-{schema}"))
         .connect_timeout(config.timeout);
     let Some(_) = direct else {
-        let connections = pool(direct_config, tls, config, config.max_size)?;
+        let connections = deadpool(direct_config, tls, config, config.max_size)?;
         return Ok(Pool::direct(connections, url));
     };
     // Migrations are all the direct pool is for; descriptions have a client of their own.
-    let direct = pool(direct_config.clone(), tls.clone(), config, 1)?;
+    let direct = deadpool(direct_config.clone(), tls.clone(), config, 1)?;
     let (mut pooled_config, pooled_tls) = pg_config(url).await?;
     pooled_config
         .application_name(format!("roster-{schema}"))
         .connect_timeout(config.timeout);
-    let connections = pool(pooled_config, pooled_tls, config, config.max_size)?;
+    let connections = deadpool(pooled_config, pooled_tls, config, config.max_size)?;
     // The simple protocol: a pooler takes no named statement. The schema may not exist
     // yet (migrations make it), so the setting is read, not `current_schema()`.
     let current = connections
@@ -105,7 +130,7 @@ pub async fn connect(
 }
 
 /// A deadpool pool of at most `max_size` connections made from `pg_config`.
-fn pool(
+fn deadpool(
     pg_config: tokio_postgres::Config,
     tls: PgTls,
     config: &PoolConfig,

@@ -38,6 +38,7 @@ use prost_reflect::{
 use tonic::body::Body;
 use tonic::{Code, Status};
 
+use crate::db::replica;
 use crate::error::{Error, Violations, quote};
 use crate::metrics::RpcMetrics;
 use roster_proto::types::ErrorReason;
@@ -171,6 +172,7 @@ pub struct Edge {
     request_timeout: Duration,
     admission: Option<Admission>,
     rpc: Option<RpcMetrics>,
+    writers: replica::Writers,
 }
 
 impl Edge {
@@ -196,6 +198,7 @@ impl Edge {
             request_timeout,
             admission: None,
             rpc: None,
+            writers: replica::Writers::default(),
         })
     }
 
@@ -498,7 +501,21 @@ where
         let edge = Arc::clone(&self.edge);
         let deadline = edge.deadline(request.headers());
         let call = edge.rpc.as_ref().map(|rpc| rpc.start(request.uri().path()));
-        Box::pin(DEADLINE.scope(deadline, async move {
+        // Only a process reading from replicas tracks what each call must read after.
+        let caller = replica::in_use()
+            .then(|| edge.writers.caller(request.headers()))
+            .flatten();
+        let tracked = match replica::in_use().then(|| edge.writers.call(request.headers(), caller))
+        {
+            Some(Ok(consistency)) => Some(Arc::new(consistency)),
+            Some(Err(refused)) => {
+                let refused = Status::from(refused).into_http();
+                return Box::pin(async move { Ok(refused) });
+            }
+            None => None,
+        };
+        let writers = Arc::clone(&edge);
+        let answered = DEADLINE.scope(deadline, async move {
             let served = async {
                 let _admitted = match &edge.admission {
                     Some(admission) => {
@@ -527,7 +544,24 @@ where
                 Some(call) => answer.map(|response| call.answered(response)),
                 None => answer,
             }
-        }))
+        });
+        Box::pin(async move {
+            let Some(consistency) = tracked else {
+                return answered.await;
+            };
+            let mut answer = Arc::clone(&consistency).scope(answered).await;
+            if let (Some(lsn), Ok(response)) = (consistency.written(), &mut answer) {
+                if let Some(caller) = caller {
+                    writers.writers.wrote(caller, lsn);
+                }
+                if lsn != replica::UNKNOWN
+                    && let Ok(value) = http::HeaderValue::from_str(&replica::format_lsn(lsn))
+                {
+                    response.headers_mut().insert(replica::HEADER, value);
+                }
+            }
+            answer
+        })
     }
 }
 

@@ -191,14 +191,18 @@ fn resolved(
 /// Address changes of a `dns:///` channel that may wait for its balancer.
 const RESOLVED_CHANGES: usize = 64;
 
-/// The answer of a call to `service`; a refusal or failure as this service's error.
+/// The answer of a call to `service`; a refusal or failure as this service's error. What
+/// the call wrote is what the current call wrote too, for its caller's later reads from
+/// replicas.
 pub async fn answer<T>(
     service: &str,
     call: impl Future<Output = std::result::Result<tonic::Response<T>, tonic::Status>>,
 ) -> Result<T> {
-    call.await
-        .map(tonic::Response::into_inner)
-        .map_err(|status| from_status(service, &status))
+    let response = call.await.map_err(|status| from_status(service, &status))?;
+    if let Ok(Some(lsn)) = crate::db::replica::requested(response.metadata().as_ref()) {
+        crate::db::replica::wrote(lsn);
+    }
+    Ok(response.into_inner())
 }
 
 /// A refusal or failure answered by another Roster service, as this service's error:

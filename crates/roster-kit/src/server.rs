@@ -86,11 +86,13 @@ fn cors(origins: &CorsOrigins) -> Result<CorsLayer> {
             header("grpc-timeout"),
             header("traceparent"),
             header("tracestate"),
+            header(crate::db::replica::HEADER),
         ])
         .expose_headers([
             header("grpc-status"),
             header("grpc-message"),
             header("grpc-status-details-bin"),
+            header(crate::db::replica::HEADER),
         ])
         .max_age(CORS_MAX_AGE))
 }

@@ -18,7 +18,9 @@ use roster_invitation::{InvitationApi, InvitationConfig, Invitations};
 use roster_kit::auth::ServiceToken;
 use roster_kit::changes::{UserWatch, WatchConfig};
 use roster_kit::clock::SharedClock;
-use roster_kit::config::{PoolConfig, ServerConfig, database_url, direct_database_url, redact_url};
+use roster_kit::config::{
+    PoolConfig, ServerConfig, database_url, direct_database_url, read_database_url, redact_url,
+};
 use roster_kit::db::Pool;
 use roster_kit::metrics::Metrics;
 use roster_kit::relay::{Relay, RelayConfig};
@@ -224,6 +226,15 @@ impl Databases {
         }
     }
 
+    /// A streaming replica of `service`'s database for reads that may lag (from the
+    /// environment only).
+    pub fn read_url(&self, service: Service) -> Option<String> {
+        match self {
+            Self::FromEnv => read_database_url(service.name()),
+            Self::Single(_) | Self::Split { .. } | Self::Pooled { .. } => None,
+        }
+    }
+
     /// The database itself when [`Self::url`] is a transaction-mode pooler in front of it.
     pub fn direct_url(&self, service: Service) -> Option<String> {
         match self {
@@ -274,8 +285,16 @@ async fn migrated_pool(
 ) -> Result<Pool> {
     let url = options.databases.url(service);
     let direct = options.databases.direct_url(service);
+    let replica = options.databases.read_url(service);
     info!(service = service.name(), database = %redact_url(&url), "connecting");
-    let pool = roster_kit::db::connect(&url, direct.as_deref(), schema, &options.pool).await?;
+    let pool = roster_kit::db::connect(
+        &url,
+        direct.as_deref(),
+        replica.as_deref(),
+        schema,
+        &options.pool,
+    )
+    .await?;
     roster_kit::db::migrate(&pool, schema, migrations).await?;
     Ok(pool)
 }

@@ -14,6 +14,7 @@ mod notification;
 mod outage;
 mod platform;
 mod removals;
+mod replica;
 mod replicated;
 mod retries;
 mod revocation;

@@ -89,7 +89,7 @@ async fn migrations_are_safe_when_replicas_start_at_once() {
     let runs = (0..4).map(|_| {
         let (url, config) = (url.clone(), config.clone());
         tokio::spawn(async move {
-            let pool = roster_kit::db::connect(&url, None, fresh_schema, &config)
+            let pool = roster_kit::db::connect(&url, None, None, fresh_schema, &config)
                 .await
                 .unwrap();
             roster_kit::db::migrate(&pool, fresh_schema, roster_identity::MIGRATIONS)

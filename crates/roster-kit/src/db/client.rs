@@ -15,13 +15,16 @@ use deadpool_postgres::GenericClient as _;
 use tokio_postgres::GenericClient as _;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Error as PgError, Row};
+use tracing::warn;
 
-use super::PgTls;
+use super::{PgTls, replica};
 
 /// A pool of connections to one service's schema.
 #[derive(Debug, Clone)]
 pub struct Pool {
     connections: deadpool_postgres::Pool,
+    /// A streaming replica of the primary, for [`Pool::read`].
+    replica: Option<deadpool_postgres::Pool>,
     statements: Statements,
     direct: deadpool_postgres::Pool,
     direct_url: Arc<str>,
@@ -76,6 +79,7 @@ impl Pool {
         Self {
             direct: connections.clone(),
             connections,
+            replica: None,
             statements: Statements::Prepared,
             direct_url: url.into(),
         }
@@ -92,6 +96,7 @@ impl Pool {
         let (config, tls) = describe_with;
         Self {
             connections,
+            replica: None,
             statements: Statements::Unnamed(Arc::new(Descriptions {
                 config,
                 tls,
@@ -103,12 +108,49 @@ impl Pool {
         }
     }
 
-    /// A connection for a request's statements and transactions.
+    /// Reads that can lag go to `replica` ([`Pool::read`]).
+    pub(crate) fn with_replica(mut self, replica: deadpool_postgres::Pool) -> Self {
+        replica::opened();
+        self.replica = Some(replica);
+        self
+    }
+
+    /// A connection to the primary for a request's statements and transactions.
     pub async fn get(&self) -> std::result::Result<Connection, deadpool_postgres::PoolError> {
         Ok(Connection {
             client: self.connections.get().await?,
             statements: self.statements.clone(),
+            // With a replica, commits record where they reached for the call's later reads.
+            primary: self.replica.as_ref().map(|_| self.connections.clone()),
         })
+    }
+
+    /// A connection for reads that may lag a little: the replica's, if there is one, it
+    /// answers, and it has replayed what the current call must see (its caller's own
+    /// writes); else the primary's.
+    pub async fn read(&self) -> std::result::Result<Connection, deadpool_postgres::PoolError> {
+        let Some(replica) = &self.replica else {
+            return self.get().await;
+        };
+        match replica.get().await {
+            Ok(client) => {
+                let fresh = match replica::must_see() {
+                    None => true,
+                    Some(lsn) => replayed(&client).await >= lsn,
+                };
+                if fresh {
+                    return Ok(Connection {
+                        client,
+                        statements: Statements::Prepared,
+                        primary: None,
+                    });
+                }
+            }
+            Err(error) => {
+                warn!(error = %error, "the read replica is unavailable: reading from the primary");
+            }
+        }
+        self.get().await
     }
 
     /// A connection of its own to Postgres, never through a pooler: for what holds
@@ -130,10 +172,38 @@ impl Pool {
     }
 }
 
+/// How far a replica has replayed: everything when it is not one (a primary), nothing
+/// when it cannot say.
+async fn replayed(client: &tokio_postgres::Client) -> u64 {
+    match single_value(client, "SELECT pg_last_wal_replay_lsn()").await {
+        Ok(None) => replica::UNKNOWN,
+        Ok(Some(lsn)) => replica::parse_lsn(&lsn).unwrap_or(0),
+        Err(_) => 0,
+    }
+}
+
+/// The one value `sql` selects, over the simple protocol (no statement to prepare, so
+/// through a pooler too).
+async fn single_value(
+    client: &tokio_postgres::Client,
+    sql: &str,
+) -> std::result::Result<Option<String>, PgError> {
+    Ok(client
+        .simple_query(sql)
+        .await?
+        .into_iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_owned)),
+            _ => None,
+        })
+        .flatten())
+}
+
 /// One connection taken from a [`Pool`]; back to the pool when dropped.
 pub struct Connection {
     client: deadpool_postgres::Object,
     statements: Statements,
+    primary: Option<deadpool_postgres::Pool>,
 }
 
 impl Connection {
@@ -143,6 +213,7 @@ impl Connection {
         Ok(Transaction {
             transaction: self.client.transaction().await?,
             statements: &self.statements,
+            primary: self.primary.as_ref(),
         })
     }
 }
@@ -151,13 +222,28 @@ impl Connection {
 pub struct Transaction<'a> {
     transaction: deadpool_postgres::Transaction<'a>,
     statements: &'a Statements,
+    primary: Option<&'a deadpool_postgres::Pool>,
 }
 
 impl Transaction<'_> {
-    /// Commits.
+    /// Commits; with a replica, records for the current call the primary's WAL position
+    /// after the commit, which any connection reads as well as this one.
     pub async fn commit(self) -> std::result::Result<(), PgError> {
-        self.transaction.commit().await
+        self.transaction.commit().await?;
+        if let Some(primary) = self.primary.filter(|_| replica::tracking()) {
+            replica::wrote(wal_position(primary).await.unwrap_or(replica::UNKNOWN));
+        }
+        Ok(())
     }
+}
+
+/// Where the primary's WAL ends now, if it can be read.
+async fn wal_position(primary: &deadpool_postgres::Pool) -> Option<u64> {
+    let client = primary.get().await.ok()?;
+    let lsn = single_value(&client, "SELECT pg_current_wal_insert_lsn()")
+        .await
+        .ok()??;
+    replica::parse_lsn(&lsn)
 }
 
 /// SQL to run: a [`Statement`] made by [`GenericClient::prepare_cached`], or text, which

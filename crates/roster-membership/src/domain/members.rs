@@ -250,7 +250,7 @@ impl Membership {
         workspace_id: Uuid,
         user_id: Uuid,
     ) -> Result<pb::Member> {
-        let db = self.pool.get().await?;
+        let db = self.pool.read().await?;
         let workspace = self.workspace(&db, workspace_id, false).await?;
         if caller.principal()?.user_id != user_id {
             self.require_permission(caller, &workspace, "roster.members.read")
@@ -273,7 +273,7 @@ impl Membership {
     ) -> Result<pb::ListMembersResponse> {
         let limit = PageSize::LIST.resolve(page_size)?;
         let after: Option<(String, Uuid)> = paging::decode(&query, page_token)?;
-        let db = self.pool.get().await?;
+        let db = self.pool.read().await?;
         let workspace = self.workspace(&db, query.workspace_id, false).await?;
         self.require_permission(caller, &workspace, "roster.members.read")
             .await?;

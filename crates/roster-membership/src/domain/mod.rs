@@ -408,10 +408,11 @@ impl Membership {
         caller: &Caller,
         listing: &audit::AuditListing,
     ) -> Result<pb::ListAuditEventsResponse> {
-        let db = self.pool.get().await?;
+        // Who may read is decided on the primary; what they read may lag a little.
+        let db = self.pool.read().await?;
         let (audit_events, next_page_token) =
             audit::list_for_account(&db, caller, listing, async |account_id| {
-                self.require_account_admin(&db, caller, account_id)
+                self.require_account_admin(&self.pool.get().await?, caller, account_id)
                     .await
                     .map(drop)
             })

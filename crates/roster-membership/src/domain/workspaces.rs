@@ -149,7 +149,7 @@ impl Membership {
         workspace_id: Uuid,
     ) -> Result<pb::Workspace> {
         let workspace = self
-            .workspace(&self.pool.get().await?, workspace_id, false)
+            .workspace(&self.pool.read().await?, workspace_id, false)
             .await?;
         self.require_permission(caller, &workspace, ANY_ROLE)
             .await?;
@@ -163,7 +163,7 @@ impl Membership {
         caller: &Caller,
         workspace_id: Uuid,
     ) -> Result<pb::SeatUsage> {
-        let db = self.pool.get().await?;
+        let db = self.pool.read().await?;
         let workspace = self.workspace(&db, workspace_id, false).await?;
         self.require_permission(caller, &workspace, "roster.members.read")
             .await?;
