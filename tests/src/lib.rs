@@ -2,6 +2,7 @@
 //! ephemeral port (through the same `roster::serve` as production), typed clients and a
 //! platform operator's token. The database is dropped when the environment is.
 pub mod clients;
+pub mod cluster;
 pub mod custodian;
 pub mod emailed;
 pub mod invitation;

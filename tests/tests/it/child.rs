@@ -5,6 +5,9 @@ use std::time::{Duration, Instant};
 
 use roster_proto::invitation::invitation_service_client::InvitationServiceClient;
 use roster_proto::invitation::{AcceptInvitationRequest, AcceptInvitationResponse};
+use roster_proto::membership as mpb;
+use roster_proto::membership::membership_service_client::MembershipServiceClient;
+use roster_tests::as_user;
 use roster_tests::invitation::new_user;
 use roster_tests::membership::{eventually, request_id};
 use tokio::task::JoinHandle;
@@ -33,6 +36,70 @@ pub(crate) fn roster(database_url: &str, service_token: &str) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     command
+}
+
+/// The operator `roster bootstrap` makes on the database at `url` as `email`: their user id
+/// and API key.
+pub(crate) fn bootstrap(url: &str, service_token: &str, email: &str) -> (String, String) {
+    let bootstrap = roster(url, service_token)
+        .args(["bootstrap", "--operator-email", email])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("bootstrap");
+    let printed = String::from_utf8_lossy(&bootstrap.stdout);
+    let line = |prefix: &str| {
+        printed
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .unwrap_or_else(|| panic!("no {prefix:?} from bootstrap: {bootstrap:?}"))
+            .to_owned()
+    };
+    let user_id = line(&format!("operator {email} ("))
+        .trim_end_matches(')')
+        .to_owned();
+    (user_id, line("api key (shown once): "))
+}
+
+/// An account named `name` and its workspace "Main" of `seat_limit` seats (0: unlimited),
+/// made through `channel` as the holder of `token`.
+pub(crate) async fn account_with_workspace(
+    channel: &Channel,
+    token: &str,
+    name: &str,
+    seat_limit: i32,
+) -> (mpb::Account, mpb::Workspace) {
+    let mut membership = MembershipServiceClient::new(channel.clone());
+    let account = membership
+        .create_account(as_user(
+            token,
+            mpb::CreateAccountRequest {
+                name: name.to_owned(),
+                request_id: request_id(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("create account")
+        .into_inner()
+        .account
+        .expect("account");
+    let workspace = membership
+        .create_workspace(as_user(
+            token,
+            mpb::CreateWorkspaceRequest {
+                account_id: account.account_id.clone(),
+                name: "Main".to_owned(),
+                seat_limit,
+                request_id: request_id(),
+                ..Default::default()
+            },
+        ))
+        .await
+        .expect("create workspace")
+        .into_inner()
+        .workspace
+        .expect("workspace");
+    (account, workspace)
 }
 
 /// Waits (at most 30 s) until the `roster serve` behind `channel` answers health checks.

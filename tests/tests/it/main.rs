@@ -5,6 +5,7 @@ mod audit;
 mod child;
 mod clients;
 mod crashes;
+mod failover;
 mod hostile;
 mod identity;
 mod invitation;

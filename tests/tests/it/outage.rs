@@ -18,7 +18,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt as _;
 
-use crate::child::{Reaped, free_port, roster};
+use crate::child::{Reaped, bootstrap, free_port, roster};
 
 const OUTAGE: Duration = Duration::from_secs(30);
 const CALLERS: usize = 8;
@@ -61,17 +61,7 @@ async fn deploy() -> Deployment {
         .expect("start the private postgres");
     let url = postgres.url("127.0.0.1", "sslmode=disable");
     let service_token = roster_kit::token::mint("rsv").secret;
-    let bootstrap = roster(&url, &service_token)
-        .args(["bootstrap", "--operator-email", "ops@outage.test"])
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .expect("bootstrap");
-    let printed = String::from_utf8_lossy(&bootstrap.stdout);
-    let key = printed
-        .lines()
-        .find_map(|line| line.strip_prefix("api key (shown once): "))
-        .expect("an api key")
-        .to_owned();
+    let (_, key) = bootstrap(&url, &service_token, "ops@outage.test");
     let port = free_port();
     let child = Reaped(
         roster(&url, &service_token)

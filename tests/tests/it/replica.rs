@@ -15,30 +15,9 @@ use roster_tests::membership::{eventually, request_id};
 use roster_tests::postgres::PrivatePostgres;
 use tonic::transport::Channel;
 
-use crate::child::{Reaped, free_port, roster, serving};
+use crate::child::{Reaped, account_with_workspace, bootstrap, free_port, roster, serving};
 
 const READ_AFTER: &str = "roster-read-after";
-
-/// The `roster bootstrap` operator's user id and API key on the database at `url`.
-fn bootstrap(url: &str, service_token: &str) -> (String, String) {
-    let bootstrap = roster(url, service_token)
-        .args(["bootstrap", "--operator-email", "ops@replica.test"])
-        .stdout(std::process::Stdio::piped())
-        .output()
-        .expect("bootstrap");
-    let printed = String::from_utf8_lossy(&bootstrap.stdout);
-    let line = |prefix: &str| {
-        printed
-            .lines()
-            .find_map(|line| line.strip_prefix(prefix))
-            .unwrap_or_else(|| panic!("{prefix:?} in {printed}"))
-            .to_owned()
-    };
-    let user_id = line("operator ops@replica.test (")
-        .trim_end_matches(')')
-        .to_owned();
-    (user_id, line("api key (shown once): "))
-}
 
 /// Creates a person and adds them to `workspace`; the AddMember answer's read-after header.
 async fn add_person(
@@ -147,7 +126,7 @@ async fn a_writer_reads_its_writes_while_replay_is_paused_and_others_read_the_st
     let standby = PrivatePostgres::start_standby_of(&primary);
     let url = primary.url("127.0.0.1", "sslmode=disable");
     let service_token = roster_kit::token::mint("rsv").secret;
-    let (operator_id, writer) = bootstrap(&url, &service_token);
+    let (operator_id, writer) = bootstrap(&url, &service_token, "ops@replica.test");
     let port = free_port();
     let _server = Reaped(
         roster(&url, &service_token)
@@ -178,35 +157,7 @@ async fn a_writer_reads_its_writes_while_replay_is_paused_and_others_read_the_st
         .expect("create api key")
         .into_inner()
         .secret;
-    let mut membership = MembershipServiceClient::new(channel.clone());
-    let account = membership
-        .create_account(as_user(
-            &writer,
-            pb::CreateAccountRequest {
-                name: "Replica Inc".to_owned(),
-                request_id: request_id(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("create account")
-        .into_inner()
-        .account
-        .expect("account");
-    let workspace = membership
-        .create_workspace(as_user(
-            &writer,
-            pb::CreateWorkspaceRequest {
-                account_id: account.account_id.clone(),
-                name: "Main".to_owned(),
-                ..Default::default()
-            },
-        ))
-        .await
-        .expect("create workspace")
-        .into_inner()
-        .workspace
-        .expect("workspace");
+    let (_, workspace) = account_with_workspace(&channel, &writer, "Replica Inc", 0).await;
     let (first, _) = add_person(&channel, &writer, &workspace, "first@replica.test").await;
 
     let primary_sql = sql(&url).await;

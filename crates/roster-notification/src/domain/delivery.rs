@@ -5,7 +5,9 @@
 //! replica skips them; each message's outcome is recorded as soon as its attempt ends. A
 //! crash between a mail server's acceptance and that record sends the message again once
 //! the lease has passed: delivery is at least once, the repeat carries the same
-//! `Message-ID`, and only the messages caught in that instant repeat.
+//! `Message-ID`, and only the messages caught in that instant repeat. A record the
+//! database refuses because it is unavailable (a failover, a restart) is tried again for as
+//! long as the lease leaves, so a database outage alone sends nothing twice.
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,6 +17,7 @@ use roster_kit::Result;
 use roster_kit::clock::to_chrono;
 use roster_kit::metrics::DeliveryOutcome;
 use roster_kit::telemetry::continuing;
+use roster_proto::types::ErrorReason;
 use tracing::{Instrument as _, info, info_span, instrument, warn};
 
 use super::Notifications;
@@ -40,6 +43,8 @@ impl Notifications {
     /// many were attempted.
     #[instrument(skip_all, name = "notification.domain.deliver_due")]
     pub(super) async fn deliver_due(&self) -> Result<u64> {
+        // Before the claim: the lease ends no sooner than a full lease from here.
+        let record_by = tokio::time::Instant::now() + self.config.lease.mul_f64(0.9);
         let now = self.now();
         let held_until = now + to_chrono(self.config.lease);
         let due = store::claim_due(
@@ -65,11 +70,40 @@ impl Notifications {
                 State::Failed => DeliveryOutcome::Failed,
                 State::Queued => DeliveryOutcome::Retry,
             });
-            store::record_attempt(&self.pool.get().await?, message.id, &attempt).await
+            self.record(message, &attempt, record_by).await
         }))
         .await;
         recorded.into_iter().collect::<Result<Vec<()>>>()?;
         Ok(due.len() as u64)
+    }
+
+    /// Records `attempt` of `message`, again while the database is unavailable, until
+    /// `record_by`: until the claim's lease ends, no other worker sends the message, so an
+    /// outcome recorded by then is never sent twice.
+    async fn record(
+        &self,
+        message: &Due,
+        attempt: &Attempt<'_>,
+        record_by: tokio::time::Instant,
+    ) -> Result<()> {
+        let mut wait = Duration::from_millis(100);
+        loop {
+            let recorded = match self.pool.get().await {
+                Ok(db) => store::record_attempt(&db, message.id, attempt).await,
+                Err(error) => Err(error.into()),
+            };
+            match recorded {
+                Err(error)
+                    if error.reason() == Some(ErrorReason::Unavailable)
+                        && tokio::time::Instant::now() + wait < record_by =>
+                {
+                    warn!(notification_id = %message.id, error = %error, "recording a delivery: the database is unavailable; trying again");
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(2));
+                }
+                other => return other,
+            }
+        }
     }
 
     /// Renders and sends one message: the rendered copy to keep (log transport), or why
