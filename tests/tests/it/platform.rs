@@ -122,16 +122,35 @@ async fn the_pool_recovers_after_its_connections_are_killed() {
         .unwrap();
     // What a Postgres restart does to the pool: every server connection goes away.
     let db = env.sql().await;
-    let killed: i64 = db
+    let killed: Vec<i32> = db
         .query_one(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-              WHERE datname = current_database() AND pid <> pg_backend_pid()) t",
+            "WITH others AS MATERIALIZED (
+                 SELECT pid FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid())
+             SELECT coalesce(array_agg(pid), '{}') FROM others WHERE pg_terminate_backend(pid)",
             &[],
         )
         .await
         .unwrap()
         .get(0);
-    assert!(killed > 0);
+    assert!(!killed.is_empty());
+    // As after a restart, they are gone, not only signalled.
+    roster_tests::membership::eventually(
+        std::time::Duration::from_secs(10),
+        "the terminated backends exiting",
+        || async {
+            let left: i64 = db
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY($1)",
+                    &[&killed],
+                )
+                .await
+                .ok()?
+                .get(0);
+            (left == 0).then_some(())
+        },
+    )
+    .await;
     identity
         .get_user(as_user(&env.operator_token, read()))
         .await
