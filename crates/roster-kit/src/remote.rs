@@ -207,7 +207,8 @@ pub async fn answer<T>(
 
 /// A refusal or failure answered by another Roster service, as this service's error:
 /// Roster refusals keep their reason and metadata (their code follows from the reason);
-/// an unreachable service is `UNAVAILABLE`; anything else is internal.
+/// an unreachable service, or a call the connection broke (the replica died mid-call), is
+/// `UNAVAILABLE`; anything else is internal.
 pub fn from_status(service: &str, status: &tonic::Status) -> Error {
     if let Some(info) = status.get_details_error_info()
         && info.domain == ERROR_DOMAIN
@@ -219,16 +220,19 @@ pub fn from_status(service: &str, status: &tonic::Status) -> Error {
             metadata: info.metadata,
         };
     }
+    // A status with a source was made here by the transport (a reset stream, a connection
+    // gone), whatever its code: the peer never answered it, and a retry may reach another.
+    let broken = std::error::Error::source(status).is_some();
     match status.code() {
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-            tracing::warn!(service, error = %status, "service unavailable");
-            Error::refused(
-                ErrorReason::Unavailable,
-                format!("the {service} service is unavailable; retry later"),
-            )
-        }
-        _ => Error::internal(format!("calling {service}"), status),
+        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {}
+        _ if broken => {}
+        _ => return Error::internal(format!("calling {service}"), status),
     }
+    tracing::warn!(service, error = %status, "service unavailable");
+    Error::refused(
+        ErrorReason::Unavailable,
+        format!("the {service} service is unavailable; retry later"),
+    )
 }
 
 /// Resolves the bearer token of incoming calls: Roster's service token locally, anything
@@ -321,6 +325,23 @@ mod tests {
     use tonic_health::ServingStatus;
     use tonic_health::pb::HealthCheckRequest;
     use tonic_health::pb::health_client::HealthClient;
+
+    #[test]
+    fn a_call_the_connection_broke_is_unavailable_and_a_peers_internal_error_is_not() {
+        // What the transport makes of a stream reset mid-call: a status with a source.
+        let broken = tonic::Status::from_error(Box::new(std::io::Error::new(
+            std::io::ErrorKind::BrokenPipe,
+            "connection reset mid-call",
+        )));
+        assert_ne!(broken.code(), Code::Unavailable, "{broken:?}");
+        assert_eq!(
+            from_status("membership", &broken).reason(),
+            Some(ErrorReason::Unavailable)
+        );
+        let answered = tonic::Status::internal("internal error");
+        assert_eq!(from_status("membership", &answered).reason(), None);
+        assert_eq!(from_status("membership", &answered).code(), Code::Internal);
+    }
 
     /// A health server on a loopback port that answers `status`.
     async fn health_server(status: ServingStatus) -> u16 {

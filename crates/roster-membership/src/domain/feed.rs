@@ -12,7 +12,7 @@ use tracing::{error, instrument};
 use uuid::Uuid;
 
 use super::Membership;
-use crate::store::{self, UserCopy, notify_access_changed};
+use crate::store::{self, Upserted, UserCopy, notify_access_changed};
 
 const USER_FEED: &str = "identity.users";
 
@@ -88,11 +88,14 @@ impl Membership {
     ) -> Result<()> {
         let mut db = self.pool.get().await?;
         let tx = db.transaction().await?;
-        let mut changed_accounts = Vec::new();
+        let (mut changed_accounts, mut stored_by_others) = (Vec::new(), Vec::new());
         for change in changes {
             let user = change.user.clone().unwrap_or_default();
             let copy = user_copy(&user, change.sequence)?;
-            changed_accounts.extend(store::upsert_user(&tx, &copy).await?);
+            match store::upsert_user(&tx, &copy).await? {
+                Upserted::Stored(accounts) => changed_accounts.extend(accounts),
+                Upserted::AlreadyStored(accounts) => stored_by_others.extend(accounts),
+            }
         }
         changed_accounts.sort_unstable();
         changed_accounts.dedup();
@@ -103,7 +106,9 @@ impl Membership {
         tx.commit().await.inspect_err(|error| {
             error!(error = %error, "a push of identity's user feed cannot be applied; access checks ask identity until it is");
         })?;
-        for account_id in changed_accounts {
+        // Before this push is acknowledged: the notice of what another process stored may
+        // still be on its way here.
+        for account_id in changed_accounts.into_iter().chain(stored_by_others) {
             self.access_changed(account_id);
         }
         Ok(())

@@ -20,11 +20,22 @@ pub(crate) struct UserCopy {
     pub(crate) change_seq: i64,
 }
 
+/// What [`upsert_user`] did, and whose cached access answers it made stale.
+#[derive(Debug)]
+pub(crate) enum Upserted {
+    /// Stored: the accounts whose members changed in a way access checks see (status or
+    /// kind), to tell every replica.
+    Stored(Vec<Uuid>),
+    /// This change (or a newer one) was stored already, by another process following the
+    /// same feed, which tells every replica; the notice may not have reached this one yet,
+    /// so these, the user's accounts, are to be forgotten here before acknowledging.
+    AlreadyStored(Vec<Uuid>),
+}
+
 /// Stores a user unless a newer change of it is already stored, and copies its name,
-/// email and kind onto its member rows. Returns the accounts whose members changed in a
-/// way access checks see (status or kind), for cache invalidation.
+/// email and kind onto its member rows.
 #[instrument(skip_all, name = "membership.store.upsert_user")]
-pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Result<Vec<Uuid>> {
+pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Result<Upserted> {
     let previous = db
         .query_opt(
             "SELECT status, locked_until, kind, is_operator FROM users WHERE user_id = $1 FOR UPDATE",
@@ -56,7 +67,9 @@ pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Res
         )
         .await?;
     if stored == 0 {
-        return Ok(Vec::new());
+        return Ok(Upserted::AlreadyStored(
+            accounts_of(db, user.user_id).await?,
+        ));
     }
     let rows = db
         .query(
@@ -76,25 +89,29 @@ pub(crate) async fn upsert_user(db: &impl GenericClient, user: &UserCopy) -> Res
         }
     };
     if !access_changed {
-        return Ok(Vec::new());
+        return Ok(Upserted::Stored(Vec::new()));
     }
     let mut accounts = rows
         .iter()
         .map(|row| row.column("account_id"))
         .collect::<Result<Vec<Uuid>>>()?;
-    for row in db
-        .query(
-            "SELECT DISTINCT account_id FROM members WHERE user_id = $1
-             UNION SELECT account_id FROM account_administrators WHERE user_id = $1",
-            &[&user.user_id],
-        )
-        .await?
-    {
-        accounts.push(row.column("account_id")?);
-    }
+    accounts.extend(accounts_of(db, user.user_id).await?);
     accounts.sort_unstable();
     accounts.dedup();
-    Ok(accounts)
+    Ok(Upserted::Stored(accounts))
+}
+
+/// The accounts `user_id` is a member or an administrator of.
+async fn accounts_of(db: &impl GenericClient, user_id: Uuid) -> Result<Vec<Uuid>> {
+    db.query(
+        "SELECT DISTINCT account_id FROM members WHERE user_id = $1
+         UNION SELECT account_id FROM account_administrators WHERE user_id = $1",
+        &[&user_id],
+    )
+    .await?
+    .iter()
+    .map(|row| row.column("account_id"))
+    .collect()
 }
 
 /// Whether `user_id` is a member (active or suspended) somewhere in the account.
