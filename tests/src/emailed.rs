@@ -21,11 +21,24 @@ impl TestEnv {
     /// The link token of the latest `template` email to `recipient`, once every such
     /// email in the `schema` service's outbox was handed over and the latest delivered.
     pub async fn emailed_token(&self, schema: &str, template: &str, recipient: &str) -> String {
+        self.emailed_token_within(Duration::from_secs(10), schema, template, recipient)
+            .await
+    }
+
+    /// As [`Self::emailed_token`], waiting at most `within` (for servers of their own,
+    /// which share the cores with every other test).
+    pub async fn emailed_token_within(
+        &self,
+        within: Duration,
+        schema: &str,
+        template: &str,
+        recipient: &str,
+    ) -> String {
         let waiting = format!(
             "SELECT count(*) FROM {schema}.outbox
              WHERE template = $1 AND recipient = $2 AND dispatched_at IS NULL"
         );
-        eventually(Duration::from_secs(10), "the email", || async {
+        eventually(within, "the email", || async {
             let sql = self.sql().await;
             let waiting: i64 = sql
                 .query_one(&waiting, &[&template, &recipient])
