@@ -102,6 +102,14 @@ pub(crate) async fn account_with_workspace(
     (account, workspace)
 }
 
+/// A channel to a server of this test's own on the loopback `port`, connecting when first
+/// used.
+pub(crate) fn loopback(port: u16) -> Channel {
+    Channel::from_shared(format!("http://127.0.0.1:{port}"))
+        .expect("url")
+        .connect_lazy()
+}
+
 /// Waits (at most 30 s) until the `roster serve` behind `channel` answers health checks.
 pub(crate) async fn serving(channel: &Channel) {
     eventually(Duration::from_secs(30), "roster serve", || async {

@@ -10,9 +10,8 @@ use roster_tests::invitation::invite_request;
 use roster_tests::membership::eventually;
 use roster_tests::smtp::SmtpServer;
 use roster_tests::{TestEnv, as_user};
-use tonic::transport::Channel;
 
-use crate::child::{Reaped, accept_all, free_port, roster, serving, until_up};
+use crate::child::{Reaped, accept_all, free_port, loopback, roster, serving, until_up};
 
 /// `roster serve` in a child process on the environment's database, at `port`.
 fn spawn(env: &TestEnv, port: u16, smtp_url: Option<&str>) -> Reaped {
@@ -68,9 +67,7 @@ async fn a_hundred_acceptances_killed_mid_flight_and_retried_make_one_user_and_o
     }
 
     let port = free_port();
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("url")
-        .connect_lazy();
+    let channel = loopback(port);
     let mut child = spawn(&env, port, None);
     serving(&channel).await;
     let accepts = accept_all(&channel, tokens);
@@ -120,9 +117,7 @@ async fn invitations_and_their_emails_survive_two_sigkills_none_lost() {
     .await;
     let company = env.create_company("Acme", 0).await;
     let port = free_port();
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("url")
-        .connect_lazy();
+    let channel = loopback(port);
     let mut child = spawn(&env, port, Some(&smtp.url()));
     serving(&channel).await;
 

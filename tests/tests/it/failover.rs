@@ -26,7 +26,9 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use tonic_types::StatusExt as _;
 
-use crate::child::{Reaped, account_with_workspace, bootstrap, free_port, roster, serving};
+use crate::child::{
+    Reaped, account_with_workspace, bootstrap, free_port, loopback, roster, serving,
+};
 
 const CALLERS: usize = 8;
 /// How long the callers start new work...
@@ -376,9 +378,7 @@ async fn deploy(cluster: &Cluster) -> (Reaped, Channel, String, String, String) 
             .spawn()
             .expect("roster serve"),
     );
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("url")
-        .connect_lazy();
+    let channel = loopback(port);
     serving(&channel).await;
 
     let (account, workspace) = account_with_workspace(&channel, &key, "Failover Inc", 10_000).await;

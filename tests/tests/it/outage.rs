@@ -18,7 +18,7 @@ use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_types::StatusExt as _;
 
-use crate::child::{Reaped, bootstrap, free_port, roster};
+use crate::child::{Reaped, bootstrap, free_port, loopback, roster};
 
 const OUTAGE: Duration = Duration::from_secs(30);
 const CALLERS: usize = 8;
@@ -69,9 +69,7 @@ async fn deploy() -> Deployment {
             .spawn()
             .expect("roster serve"),
     );
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .unwrap()
-        .connect_lazy();
+    let channel = loopback(port);
     roster_tests::membership::eventually(Duration::from_secs(30), "roster serve", || async {
         (health(&channel, "").await == Some(ServingStatus::Serving as i32)).then_some(())
     })

@@ -15,7 +15,9 @@ use roster_tests::membership::{eventually, request_id};
 use roster_tests::postgres::PrivatePostgres;
 use tonic::transport::Channel;
 
-use crate::child::{Reaped, account_with_workspace, bootstrap, free_port, roster, serving};
+use crate::child::{
+    Reaped, account_with_workspace, bootstrap, free_port, loopback, roster, serving,
+};
 
 const READ_AFTER: &str = "roster-read-after";
 
@@ -138,9 +140,7 @@ async fn a_writer_reads_its_writes_while_replay_is_paused_and_others_read_the_st
             .spawn()
             .expect("roster serve"),
     );
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("url")
-        .connect_lazy();
+    let channel = loopback(port);
     serving(&channel).await;
 
     // A second credential of the same operator: a caller who has written nothing.

@@ -20,7 +20,7 @@ use roster_tests::{TestEnv, as_user};
 use tokio::task::JoinHandle;
 use tonic::transport::Channel;
 
-use crate::child::{Reaped, accept_all, free_port, roster, serving, until_up};
+use crate::child::{Reaped, accept_all, free_port, loopback, roster, serving, until_up};
 
 const SERVICES: [&str; 4] = ["identity", "membership", "invitation", "notification"];
 const PEOPLE: usize = 24;
@@ -70,12 +70,6 @@ fn spawn_replica(env: &TestEnv, ports: &Ports, service: &str, index: usize) -> R
             .spawn()
             .expect("roster serve"),
     )
-}
-
-fn direct(port: u16) -> Channel {
-    Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("url")
-        .connect_lazy()
 }
 
 /// The count `sql` selects for the id `$1`.
@@ -219,7 +213,7 @@ async fn every_service_in_two_processes_loses_nothing_and_does_nothing_twice() {
     }
     for service in SERVICES {
         for port in ports[service] {
-            serving(&direct(port)).await;
+            serving(&loopback(port)).await;
         }
     }
 
@@ -304,7 +298,7 @@ async fn every_service_in_two_processes_loses_nothing_and_does_nothing_twice() {
         ("membership", 1),
         spawn_replica(&env, &ports, "membership", 1),
     );
-    serving(&direct(ports["membership"][1])).await;
+    serving(&loopback(ports["membership"][1])).await;
 
     let (mut people, mut retries) = (HashSet::new(), 0);
     for accept in accepts {
@@ -416,10 +410,10 @@ async fn every_service_in_two_processes_loses_nothing_and_does_nothing_twice() {
     let person = people.iter().next().expect("a person").clone();
     let [first, second] = ports["membership"];
     for port in [first, second] {
-        let before = check(direct(port), &env.operator_token, &person, &workspace).await;
+        let before = check(loopback(port), &env.operator_token, &person, &workspace).await;
         assert!(before.allowed, "{before:?}");
     }
-    MembershipServiceClient::new(direct(first))
+    MembershipServiceClient::new(loopback(first))
         .suspend_member(as_user(
             &env.operator_token,
             mpb::SuspendMemberRequest {
@@ -430,7 +424,7 @@ async fn every_service_in_two_processes_loses_nothing_and_does_nothing_twice() {
         ))
         .await
         .expect("suspend");
-    let after = check(direct(second), &env.operator_token, &person, &workspace).await;
+    let after = check(loopback(second), &env.operator_token, &person, &workspace).await;
     assert!(!after.allowed, "{after:?}");
     assert_eq!(after.reason(), mpb::AccessReason::MemberSuspended);
 }

@@ -12,21 +12,14 @@ use roster_proto::invitation::invitation_service_client::InvitationServiceClient
 use roster_tests::TestEnv;
 use roster_tests::invitation::new_user;
 use tonic::Code;
-use tonic::transport::Channel;
 use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_client::HealthClient;
 
-use crate::child::{Reaped, free_port, roster};
+use crate::child::{Reaped, free_port, loopback, roster};
 
 const CALLS: usize = 50;
 const PASSWORD: &str = "correct horse battery";
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn channel(port: u16) -> Channel {
-    Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("url")
-        .connect_lazy()
-}
 
 #[tokio::test]
 async fn sigterm_lets_the_calls_in_flight_finish_and_refuses_new_ones() {
@@ -60,7 +53,7 @@ async fn sigterm_lets_the_calls_in_flight_finish_and_refuses_new_ones() {
             .spawn()
             .expect("roster serve"),
     );
-    let channel = channel(port);
+    let channel = loopback(port);
     roster_tests::membership::eventually(Duration::from_secs(30), "roster serve", || async {
         HealthClient::new(channel.clone())
             .check(HealthCheckRequest::default())
@@ -106,7 +99,7 @@ async fn sigterm_lets_the_calls_in_flight_finish_and_refuses_new_ones() {
 
     // A call after SIGTERM, on a new connection, is refused.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let late = IdentityServiceClient::new(self::channel(port))
+    let late = IdentityServiceClient::new(self::loopback(port))
         .login(id::LoginRequest {
             email: "old0@example.com".into(),
             password: PASSWORD.into(),

@@ -11,9 +11,8 @@ use roster_tests::invitation::{NEW_PASSWORD, invite_request, new_user};
 use roster_tests::membership::{eventually, request_id};
 use roster_tests::otlp::{ReceivedSpan, Receiver};
 use roster_tests::{TestEnv, as_user};
-use tonic::transport::Channel;
 
-use crate::child::{Reaped, free_port, roster, serving};
+use crate::child::{Reaped, free_port, loopback, roster, serving};
 
 const INVITE: &str = "/roster.invitation.v1.InvitationService/InviteUsers";
 const ACCEPT: &str = "/roster.invitation.v1.InvitationService/AcceptInvitation";
@@ -72,9 +71,7 @@ async fn one_callers_trace_crosses_all_four_services_under_its_callers_and_holds
             .spawn()
             .expect("roster serve"),
     );
-    let channel = Channel::from_shared(format!("http://127.0.0.1:{port}"))
-        .expect("url")
-        .connect_lazy();
+    let channel = loopback(port);
     serving(&channel).await;
 
     let trace_id = format!("{:032x}", rand::random::<u128>());
